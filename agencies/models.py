@@ -1,0 +1,216 @@
+"""Agencies of a district, the people working in them (memberships) and jurisdiction by postcode."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+postcode_validator = RegexValidator(r"^\d{5}$", _("A German postcode has exactly five digits."))
+
+
+class District(models.Model):
+    """A district (Kreis) whose police authority and youth offices cooperate, e.g. Kreis Mettmann.
+
+    Seed data is per district (``seed_district <slug>``); several districts can live in one system.
+    """
+
+    slug = models.SlugField(_("key"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgencyKind(models.TextChoices):
+    POLICE_AUTHORITY = "police_authority", _("Police authority")
+    POLICE_STATION = "police_station", _("Police station")
+    YOUTH_OFFICE = "youth_office", _("Youth office")
+    COORDINATION = "coordination", _("Coordination office")
+
+
+class AgencyQuerySet(models.QuerySet):
+    def youth_offices(self):
+        return self.filter(kind=AgencyKind.YOUTH_OFFICE, is_active=True)
+
+
+class Agency(models.Model):
+    """A police authority, police station, youth office (Jugendamt) or coordination office.
+
+    Agencies are not personal data: every logged-in person may see the list (it is needed to pick
+    an office when forwarding). A station belongs to its authority (``parent``).
+    """
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="agencies", verbose_name=_("district"))
+    kind = models.CharField(_("kind"), max_length=32, choices=AgencyKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(
+        _("code"),
+        max_length=20,
+        help_text=_("Short key, unique within the district; for the police authority the prefix of referral references."),
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent agency"),
+        help_text=_("For a police station: its police authority."),
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    email = models.EmailField(_("functional mailbox"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    oncall_phone = models.CharField(_("on-call phone (Rufbereitschaft)"), max_length=40, blank=True)
+    oncall_email = models.EmailField(
+        _("on-call mailbox"), blank=True, help_text=_("Receives immediate referrals round the clock.")
+    )
+    is_24h = models.BooleanField(_("staffed round the clock"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = AgencyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "code"], name="agency_code_unique_in_district"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.kind == AgencyKind.POLICE_STATION and (
+            self.parent is None or self.parent.kind != AgencyKind.POLICE_AUTHORITY
+        ):
+            raise ValidationError({"parent": _("A police station belongs to a police authority.")})
+        if self.kind != AgencyKind.POLICE_STATION and self.parent_id:
+            raise ValidationError({"parent": _("Only police stations have a parent agency.")})
+
+    @property
+    def police_authority(self):
+        """The authority a police agency belongs to (itself for the authority)."""
+        if self.kind == AgencyKind.POLICE_AUTHORITY:
+            return self
+        if self.kind == AgencyKind.POLICE_STATION:
+            return self.parent
+        return None
+
+
+class JurisdictionArea(models.Model):
+    """One postcode of a youth office's area.
+
+    ``shared_with`` names cities outside the district that use the same postcode (40721 Hilden and
+    Düsseldorf): there the city decides, and an address that names another city goes to triage.
+    ``city_names`` are the spellings that count as the office's own city for this postcode.
+    """
+
+    youth_office = models.ForeignKey(
+        Agency,
+        on_delete=models.CASCADE,
+        related_name="jurisdiction_areas",
+        limit_choices_to={"kind": AgencyKind.YOUTH_OFFICE},
+        verbose_name=_("youth office"),
+    )
+    postcode = models.CharField(_("postcode"), max_length=5, unique=True, validators=[postcode_validator])
+    city_names = models.CharField(
+        _("city names"), max_length=300, help_text=_("Comma-separated spellings of the city, e.g. Langenfeld, Langenfeld (Rhld.)")
+    )
+    shared_with = models.CharField(
+        _("shared with cities outside the district"), max_length=300, blank=True, help_text=_("Comma-separated, e.g. Düsseldorf")
+    )
+
+    class Meta:
+        verbose_name = _("postcode area")
+        verbose_name_plural = _("postcode areas")
+        ordering = ["postcode"]
+
+    def __str__(self) -> str:
+        return f"{self.postcode} → {self.youth_office}"
+
+    def clean(self):
+        if self.youth_office_id and self.youth_office.kind != AgencyKind.YOUTH_OFFICE:
+            raise ValidationError({"youth_office": _("Postcodes belong to youth offices only.")})
+
+    @property
+    def is_shared(self) -> bool:
+        return bool(self.shared_with.strip())
+
+
+class Role(models.TextChoices):
+    POLICE_OFFICER = "police_officer", _("Police officer")
+    POLICE_COORDINATOR = "police_coordinator", _("Police coordinator")
+    CASEWORKER = "caseworker", _("Caseworker")
+    OFFICE_LEAD = "office_lead", _("Office lead")
+    DISTRICT_COORDINATOR = "district_coordinator", _("District coordinator")
+
+
+# Which agency kind each role belongs to.
+ROLE_AGENCY_KIND = {
+    Role.POLICE_OFFICER: AgencyKind.POLICE_STATION,
+    Role.POLICE_COORDINATOR: AgencyKind.POLICE_AUTHORITY,
+    Role.CASEWORKER: AgencyKind.YOUTH_OFFICE,
+    Role.OFFICE_LEAD: AgencyKind.YOUTH_OFFICE,
+    Role.DISTRICT_COORDINATOR: AgencyKind.COORDINATION,
+}
+POLICE_ROLES = (Role.POLICE_OFFICER, Role.POLICE_COORDINATOR)
+OFFICE_ROLES = (Role.CASEWORKER, Role.OFFICE_LEAD)
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(agency__is_active=True, user__is_active=True)
+
+
+class Membership(models.Model):
+    """A person's role in an agency. Roles are what every access rule is built on; a person may hold
+    several memberships (e.g. caseworker in one office and lead in another)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person"))
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("agency"))
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "agency", "role"], name="membership_unique")]
+        indexes = [models.Index(fields=["agency", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} – {self.agency}"
+
+    def clean(self):
+        expected = ROLE_AGENCY_KIND.get(self.role)
+        if self.agency_id and expected and self.agency.kind != expected:
+            raise ValidationError(
+                {"role": _("The role %(role)s belongs to an agency of kind %(kind)s.")
+                 % {"role": self.get_role_display(), "kind": AgencyKind(expected).label}}
+            )
+
+
+def memberships_of(user) -> list[Membership]:
+    """The active memberships of ``user``, loaded once per user object (one query per request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_memberships_cache", None)
+    if cached is None:
+        cached = list(Membership.objects.active().filter(user=user).select_related("agency", "agency__parent"))
+        user._memberships_cache = cached
+    return cached
+
+
+def agency_ids_with_role(user, *roles) -> list[int]:
+    return [m.agency_id for m in memberships_of(user) if m.role in roles]
+
+
+def has_role(user, *roles) -> bool:
+    return any(m.role in roles for m in memberships_of(user))

@@ -1,0 +1,89 @@
+"""Routing: which youth office is responsible for a household address.
+
+Responsibility follows the child's habitual residence (§ 86 SGB VIII), in practice the home address.
+The postcode decides; where a postcode is shared with a city outside the district the city name
+decides, and an address that cannot be resolved goes to the coordination office's triage queue with
+a reason.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .models import Agency, JurisdictionArea
+
+
+class TriageReason(models.TextChoices):
+    MALFORMED = "malformed", _("Address incomplete or malformed")
+    UNKNOWN_POSTCODE = "unknown_postcode", _("Postcode unknown in the district")
+    SHARED_POSTCODE = "shared_postcode", _("Postcode shared with a city outside the district")
+    OUTSIDE_DISTRICT = "outside_district", _("Address outside the district")
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    """Either ``office`` is set, or ``reason`` (a TriageReason) says why a person must decide."""
+
+    office: Agency | None
+    reason: str = ""
+    detail: str = ""
+
+
+def normalize_city(name: str) -> str:
+    """Compare city names loosely: case, umlauts, punctuation and suffixes such as "(Rhld.)" or
+    "am Rhein" do not matter; "Düsseldorf", "Duesseldorf" and "dusseldorf" are equal."""
+    text = (name or "").casefold().strip()
+    text = re.sub(r"\(.*?\)", " ", text)
+    for umlaut, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, plain)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"\b(am rhein|rhld|rheinland)\b", " ", text)
+    text = re.sub(r"[^a-z]+", "", text)
+    return text.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+
+
+def _names(csv: str) -> set[str]:
+    return {normalize_city(part) for part in csv.split(",") if part.strip()}
+
+
+def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
+    """Return the responsible youth office for an address, or the triage reason.
+
+    ``district`` limits the lookup to one district's postcode table (None: all districts).
+    """
+    postcode = (postcode or "").strip().replace(" ", "")
+    if not re.fullmatch(r"\d{5}", postcode) or not (city or "").strip():
+        return RoutingResult(None, TriageReason.MALFORMED, str(_("Postcode or city missing or malformed.")))
+
+    areas = JurisdictionArea.objects.select_related("youth_office").filter(postcode=postcode, youth_office__is_active=True)
+    if district is not None:
+        areas = areas.filter(youth_office__district=district)
+    area = areas.first()
+    city_key = normalize_city(city)
+
+    if area is None:
+        own_cities = set()
+        for names in JurisdictionArea.objects.values_list("city_names", flat=True):
+            own_cities |= _names(names)
+        if city_key in own_cities:
+            return RoutingResult(
+                None,
+                TriageReason.UNKNOWN_POSTCODE,
+                str(_("Postcode %(postcode)s is not known for %(city)s.") % {"postcode": postcode, "city": city}),
+            )
+        return RoutingResult(None, TriageReason.OUTSIDE_DISTRICT, str(_("The address lies outside the district.")))
+
+    if not area.is_shared or city_key in _names(area.city_names):
+        return RoutingResult(area.youth_office)
+
+    return RoutingResult(
+        None,
+        TriageReason.SHARED_POSTCODE,
+        str(
+            _("Postcode %(postcode)s is shared with %(shared)s; the city \u201e%(city)s\u201c does not decide it.")
+            % {"postcode": postcode, "shared": area.shared_with, "city": city}
+        ),
+    )

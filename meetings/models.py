@@ -1,0 +1,1 @@
+"""Liaison meetings, hospitations and information events (built in the cooperation issue)."""

@@ -1,0 +1,347 @@
+"""The police referral (Mitteilung an das Jugendamt), its children and persons, and who may see it.
+
+Field contents follow DESIGN.md "What a police referral contains" and § 5 KKG: police pass on only
+what the youth office needs for its risk assessment.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from agencies.models import OFFICE_ROLES, Agency, Role, memberships_of, postcode_validator
+
+TEXT_LIMIT = 10_000  # characters per free-text field: a long report, not a file dump
+phone_validator = RegexValidator(r"^[0-9 +()/\-]{3,40}$", _("Enter a phone number (digits, spaces, + ( ) / -)."))
+
+
+def not_in_future(value):
+    if value and value > timezone.localdate():
+        raise ValidationError(_("The date lies in the future."))
+
+
+def not_in_future_dt(value):
+    if value and value > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationError(_("The date and time lie in the future."))
+
+
+def long_text(verbose_name, **kwargs):
+    return models.TextField(verbose_name, blank=True, validators=[MaxLengthValidator(TEXT_LIMIT)], **kwargs)
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    TRIAGE = "triage", _("Triage")
+
+
+class Urgency(models.TextChoices):
+    IMMEDIATE = "immediate", _("Immediate")
+    URGENT = "urgent", _("Urgent")
+    ROUTINE = "routine", _("Routine")
+
+
+URGENCY_RANK = {Urgency.IMMEDIATE: 0, Urgency.URGENT: 1, Urgency.ROUTINE: 2}
+
+
+class Concern(models.TextChoices):
+    NEGLECT = "neglect", _("Neglect")
+    SEXUAL_ABUSE_INDICATION = "sexual_abuse_indication", _("Signs of sexual offences against children")
+    DOMESTIC_VIOLENCE = "domestic_violence", _("Domestic violence")
+    GUARDIAN_ALCOHOL_ABUSE = "guardian_alcohol_abuse", _("Alcohol abuse of the guardians")
+    GUARDIAN_DRUG_USE = "guardian_drug_use", _("Drug use of the guardians")
+    OTHER = "other", _("Other")
+
+
+class PoliceMeasure(models.TextChoices):
+    RESIDENCE_BAN = "residence_ban", _("Eviction with ban on return (§ 34a PolG NRW)")
+    CRIMINAL_COMPLAINT = "criminal_complaint", _("Criminal complaint")
+    CUSTODY = "custody", _("Custody")
+    CHILD_HANDOVER = "child_handover", _("Hand-over of a child")
+
+
+class RiskFactor(models.TextChoices):
+    ALCOHOL = "alcohol", _("Alcohol")
+    DRUGS = "drugs", _("Drugs")
+    WEAPONS = "weapons", _("Weapons")
+    PSYCHIATRIC_CRISIS = "psychiatric_crisis", _("Psychiatric crisis")
+    EARLIER_INCIDENTS = "earlier_incidents", _("Earlier incidents known to police")
+
+
+class ChildrenPresence(models.TextChoices):
+    WITNESSED = "witnessed", _("Present and witnessed it")
+    PRESENT = "present", _("Present, did not witness it")
+    NOT_PRESENT = "not_present", _("Not present")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("female")
+    MALE = "male", _("male")
+    DIVERSE = "diverse", _("diverse")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class PersonRole(models.TextChoices):
+    MOTHER = "mother", _("Mother")
+    FATHER = "father", _("Father")
+    GUARDIAN = "guardian", _("Guardian")
+    PARTNER = "partner", _("Partner of a parent")
+    HOUSEHOLD_MEMBER = "household_member", _("Other household member")
+    SUSPECT = "suspect", _("Suspect")
+    OTHER = "other", _("Other")
+
+
+@deconstructible
+class ChoicesListValidator:
+    """Validate a JSON list field: a list of distinct values of the named choices class."""
+
+    def __init__(self, choices_name: str):
+        self.choices_name = choices_name
+
+    def __call__(self, value):
+        allowed = set(globals()[self.choices_name].values)
+        if not isinstance(value, list) or any(v not in allowed for v in value):
+            raise ValidationError(_("Unknown value. Allowed: %(allowed)s") % {"allowed": ", ".join(sorted(allowed))})
+        if len(set(value)) != len(value):
+            raise ValidationError(_("A value is listed twice."))
+
+    def __eq__(self, other):
+        return isinstance(other, ChoicesListValidator) and other.choices_name == self.choices_name
+
+
+class ReferralQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The referrals ``user`` may see — the only way user-facing code reaches referrals.
+
+        Rules (DESIGN.md, data protection): caseworkers and leads see their office's referrals once
+        submitted; police officers see what their station filed, police coordinators what their
+        authority filed; the district coordinator sees the triage queue of the district; a filing
+        officer sees their own drafts; a guardian grant (``view_referral`` on one referral, to a
+        person or a group) opens that single case. Drafts are never visible to anyone but their
+        author. Everything else is invisible and answers 404.
+
+        Fast because every branch is an indexed foreign-key comparison against ids loaded once per
+        request (``memberships_of``), and the guardian grants are one ``IN (subquery)`` on the
+        direct-foreign-key permission tables — never the generic guardian tables, never per row.
+        """
+        memberships = memberships_of(user)
+        if not memberships and not getattr(user, "is_authenticated", False):
+            return self.none()
+        office_ids = [m.agency_id for m in memberships if m.role in OFFICE_ROLES]
+        station_ids = [m.agency_id for m in memberships if m.role == Role.POLICE_OFFICER]
+        authority_ids = [m.agency_id for m in memberships if m.role == Role.POLICE_COORDINATOR]
+        district_ids = [m.agency.district_id for m in memberships if m.role == Role.DISTRICT_COORDINATOR]
+
+        filed = Q()
+        if office_ids:
+            filed |= Q(youth_office_id__in=office_ids)
+        if station_ids:
+            filed |= Q(station_id__in=station_ids)
+        if authority_ids:
+            filed |= Q(police_authority_id__in=authority_ids)
+        if district_ids:
+            filed |= Q(status=Status.TRIAGE, police_authority__district_id__in=district_ids)
+        filed |= Q(pk__in=ReferralUserObjectPermission.objects.filter(
+            user_id=user.pk, permission__codename="view_referral"
+        ).values("content_object_id"))
+        filed |= Q(pk__in=ReferralGroupObjectPermission.objects.filter(
+            group__user=user.pk, permission__codename="view_referral"
+        ).values("content_object_id"))
+        return self.filter((filed & ~Q(status=Status.DRAFT)) | Q(status=Status.DRAFT, created_by_id=user.pk))
+
+    def inbox_order(self):
+        """Most urgent first, then oldest first; ``id`` makes the order total (keyset pagination)."""
+        return self.order_by("urgency_rank", "submitted_at", "id")
+
+
+class Referral(models.Model):
+    """A police referral to a youth office.
+
+    Drafts may be incomplete; ``referral_submit`` checks completeness and routes the referral to the
+    responsible youth office (``youth_office``) or, with ``triage_reason``, to the district
+    coordination office. ``youth_office`` is the indexed key every office query filters on.
+    """
+
+    reference = models.CharField(_("reference"), max_length=32, unique=True, editable=False)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    # Case metadata
+    police_authority = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+", verbose_name=_("police authority"))
+    station = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="filed_referrals", verbose_name=_("station"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filed_referrals", verbose_name=_("filing officer")
+    )
+    police_case_number = models.CharField(_("police case number"), max_length=40, blank=True)
+    callback_phone = models.CharField(_("call-back number"), max_length=40, blank=True, validators=[phone_validator])
+    urgency = models.CharField(_("urgency"), max_length=20, choices=Urgency.choices, blank=True)
+    urgency_rank = models.PositiveSmallIntegerField(default=9, editable=False)
+
+    # Incident
+    incident_at = models.DateTimeField(_("date and time of the operation"), null=True, blank=True, validators=[not_in_future_dt])
+    incident_location = models.CharField(_("place of the operation"), max_length=300, blank=True)
+    callout_reason = long_text(_("reason for the call-out"))
+    concerns = models.JSONField(_("concerns"), default=list, blank=True, validators=[ChoicesListValidator("Concern")])
+    facts_observed = long_text(_("facts observed by police"))
+    facts_reported = long_text(_("facts reported to police"))
+    children_present = models.CharField(_("children present"), max_length=20, choices=ChildrenPresence.choices, blank=True)
+    injuries = long_text(_("injuries"))
+    home_condition = long_text(_("condition of the home"))
+    police_measures = models.JSONField(_("police measures"), default=list, blank=True, validators=[ChoicesListValidator("PoliceMeasure")])
+    risk_factors = models.JSONField(_("risk factors"), default=list, blank=True, validators=[ChoicesListValidator("RiskFactor")])
+    risk_notes = long_text(_("notes on risk factors"))
+    parents_informed = models.BooleanField(_("parents informed of the referral"), null=True, blank=True)
+    parents_not_informed_reason = long_text(_("reason the parents were not informed"))
+
+    # Household address (decides the responsible youth office)
+    household_street = models.CharField(_("street"), max_length=200, blank=True)
+    household_house_number = models.CharField(_("house number"), max_length=20, blank=True)
+    household_postcode = models.CharField(_("postcode"), max_length=5, blank=True, validators=[postcode_validator])
+    household_city = models.CharField(_("city"), max_length=100, blank=True)
+
+    # Routing
+    youth_office = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals", verbose_name=_("youth office")
+    )
+    triage_reason = models.CharField(_("triage reason"), max_length=32, blank=True)
+    triage_detail = models.CharField(_("triage detail"), max_length=300, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["youth_office", "urgency_rank", "submitted_at", "id"], name="referral_inbox"),
+            models.Index(fields=["station", "created_at", "id"], name="referral_station"),
+            models.Index(fields=["police_authority", "status"], name="referral_authority_status"),
+            models.Index(fields=["status", "urgency_rank", "submitted_at", "id"], name="referral_status_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == Status.DRAFT
+
+    @property
+    def household_address(self) -> str:
+        street = " ".join(p for p in (self.household_street, self.household_house_number) if p)
+        place = " ".join(p for p in (self.household_postcode, self.household_city) if p)
+        return ", ".join(p for p in (street, place) if p)
+
+    def get_concerns_display(self) -> list[str]:
+        return [str(Concern(c).label) for c in self.concerns if c in Concern.values]
+
+    def get_police_measures_display(self) -> list[str]:
+        return [str(PoliceMeasure(c).label) for c in self.police_measures if c in PoliceMeasure.values]
+
+    def get_risk_factors_display(self) -> list[str]:
+        return [str(RiskFactor(c).label) for c in self.risk_factors if c in RiskFactor.values]
+
+    def get_triage_reason_display(self) -> str:
+        from agencies.routing import TriageReason
+
+        return str(TriageReason(self.triage_reason).label) if self.triage_reason in TriageReason.values else ""
+
+
+class Child(models.Model):
+    """A child concerned by the referral. Name and date of birth also feed the repeat-referral check."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="children", verbose_name=_("referral"))
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True, validators=[not_in_future])
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    whereabouts = models.CharField(_("current whereabouts"), max_length=300, blank=True)
+    school_or_kita = models.CharField(_("school or Kita"), max_length=200, blank=True)
+    address_if_different = models.CharField(_("home address, if not the household's"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("child")
+        verbose_name_plural = _("children")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Person(models.Model):
+    """A parent, guardian, other household member or suspect named in the referral."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="persons", verbose_name=_("referral"))
+    role = models.CharField(_("role"), max_length=20, choices=PersonRole.choices, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True, validators=[not_in_future])
+    phone = models.CharField(_("phone"), max_length=40, blank=True, validators=[phone_validator])
+    address = models.CharField(_("address, if not the household's"), max_length=300, blank=True)
+    relation_to_child = models.CharField(_("relation to the child"), max_length=200, blank=True)
+    has_custody = models.BooleanField(_("has custody"), default=False)
+    is_suspect = models.BooleanField(_("suspect"), default=False)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ReferralEvent(models.Model):
+    """One entry of a referral's history: who did what when. ``data`` holds codes and ids, no
+    personal data."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Draft created")
+        UPDATED = "updated", _("Draft updated")
+        SUBMITTED = "submitted", _("Submitted and routed")
+        TRIAGED = "triaged", _("Placed in the triage queue")
+        OFFICE_ASSIGNED = "office_assigned", _("Assigned to a youth office")
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class ReferenceCounter(models.Model):
+    """Per prefix and year the last number handed out, for references like KPB-ME-2026-00042."""
+
+    prefix = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")]
+
+
+class ReferralUserObjectPermission(UserObjectPermissionBase):
+    """Individual grant on one referral (guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Referral, on_delete=models.CASCADE)
+
+
+class ReferralGroupObjectPermission(GroupObjectPermissionBase):
+    """Grant on one referral to a group (guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Referral, on_delete=models.CASCADE)

@@ -1,0 +1,74 @@
+"""Builders for test data: valid referral payloads and referrals made through the services."""
+
+import datetime
+
+from django.utils import timezone
+
+from referrals.services import referral_save
+
+
+def referral_payload(*, postcode="40721", city="Hilden", urgency="urgent", **overrides) -> dict:
+    """A complete, valid referral as the API takes it (JSON types)."""
+    incident = (timezone.now() - datetime.timedelta(hours=3)).replace(microsecond=0)
+    payload = {
+        "police_case_number": "ME-2026-123456",
+        "incident_at": incident.isoformat(),
+        "incident_location": "Wohnung der Familie",
+        "urgency": urgency,
+        "concerns": ["domestic_violence"],
+        "facts_observed": "Lautstarker Streit, zerbrochenes Geschirr, Kind weinend im Flur.",
+        "facts_reported": "Nachbarin berichtet von wiederholtem Streit.",
+        "children_present": "witnessed",
+        "police_measures": ["residence_ban"],
+        "household_address": {"street": "Mittelstraße", "house_number": "12", "postcode": postcode, "city": city},
+        "children": [
+            {
+                "first_name": "Mia",
+                "last_name": "Beispiel",
+                "date_of_birth": "2019-04-02",
+                "sex": "female",
+                "whereabouts": "bei der Mutter",
+                "school_or_kita": "Kita Sonnenschein",
+            }
+        ],
+        "persons": [
+            {
+                "role": "father",
+                "first_name": "Tom",
+                "last_name": "Beispiel",
+                "date_of_birth": "1988-01-15",
+                "phone": "0170 1234567",
+                "has_custody": True,
+                "is_suspect": True,
+            }
+        ],
+        "risk_factors": ["alcohol"],
+        "parents_informed": True,
+        "parents_not_informed_reason": "",
+        "callback_phone": "02103 898-6410",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def service_args(payload: dict) -> dict:
+    """Turn an API payload into the keyword arguments of ``referral_save``."""
+    fields = {k: v for k, v in payload.items() if k not in ("household_address", "children", "persons", "draft")}
+    if fields.get("incident_at"):
+        fields["incident_at"] = datetime.datetime.fromisoformat(fields["incident_at"])
+    for key, value in payload.get("household_address", {}).items():
+        fields[f"household_{key}"] = value
+    children = [
+        {**c, "date_of_birth": datetime.date.fromisoformat(c["date_of_birth"]) if c.get("date_of_birth") else None}
+        for c in payload.get("children", [])
+    ]
+    persons = [
+        {**p, "date_of_birth": datetime.date.fromisoformat(p["date_of_birth"]) if p.get("date_of_birth") else None}
+        for p in payload.get("persons", [])
+    ]
+    return {"fields": fields, "children": children, "persons": persons}
+
+
+def make_referral(user, *, submit=True, **payload_overrides):
+    """A referral filed by ``user`` through the real service (routed and notified when submitted)."""
+    return referral_save(user=user, submit=submit, **service_args(referral_payload(**payload_overrides)))
