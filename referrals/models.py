@@ -132,9 +132,9 @@ class ReferralQuerySet(models.QuerySet):
         request (``memberships_of``), and the guardian grants are one ``IN (subquery)`` on the
         direct-foreign-key permission tables — never the generic guardian tables, never per row.
         """
-        memberships = memberships_of(user)
-        if not memberships and not getattr(user, "is_authenticated", False):
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
+        memberships = memberships_of(user)
         office_ids = [m.agency_id for m in memberships if m.role in OFFICE_ROLES]
         station_ids = [m.agency_id for m in memberships if m.role == Role.POLICE_OFFICER]
         authority_ids = [m.agency_id for m in memberships if m.role == Role.POLICE_COORDINATOR]
