@@ -46,13 +46,17 @@ class Agency(models.Model):
     an office when forwarding). A station belongs to its authority (``parent``).
     """
 
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="agencies", verbose_name=_("district"))
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="agencies", verbose_name=_("district")
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=AgencyKind.choices)
     name = models.CharField(_("name"), max_length=200)
     code = models.CharField(
         _("code"),
         max_length=20,
-        help_text=_("Short key, unique within the district; for the police authority the prefix of referral references."),
+        help_text=_(
+            "Short key, unique within the district; for the police authority the prefix of referral references."
+        ),
     )
     parent = models.ForeignKey(
         "self",
@@ -121,10 +125,15 @@ class JurisdictionArea(models.Model):
     )
     postcode = models.CharField(_("postcode"), max_length=5, unique=True, validators=[postcode_validator])
     city_names = models.CharField(
-        _("city names"), max_length=300, help_text=_("Comma-separated spellings of the city, e.g. Langenfeld, Langenfeld (Rhld.)")
+        _("city names"),
+        max_length=300,
+        help_text=_("Comma-separated spellings of the city, e.g. Langenfeld, Langenfeld (Rhld.)"),
     )
     shared_with = models.CharField(
-        _("shared with cities outside the district"), max_length=300, blank=True, help_text=_("Comma-separated, e.g. Düsseldorf")
+        _("shared with cities outside the district"),
+        max_length=300,
+        blank=True,
+        help_text=_("Comma-separated, e.g. Düsseldorf"),
     )
 
     class Meta:
@@ -173,7 +182,9 @@ class Membership(models.Model):
     """A person's role in an agency. Roles are what every access rule is built on; a person may hold
     several memberships (e.g. caseworker in one office and lead in another)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person")
+    )
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("agency"))
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
 
@@ -192,8 +203,10 @@ class Membership(models.Model):
         expected = ROLE_AGENCY_KIND.get(self.role)
         if self.agency_id and expected and self.agency.kind != expected:
             raise ValidationError(
-                {"role": _("The role %(role)s belongs to an agency of kind %(kind)s.")
-                 % {"role": self.get_role_display(), "kind": AgencyKind(expected).label}}
+                {
+                    "role": _("The role %(role)s belongs to an agency of kind %(kind)s.")
+                    % {"role": self.get_role_display(), "kind": AgencyKind(expected).label}
+                }
             )
 
 

@@ -58,7 +58,9 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
     if not re.fullmatch(r"\d{5}", postcode) or not (city or "").strip():
         return RoutingResult(None, TriageReason.MALFORMED, str(_("Postcode or city missing or malformed.")))
 
-    areas = JurisdictionArea.objects.select_related("youth_office").filter(postcode=postcode, youth_office__is_active=True)
+    areas = JurisdictionArea.objects.select_related("youth_office").filter(
+        postcode=postcode, youth_office__is_active=True
+    )
     if district is not None:
         areas = areas.filter(youth_office__district=district)
     area = areas.first()

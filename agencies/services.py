@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from .models import Agency, AgencyKind, District, JurisdictionArea, Membership, Role
 
 DISTRICTS_DIR = Path(__file__).resolve().parent / "districts"
-DEMO_PASSWORD = "Kinderschutz-Demo-2026"
+DEMO_PASSWORD = "Kinderschutz-Demo-2026"  # noqa: S105 - the published demo password (README)
 
 
 @dataclass

@@ -6,4 +6,6 @@ def unread_notifications(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notification_count": lambda: Notification.objects.for_user(user).filter(read_at__isnull=True).count()}
+    return {
+        "unread_notification_count": lambda: Notification.objects.for_user(user).filter(read_at__isnull=True).count()
+    }

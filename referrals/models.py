@@ -149,12 +149,16 @@ class ReferralQuerySet(models.QuerySet):
             filed |= Q(police_authority_id__in=authority_ids)
         if district_ids:
             filed |= Q(status=Status.TRIAGE, police_authority__district_id__in=district_ids)
-        filed |= Q(pk__in=ReferralUserObjectPermission.objects.filter(
-            user_id=user.pk, permission__codename="view_referral"
-        ).values("content_object_id"))
-        filed |= Q(pk__in=ReferralGroupObjectPermission.objects.filter(
-            group__user=user.pk, permission__codename="view_referral"
-        ).values("content_object_id"))
+        filed |= Q(
+            pk__in=ReferralUserObjectPermission.objects.filter(
+                user_id=user.pk, permission__codename="view_referral"
+            ).values("content_object_id")
+        )
+        filed |= Q(
+            pk__in=ReferralGroupObjectPermission.objects.filter(
+                group__user=user.pk, permission__codename="view_referral"
+            ).values("content_object_id")
+        )
         return self.filter((filed & ~Q(status=Status.DRAFT)) | Q(status=Status.DRAFT, created_by_id=user.pk))
 
     def inbox_order(self):
@@ -175,10 +179,17 @@ class Referral(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     # Case metadata
-    police_authority = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+", verbose_name=_("police authority"))
-    station = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="filed_referrals", verbose_name=_("station"))
+    police_authority = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="+", verbose_name=_("police authority")
+    )
+    station = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="filed_referrals", verbose_name=_("station")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filed_referrals", verbose_name=_("filing officer")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="filed_referrals",
+        verbose_name=_("filing officer"),
     )
     police_case_number = models.CharField(_("police case number"), max_length=40, blank=True)
     callback_phone = models.CharField(_("call-back number"), max_length=40, blank=True, validators=[phone_validator])
@@ -186,17 +197,25 @@ class Referral(models.Model):
     urgency_rank = models.PositiveSmallIntegerField(default=9, editable=False)
 
     # Incident
-    incident_at = models.DateTimeField(_("date and time of the operation"), null=True, blank=True, validators=[not_in_future_dt])
+    incident_at = models.DateTimeField(
+        _("date and time of the operation"), null=True, blank=True, validators=[not_in_future_dt]
+    )
     incident_location = models.CharField(_("place of the operation"), max_length=300, blank=True)
     callout_reason = long_text(_("reason for the call-out"))
     concerns = models.JSONField(_("concerns"), default=list, blank=True, validators=[ChoicesListValidator("Concern")])
     facts_observed = long_text(_("facts observed by police"))
     facts_reported = long_text(_("facts reported to police"))
-    children_present = models.CharField(_("children present"), max_length=20, choices=ChildrenPresence.choices, blank=True)
+    children_present = models.CharField(
+        _("children present"), max_length=20, choices=ChildrenPresence.choices, blank=True
+    )
     injuries = long_text(_("injuries"))
     home_condition = long_text(_("condition of the home"))
-    police_measures = models.JSONField(_("police measures"), default=list, blank=True, validators=[ChoicesListValidator("PoliceMeasure")])
-    risk_factors = models.JSONField(_("risk factors"), default=list, blank=True, validators=[ChoicesListValidator("RiskFactor")])
+    police_measures = models.JSONField(
+        _("police measures"), default=list, blank=True, validators=[ChoicesListValidator("PoliceMeasure")]
+    )
+    risk_factors = models.JSONField(
+        _("risk factors"), default=list, blank=True, validators=[ChoicesListValidator("RiskFactor")]
+    )
     risk_notes = long_text(_("notes on risk factors"))
     parents_informed = models.BooleanField(_("parents informed of the referral"), null=True, blank=True)
     parents_not_informed_reason = long_text(_("reason the parents were not informed"))
@@ -209,7 +228,12 @@ class Referral(models.Model):
 
     # Routing
     youth_office = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals", verbose_name=_("youth office")
+        Agency,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("youth office"),
     )
     triage_reason = models.CharField(_("triage reason"), max_length=32, blank=True)
     triage_detail = models.CharField(_("triage detail"), max_length=300, blank=True)
@@ -262,7 +286,9 @@ class Referral(models.Model):
 class Child(models.Model):
     """A child concerned by the referral. Name and date of birth also feed the repeat-referral check."""
 
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="children", verbose_name=_("referral"))
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="children", verbose_name=_("referral")
+    )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True, validators=[not_in_future])
@@ -323,6 +349,9 @@ class ReferralEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.referral_id}: {self.kind}"
+
 
 class ReferenceCounter(models.Model):
     """Per prefix and year the last number handed out, for references like KPB-ME-2026-00042."""
@@ -333,6 +362,9 @@ class ReferenceCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last_value}"
 
 
 class ReferralUserObjectPermission(UserObjectPermissionBase):

@@ -26,7 +26,10 @@ def notify_office_of_new_referral(referral: Referral) -> None:
     office = referral.youth_office
     with translation.override("de"):
         urgency = str(Urgency(referral.urgency).label)
-        subject = _("New police referral %(reference)s (%(urgency)s)") % {"reference": referral.reference, "urgency": urgency}
+        subject = _("New police referral %(reference)s (%(urgency)s)") % {
+            "reference": referral.reference,
+            "urgency": urgency,
+        }
         body = _(
             "A new police referral has reached %(office)s.\nReference: %(reference)s\nUrgency: %(urgency)s\n"
             "Open it in Kinderschutz-Kooperation (login required):"
@@ -36,7 +39,10 @@ def notify_office_of_new_referral(referral: Referral) -> None:
         emails.append(office.oncall_email)
     users = [
         m.user
-        for m in Membership.objects.active().filter(agency=office, role__in=OFFICE_ROLES).select_related("user").order_by("user_id")
+        for m in Membership.objects.active()
+        .filter(agency=office, role__in=OFFICE_ROLES)
+        .select_related("user")
+        .order_by("user_id")
     ]
     _send(referral, "referral_received", subject, body, users=users, emails=emails)
 

@@ -19,9 +19,18 @@ REFERRAL_FIELDS = (
     "police_measures", "risk_factors", "risk_notes", "parents_informed", "parents_not_informed_reason",
     "household_street", "household_house_number", "household_postcode", "household_city",
 )  # fmt: skip
-CHILD_FIELDS = ("first_name", "last_name", "date_of_birth", "sex", "whereabouts", "school_or_kita", "address_if_different")
+CHILD_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "whereabouts",
+    "school_or_kita",
+    "address_if_different",
+)
 PERSON_FIELDS = (
-    "role", "first_name", "last_name", "date_of_birth", "phone", "address", "relation_to_child", "has_custody", "is_suspect",
+    "role", "first_name", "last_name", "date_of_birth", "phone", "address", "relation_to_child",
+    "has_custody", "is_suspect",
 )  # fmt: skip
 
 
@@ -74,7 +83,9 @@ def submission_errors(*, referral: Referral, children: list[Child], persons: lis
 def _next_reference(authority: Agency) -> str:
     year = timezone.localdate().year
     for _attempt in range(3):
-        updated = ReferenceCounter.objects.filter(prefix=authority.code, year=year).update(last_value=F("last_value") + 1)
+        updated = ReferenceCounter.objects.filter(prefix=authority.code, year=year).update(
+            last_value=F("last_value") + 1
+        )
         if not updated:
             try:
                 with transaction.atomic():
@@ -185,7 +196,9 @@ def _route_and_submit(referral: Referral, user) -> None:
         referral.youth_office = None
         referral.triage_reason = result.reason
         referral.triage_detail = result.detail[:300]
-    referral.save(update_fields=["status", "youth_office", "triage_reason", "triage_detail", "submitted_at", "updated_at"])
+    referral.save(
+        update_fields=["status", "youth_office", "triage_reason", "triage_detail", "submitted_at", "updated_at"]
+    )
     if result.office is not None:
         ReferralEvent.objects.create(
             referral=referral, actor=user, kind=ReferralEvent.Kind.SUBMITTED, data={"youth_office": result.office.pk}
@@ -204,7 +217,9 @@ def referral_submit(*, referral: Referral, user) -> Referral:
     locked = Referral.objects.select_for_update().get(pk=referral.pk)
     if locked.status != Status.DRAFT or locked.created_by_id != user.pk:
         raise PermissionDenied(_("Only the author can submit a draft, and only once."))
-    errors = submission_errors(referral=locked, children=list(locked.children.all()), persons=list(locked.persons.all()))
+    errors = submission_errors(
+        referral=locked, children=list(locked.children.all()), persons=list(locked.persons.all())
+    )
     if errors:
         raise ValidationError(errors)
     _route_and_submit(locked, user)

@@ -48,7 +48,9 @@ def test_station_comes_from_membership_not_body(api, personas):
 
 
 def test_unroutable_address_goes_to_triage(api, personas):
-    response = api(personas.police_hilden).post(URL, referral_payload(postcode="40721", city="Düsseldorf"), format="json")
+    response = api(personas.police_hilden).post(
+        URL, referral_payload(postcode="40721", city="Düsseldorf"), format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "triage" and body["youth_office"] is None
@@ -84,8 +86,14 @@ def test_anonymous_is_refused(personas):
     "change, path",
     [
         ({"children": []}, ["children"]),
-        ({"children": [{"first_name": "A", "last_name": "B", "date_of_birth": "2999-01-01"}]}, ["children", 0, "date_of_birth"]),
-        ({"household_address": {"street": "X", "house_number": "1", "postcode": "4072", "city": "Hilden"}}, ["household_address", "postcode"]),
+        (
+            {"children": [{"first_name": "A", "last_name": "B", "date_of_birth": "2999-01-01"}]},
+            ["children", 0, "date_of_birth"],
+        ),
+        (
+            {"household_address": {"street": "X", "house_number": "1", "postcode": "4072", "city": "Hilden"}},
+            ["household_address", "postcode"],
+        ),
         ({"urgency": "very"}, ["urgency"]),
         ({"concerns": ["neglect", "aliens"]}, ["concerns"]),
         ({"police_measures": "custody"}, ["police_measures"]),
@@ -95,7 +103,10 @@ def test_anonymous_is_refused(personas):
         ({"police_case_number": 42}, ["police_case_number"]),
         ({"facts_observed": "x" * 10_001}, ["facts_observed"]),
         ({"children": "Mia"}, ["children"]),
-        ({"persons": [{"role": "father", "first_name": "T", "last_name": "B", "has_custody": "perhaps"}]}, ["persons", 0, "has_custody"]),
+        (
+            {"persons": [{"role": "father", "first_name": "T", "last_name": "B", "has_custody": "perhaps"}]},
+            ["persons", 0, "has_custody"],
+        ),
         ({"parents_informed": False, "parents_not_informed_reason": ""}, ["parents_not_informed_reason"]),
         ({"concerns": []}, ["concerns"]),
         ({"children": [{"first_name": "", "last_name": "", "sex": "female"}]}, ["children", 0, "first_name"]),
@@ -175,7 +186,12 @@ def test_coordinator_sees_triage_summary_without_names_and_assigns(api, personas
     response = client.post(f"{URL}{referral.pk}/assign-office/", {"youth_office": office.pk}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "submitted"
     assert client.get(f"{URL}{referral.pk}/").status_code == 404  # out of the queue, out of sight
-    assert api(personas.caseworker_velbert).post(f"{URL}{referral.pk}/assign-office/", {"youth_office": office.pk}, format="json").status_code == 404
+    assert (
+        api(personas.caseworker_velbert)
+        .post(f"{URL}{referral.pk}/assign-office/", {"youth_office": office.pk}, format="json")
+        .status_code
+        == 404
+    )
 
 
 def test_schema_and_docs_are_served(client, personas):

@@ -37,7 +37,12 @@ VISIBLE = {
 }
 POLICE = {"police_hilden", "police_hilden2", "police_velbert", "police_coordinator"}
 OFFICE = {"caseworker_hilden", "lead_hilden", "caseworker_velbert", "lead_velbert"}
-OFFICE_OF = {"caseworker_hilden": "JA-HIL", "lead_hilden": "JA-HIL", "caseworker_velbert": "JA-VEL", "lead_velbert": "JA-VEL"}
+OFFICE_OF = {
+    "caseworker_hilden": "JA-HIL",
+    "lead_hilden": "JA-HIL",
+    "caseworker_velbert": "JA-VEL",
+    "lead_velbert": "JA-VEL",
+}
 
 
 @pytest.fixture
@@ -82,6 +87,7 @@ def _clients(user):
 
 
 # --- the endpoints: how to ask each one, and what it must answer -------------------------------
+
 
 def check_page_list(url_name, path, roles, narrow):
     def check(persona, user, referrals):
@@ -271,7 +277,9 @@ def test_scoping_function_itself(world):
     personas, referrals = world
     by_pk = {r.pk: k for k, r in referrals.items()}
     for persona in PERSONAS:
-        seen = {by_pk[pk] for pk in Referral.objects.visible_to(getattr(personas, persona)).values_list("pk", flat=True)}
+        seen = {
+            by_pk[pk] for pk in Referral.objects.visible_to(getattr(personas, persona)).values_list("pk", flat=True)
+        }
         assert seen == VISIBLE[persona], persona
 
 

@@ -94,7 +94,12 @@ def test_inactive_office_is_not_routed_to(district):
 
 @pytest.mark.parametrize(
     "a, b",
-    [("Langenfeld (Rhld.)", "Langenfeld"), ("Monheim am Rhein", "monheim"), ("Wülfrath", "Wuelfrath"), ("Düsseldorf", "Dusseldorf")],
+    [
+        ("Langenfeld (Rhld.)", "Langenfeld"),
+        ("Monheim am Rhein", "monheim"),
+        ("Wülfrath", "Wuelfrath"),
+        ("Düsseldorf", "Dusseldorf"),
+    ],
 )
 def test_city_names_compare_loosely(a, b):
     assert normalize_city(a) == normalize_city(b)

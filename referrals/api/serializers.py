@@ -32,7 +32,15 @@ class StrictModelSerializer(serializers.ModelSerializer):
 class ChildSerializer(StrictModelSerializer):
     class Meta:
         model = Child
-        fields = ["first_name", "last_name", "date_of_birth", "sex", "whereabouts", "school_or_kita", "address_if_different"]
+        fields = [
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "whereabouts",
+            "school_or_kita",
+            "address_if_different",
+        ]
 
 
 class PersonSerializer(StrictModelSerializer):

@@ -108,7 +108,9 @@ REFERRAL_EXAMPLE = {
     "police_measures": ["residence_ban"],
     "household_address": {"street": "Mittelstraße", "house_number": "12", "postcode": "40723", "city": "Hilden"},
     "children": [{"first_name": "Mia", "last_name": "Muster", "date_of_birth": "2019-04-02", "sex": "female"}],
-    "persons": [{"role": "father", "first_name": "Tom", "last_name": "Muster", "has_custody": True, "is_suspect": True}],
+    "persons": [
+        {"role": "father", "first_name": "Tom", "last_name": "Muster", "has_custody": True, "is_suspect": True}
+    ],
     "risk_factors": ["alcohol"],
     "parents_informed": True,
     "callback_phone": "02103 898-6410",
@@ -153,7 +155,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             ),
             pk=kwargs["pk"],
         )
-        serializer_class = ReferralDetailSerializer if can_read_contents(request.user, referral) else ReferralTriageSerializer
+        serializer_class = (
+            ReferralDetailSerializer if can_read_contents(request.user, referral) else ReferralTriageSerializer
+        )
         return Response(serializer_class(referral).data)
 
     @extend_schema(
@@ -172,7 +176,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         children = [dict(c) for c in data.pop("children", [])]
         persons = [dict(p) for p in data.pop("persons", [])]
         try:
-            referral = referral_save(user=request.user, fields=data, children=children, persons=persons, submit=not draft)
+            referral = referral_save(
+                user=request.user, fields=data, children=children, persons=persons, submit=not draft
+            )
         except DjangoValidationError as exc:
             raise ValidationError(nest_errors(exc.message_dict)) from None
         except DjangoPermissionDenied as exc:
@@ -191,12 +197,11 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = AssignOfficeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            referral = referral_assign_office(referral=referral, user=request.user, office=serializer.validated_data["youth_office"])
+            referral = referral_assign_office(
+                referral=referral, user=request.user, office=serializer.validated_data["youth_office"]
+            )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response(ReferralListSerializer(referral).data)
-
-
-

@@ -14,9 +14,7 @@ class Command(BaseCommand):
         if district not in available_districts():
             raise CommandError(f"Unknown district '{district}'. Known: {', '.join(available_districts())}")
         report = district_seed(slug=district, demo_users=demo_users)
-        self.stdout.write(
-            f"{report.district.name}: {report.agencies} agencies, {report.postcodes} postcodes."
-        )
+        self.stdout.write(f"{report.district.name}: {report.agencies} agencies, {report.postcodes} postcodes.")
         if report.demo_users:
             self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
             for username, role, agency in report.demo_users:

@@ -1,0 +1,115 @@
+"""Settings, commands and admin pages that the two commands and operators rely on."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from agencies.models import Agency, Membership
+
+
+def _settings_load(**env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('loaded')"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        timeout=60,
+    )
+
+
+def test_production_mode_refuses_to_start_without_secrets():
+    result = _settings_load(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    result = _settings_load(DEBUG="false", SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+    result = _settings_load(DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="kinderschutz.example")
+    assert result.returncode == 0, result.stderr
+    assert "loaded" in result.stdout
+
+
+def test_strict_boolean_setting():
+    result = _settings_load(DEBUG="maybe")
+    assert result.returncode != 0
+
+
+def test_defaults_are_german_and_berlin():
+    assert settings.LANGUAGE_CODE == "de"
+    assert settings.TIME_ZONE == "Europe/Berlin"
+    assert [code for code, _ in settings.LANGUAGES] == ["de", "en"]
+
+
+def test_seed_command_prints_demo_logins(db):
+    out = io.StringIO()
+    call_command("seed_district", "mettmann", "--demo-users", stdout=out)
+    text = out.getvalue()
+    assert "Kinderschutz-Demo-2026" in text
+    assert "polizei.hilden" in text and "jugendamt.hilden.leitung" in text and "kreis.koordination" in text
+    # one person per role that fits each agency: 9 officers, 1 police coordinator, 10 caseworkers,
+    # 10 leads, 1 district coordinator
+    assert Membership.objects.count() == 31
+    call_command("seed_district", "mettmann", "--demo-users", stdout=io.StringIO())
+    assert Membership.objects.count() == 31
+
+
+def test_seed_without_flag_creates_no_people(db):
+    call_command("seed_district", "mettmann", stdout=io.StringIO())
+    assert Agency.objects.count() == 21
+    assert not Membership.objects.exists()
+
+
+def test_unknown_district_is_a_clear_error(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="mettmann"):
+        call_command("seed_district", "atlantis", stdout=io.StringIO())
+
+
+def test_drf_create_token_works(personas):
+    call_command("drf_create_token", "police_hilden", stdout=io.StringIO())
+    assert Token.objects.filter(user=personas.police_hilden).exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/agencies/agency/",
+        "/admin/agencies/jurisdictionarea/",
+        "/admin/agencies/membership/",
+        "/admin/agencies/district/",
+        "/admin/auth/user/",
+        "/admin/notifications/notification/",
+        "/admin/referrals/referral/",
+    ],
+)
+def test_admin_pages_load(client, personas, path):
+    client.force_login(personas.admin)
+    assert client.get(path).status_code == 200
+
+
+def test_admin_agency_change_page_with_postcodes(client, personas):
+    client.force_login(personas.admin)
+    office = Agency.objects.get(code="JA-HIL")
+    response = client.get(f"/admin/agencies/agency/{office.pk}/change/")
+    assert response.status_code == 200
+    assert b"40723" in response.content
+
+
+def test_membership_role_must_fit_agency_kind(personas):
+    from django.core.exceptions import ValidationError
+
+    membership = Membership(
+        user=personas.no_role, agency=Agency.objects.get(code="PW-HIL"), role="caseworker"
+    )
+    with pytest.raises(ValidationError):
+        membership.full_clean()
