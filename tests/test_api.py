@@ -202,3 +202,39 @@ def test_schema_and_docs_are_served(client, personas):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def _list_queries(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(URL + "?page_size=100").status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_query_count_does_not_grow_with_rows(api, personas):
+    client = api(personas.caseworker_hilden)
+    make_referral(personas.police_hilden)
+    one = _list_queries(client)
+    for _ in range(29):
+        make_referral(personas.police_hilden)
+    assert _list_queries(client) == one
+
+
+def test_detail_query_count_does_not_grow_with_children(api, personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    few = make_referral(personas.police_hilden)
+    many = make_referral(
+        personas.police_hilden,
+        children=[{"first_name": f"K{i}", "last_name": "B", "sex": "unknown"} for i in range(8)],
+    )
+    client = api(personas.caseworker_hilden)
+    counts = []
+    for referral in (few, many):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"{URL}{referral.pk}/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
