@@ -1,0 +1,348 @@
+"""Forms of the referral pages. They parse and check formats only; completeness and routing are the
+business of ``referrals.services.referral_save``, whose errors (keyed by field path such as
+``children.0.last_name``) ``ReferralForms.add_service_errors`` puts next to the fields they concern."""
+
+from dataclasses import dataclass, field
+
+from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from agencies.models import Agency
+
+from .models import (
+    Child,
+    ChildrenPresence,
+    Concern,
+    Person,
+    PersonRole,
+    PoliceMeasure,
+    Referral,
+    RiskFactor,
+    Urgency,
+)
+from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, submission_errors
+
+DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
+
+
+def _label(model, name):
+    return capfirst(model._meta.get_field(name).verbose_name)
+
+
+def _checkboxes(name, choices):
+    return forms.MultipleChoiceField(
+        label=_label(Referral, name), choices=choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+def _date_input():
+    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date"})
+
+
+def _textarea(rows=4):
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class ReferralForm(forms.ModelForm):
+    """The referral's own fields. Every field is optional here (drafts may be incomplete); the model
+    validators still check formats, lengths and that dates do not lie in the future."""
+
+    urgency = forms.ChoiceField(
+        label=_label(Referral, "urgency"),
+        choices=Urgency.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Immediate: acute danger. Also phone the youth office (out of hours its on-call service)."),
+    )
+    concerns = _checkboxes("concerns", Concern.choices)
+    children_present = forms.ChoiceField(
+        label=_label(Referral, "children_present"),
+        choices=ChildrenPresence.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    police_measures = _checkboxes("police_measures", PoliceMeasure.choices)
+    risk_factors = _checkboxes("risk_factors", RiskFactor.choices)
+    parents_informed = forms.TypedChoiceField(
+        label=_label(Referral, "parents_informed"),
+        choices=[("True", _("Yes")), ("False", _("No"))],
+        coerce=lambda value: value == "True",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Referral
+        fields = REFERRAL_FIELDS
+        widgets = {
+            "incident_at": forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
+            "callout_reason": _textarea(3),
+            "facts_observed": _textarea(6),
+            "facts_reported": _textarea(6),
+            "injuries": _textarea(3),
+            "home_condition": _textarea(3),
+            "risk_notes": _textarea(3),
+            "parents_not_informed_reason": _textarea(3),
+            "callback_phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "household_postcode": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        }
+        help_texts = {
+            "incident_at": _("Date and time, e.g. when the patrol arrived."),
+            "facts_observed": _("Only what officers saw or heard themselves."),
+            "facts_reported": _("What others told police, and who (e.g. neighbour, child, parent)."),
+            "household_postcode": _("Five digits. The address decides which youth office receives the referral."),
+            "parents_not_informed_reason": _("Only if the parents were not informed."),
+        }
+
+
+class ChildForm(forms.ModelForm):
+    """One child of the referral."""
+
+    class Meta:
+        model = Child
+        fields = CHILD_FIELDS
+        widgets = {"date_of_birth": _date_input()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
+        self.fields["sex"].required = False
+
+    def clean_sex(self):
+        return self.cleaned_data.get("sex") or Child._meta.get_field("sex").default
+
+
+class PersonForm(forms.ModelForm):
+    """A parent, guardian, household member or suspect."""
+
+    class Meta:
+        model = Person
+        fields = PERSON_FIELDS
+        widgets = {"date_of_birth": _date_input(), "phone": forms.TextInput(attrs={"type": "tel"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("Please choose")), *PersonRole.choices]
+        self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+
+MAX_BLOCKS = 30  # children or persons per referral
+
+
+def _formset(form, *, extra):
+    return forms.formset_factory(
+        form, extra=extra, can_delete=True, max_num=MAX_BLOCKS, absolute_max=MAX_BLOCKS, validate_max=True
+    )
+
+
+@dataclass
+class Block:
+    """A child or person block as the page shows it: its form, its number among the blocks that are
+    not removed, and whether it is removed (kept in the page, hidden, so indexes stay stable)."""
+
+    form: forms.BaseForm
+    number: int
+    deleted: bool
+
+
+@dataclass
+class ErrorLink:
+    """One line of the error summary at the top of the page."""
+
+    target: str
+    label: str
+    message: str
+
+
+def _is_deleted(form) -> bool:
+    return bool(form.is_bound and form[DELETION_FIELD_NAME].data)
+
+
+def _is_untouched_extra(form) -> bool:
+    return form.empty_permitted and not form.has_changed()
+
+
+class ReferralForms:
+    """The whole referral page: the referral form and the formsets of children and persons.
+
+    ``kept_children`` / ``kept_persons`` are the blocks that go to the service, in page order: not
+    removed and not an untouched empty block. The service's error paths index into these lists.
+    """
+
+    def __init__(self, data=None, *, referral: Referral | None = None):
+        children = [{k: getattr(c, k) for k in CHILD_FIELDS} for c in referral.children.all()] if referral else []
+        persons = [{k: getattr(p, k) for k in PERSON_FIELDS} for p in referral.persons.all()] if referral else []
+        self.referral = ReferralForm(data, instance=referral or Referral())
+        # A new referral starts with one empty child block and no person block.
+        self.children = _formset(ChildForm, extra=0 if children else 1)(data, initial=children, prefix="children")
+        self.persons = _formset(PersonForm, extra=0)(data, initial=persons, prefix="persons")
+        self.group_errors: dict[str, list[str]] = {}
+
+    # --- validation -----------------------------------------------------------------------------
+
+    def _parts(self):
+        return (self.referral, self.children, self.persons)
+
+    @property
+    def kept_children(self):
+        return self._kept(self.children)
+
+    @property
+    def kept_persons(self):
+        return self._kept(self.persons)
+
+    @staticmethod
+    def _kept(formset):
+        return [f for f in formset.forms if not _is_deleted(f) and not _is_untouched_extra(f)]
+
+    def is_valid(self, *, submit: bool) -> bool:
+        """Check formats. For a submission with format errors, also mark what a submission still
+        lacks, so that the person sees every problem at once instead of one round after another."""
+        valid = all([part.is_valid() for part in self._parts()])
+        if not valid and submit:
+            self.add_errors(submission_errors(**self._objects()), only_where_clean=True)
+        return valid and not self.group_errors
+
+    def service_args(self) -> dict:
+        data = self.referral.cleaned_data
+        return {
+            "fields": {name: data.get(name) for name in REFERRAL_FIELDS},
+            "children": [{k: f.cleaned_data.get(k) for k in CHILD_FIELDS} for f in self.kept_children],
+            "persons": [{k: f.cleaned_data.get(k) for k in PERSON_FIELDS} for f in self.kept_persons],
+        }
+
+    def _objects(self) -> dict:
+        """Unsaved model objects from what parsed cleanly, for ``submission_errors``."""
+        referral = Referral()
+        for name, value in self.referral.cleaned_data.items():
+            if value is not None or name in ("incident_at", "parents_informed"):
+                setattr(referral, name, value)
+
+        def build(model, names, formset_forms):
+            rows = [{k: f.cleaned_data[k] for k in names if f.cleaned_data.get(k) is not None} for f in formset_forms]
+            return [model(**row) for row in rows]
+
+        return {
+            "referral": referral,
+            "children": build(Child, CHILD_FIELDS, self.kept_children),
+            "persons": build(Person, PERSON_FIELDS, self.kept_persons),
+        }
+
+    def add_service_errors(self, exc) -> None:
+        self.add_errors(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+
+    def add_errors(self, errors: dict[str, list[str]], *, only_where_clean: bool = False) -> None:
+        """Put errors keyed by field path onto the form field they concern: ``name`` (referral),
+        ``children`` (the list as a whole), ``children.<n>.<name>`` (n-th kept child block)."""
+        groups = {"children": self.kept_children, "persons": self.kept_persons}
+        for path, messages in errors.items():
+            head, _sep, rest = path.partition(".")
+            if head in groups:
+                index, _sep, name = rest.partition(".")
+                blocks = groups[head]
+                if index.isdigit() and int(index) < len(blocks):
+                    self._add(blocks[int(index)], name, messages, only_where_clean)
+                else:  # about the list as a whole ("Add at least one child.")
+                    self.group_errors.setdefault(head, []).extend(messages)
+                continue
+            self._add(self.referral, path, messages, only_where_clean)
+
+    @staticmethod
+    def _add(form, name, messages, only_where_clean):
+        target = name if name in form.fields else None  # unknown paths become non-field errors
+        if only_where_clean and target and target in form.errors:
+            return
+        for message in messages:
+            form.add_error(target, message)
+
+    # --- presentation ---------------------------------------------------------------------------
+
+    def sections(self) -> list["Section"]:
+        """The page in order: sections of referral fields, with the children and persons between."""
+        result = []
+        for key, title, names in SECTIONS:
+            if key in ("children", "persons"):
+                formset = getattr(self, key)
+                errors = [*formset.non_form_errors(), *self.group_errors.get(key, [])] if formset.is_bound else []
+                result.append(Section(key, title, blocks=self._blocks(formset), errors=errors))
+            else:
+                result.append(Section(key, title, fields=[self.referral[name] for name in names]))
+        return result
+
+    @staticmethod
+    def _blocks(formset):
+        blocks, number = [], 0
+        for form in formset.forms:
+            deleted = _is_deleted(form)
+            if not deleted:
+                number += 1
+            blocks.append(Block(form=form, number=number, deleted=deleted))
+        return blocks
+
+    def error_summary(self) -> list[ErrorLink]:
+        """Every error on the page with a link to its field, in page order."""
+        if not self.referral.is_bound:
+            return []
+        links = [ErrorLink("referral-form", "", m) for m in self.referral.non_field_errors()]
+        for section in self.sections():
+            if section.blocks is None:
+                links += _field_links(section.fields, "")
+                continue
+            for message in section.errors:
+                links.append(ErrorLink(f"{section.key}-section", str(section.title), message))
+            for block in section.blocks:
+                if block.deleted:
+                    continue
+                label = str(BLOCK_TITLES[section.key] % {"number": block.number})
+                links += [ErrorLink(f"{block.form.prefix}-block", label, m) for m in block.form.non_field_errors()]
+                fields = [block.form[name] for name in block.form.fields if name != DELETION_FIELD_NAME]
+                links += _field_links(fields, f"{label} – ")
+        return links
+
+
+# The page layout: (key, title, referral fields). "children" and "persons" are the two formsets.
+SECTIONS = (
+    ("case", _("Case"), ("police_case_number", "callback_phone", "urgency")),
+    ("incident", _("Operation"), ("incident_at", "incident_location", "callout_reason", "concerns")),
+    ("facts", _("Facts"), ("facts_observed", "facts_reported", "children_present", "injuries", "home_condition")),
+    ("household", _("Household address"), ("household_street", "household_house_number", "household_postcode",
+                                           "household_city")),
+    ("children", _("Children"), ()),
+    ("persons", _("Parents, guardians and other persons"), ()),
+    ("measures", _("Police measures and risk factors"), ("police_measures", "risk_factors", "risk_notes")),
+    ("parents", _("Information of the parents"), ("parents_informed", "parents_not_informed_reason")),
+)  # fmt: skip
+BLOCK_TITLES = {"children": _("Child %(number)s"), "persons": _("Person %(number)s")}
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    fields: list | None = None
+    blocks: list[Block] | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def _field_links(bound_fields, prefix: str) -> list[ErrorLink]:
+    links = []
+    for bound in bound_fields:
+        # A group of radio buttons or checkboxes is reached through its first option.
+        target = bound.auto_id + ("_0" if bound.field.widget.use_fieldset else "")
+        links += [ErrorLink(target, prefix + str(bound.label), message) for message in bound.errors]
+    return links
+
+
+class AssignOfficeForm(forms.Form):
+    """The district coordinator's choice of the youth office for a referral in the triage queue."""
+
+    office = forms.ModelChoiceField(
+        label=_("Youth office"),
+        queryset=Agency.objects.youth_offices().order_by("name"),
+        empty_label=_("Please choose"),
+    )

@@ -1,0 +1,79 @@
+"""Template helpers of the pages: the current person's roles (for the navigation), short ages and
+the ids that tie a form field to its hint and error message."""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+from django import template
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext_lazy
+
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, has_role, memberships_of
+
+register = template.Library()
+
+SHORT_TIME_STRINGS = {
+    "year": ngettext_lazy("%(num)d yr.", "%(num)d yrs.", "num"),
+    "month": ngettext_lazy("%(num)d mo.", "%(num)d mos.", "num"),
+    "week": ngettext_lazy("%(num)d wk.", "%(num)d wks.", "num"),
+    "day": ngettext_lazy("%(num)d day", "%(num)d days", "num"),
+    "hour": ngettext_lazy("%(num)d hr.", "%(num)d hrs.", "num"),
+    "minute": ngettext_lazy("%(num)d min.", "%(num)d min.", "num"),
+}
+
+
+@register.simple_tag
+def roles_of(user):
+    """What the navigation needs to know about ``user`` (memberships are loaded once per request)."""
+    return SimpleNamespace(
+        police=has_role(user, *POLICE_ROLES),
+        office=has_role(user, *OFFICE_ROLES),
+        coordinator=has_role(user, Role.DISTRICT_COORDINATOR),
+        memberships=memberships_of(user),
+    )
+
+
+@register.filter
+def age(value):
+    """How long ago ``value`` was, in its largest unit and short: "3 hrs. ago" ("vor 3 Std.")."""
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return gettext("just now")
+    return gettext("%(age)s ago") % {"age": timesince(value, timezone.now(), depth=1, time_strings=SHORT_TIME_STRINGS)}
+
+
+@register.filter
+def describedby(field):
+    """The ids of a field's hint and error message, for ``aria-describedby`` on a fieldset (single
+    inputs get the attribute from Django itself)."""
+    ids = []
+    if field.help_text:
+        ids.append(f"{field.auto_id}_helptext")
+    if field.errors:
+        ids.append(f"{field.auto_id}_error")
+    return " ".join(ids)
+
+
+URGENCY_CLASSES = {"immediate": "badge--immediate", "urgent": "badge--urgent", "routine": "badge--routine"}
+
+
+@register.filter
+def urgency_class(value):
+    return URGENCY_CLASSES.get(value, "badge--none")
+
+
+@register.filter
+def label(obj, name):
+    """The verbose name of a model field, capitalised: ``{{ referral|label:"urgency" }}``."""
+    return capfirst(obj._meta.get_field(name).verbose_name)
+
+
+@register.filter
+def yes_no(value):
+    """ "Yes", "No", or None for an unknown (None) value."""
+    if value is None:
+        return None
+    return gettext("Yes") if value else gettext("No")
