@@ -85,7 +85,7 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
         None,
         TriageReason.SHARED_POSTCODE,
         str(
-            _("Postcode %(postcode)s is shared with %(shared)s; the city \u201e%(city)s\u201c does not decide it.")
+            _("Postcode %(postcode)s is shared with %(shared)s; the city „%(city)s“ does not decide it.")
             % {"postcode": postcode, "shared": area.shared_with, "city": city}
         ),
     )
