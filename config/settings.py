@@ -59,7 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -179,6 +179,10 @@ if REDIS_URL:
         "visibility_timeout": 3600,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
+        # Publishing tries to connect once instead of retrying for the whole connection timeout: a
+        # refused connection fails at once and the request is not held up (workers reconnect on
+        # their own, with broker_connection_max_retries).
+        "max_retries": 0,
     }
 else:
     _broker_dir = VAR_DIR / "broker"
@@ -188,6 +192,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -209,10 +214,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often beat looks for undelivered notifications (the outbox sweep), in seconds.
+NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "notifications-resend-undelivered": {
         "task": "notifications.tasks.resend_undelivered",
-        "schedule": 60.0,
+        "schedule": NOTIFICATION_SWEEP_SECONDS,
+        # A sweep that waited in the queue longer than one interval is superseded by the next one.
+        "options": {"expires": NOTIFICATION_SWEEP_SECONDS},
     },
 }
 

@@ -113,3 +113,16 @@ def test_membership_role_must_fit_agency_kind(personas):
     )
     with pytest.raises(ValidationError):
         membership.full_clean()
+
+
+def test_german_by_default_even_for_english_browsers(client):
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "de"
+    assert "Anmelden" in response.content.decode()
+
+
+def test_english_when_chosen(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    response = client.get("/accounts/login/")
+    assert response["Content-Language"] == "en"
+    assert "Log in" in response.content.decode()
