@@ -15,10 +15,13 @@ $(STAMP): requirements.txt
 
 install: $(STAMP) messages
 
-# Compiled message catalogs are built here, never committed.
+# Compiled message catalogs are built here, never committed (nothing to do while there is no .po file:
+# compilemessages refuses to run without a locale folder, and git keeps no empty folder).
 messages: $(STAMP)
-	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
-	@DEBUG=true $(PY) manage.py compilemessages --ignore=.venv -v0
+	@if find . -path ./.venv -prune -o -path ./node_modules -prune -o -name '*.po' -print -quit | grep -q .; then \
+		command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null); \
+		DEBUG=true $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; \
+	fi
 
 run: install
 	@DEBUG=$${DEBUG:-true} ./bin/run

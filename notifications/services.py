@@ -1,6 +1,7 @@
 """Writing and delivering notifications (the outbox)."""
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -12,7 +13,9 @@ from .models import Channel, Notification
 logger = logging.getLogger(__name__)
 
 
-def notification_create(*, channel: str, kind: str, subject: str, body: str, link: str = "", user=None, email: str = "") -> Notification:
+def notification_create(
+    *, channel: str, kind: str, subject: str, body: str, link: str = "", user=None, email: str = ""
+) -> Notification:
     """Write one notification into the outbox and enqueue its delivery once the surrounding
     transaction commits. Must be called inside the transaction of the change that causes it."""
     notification = Notification.objects.create(
@@ -22,15 +25,31 @@ def notification_create(*, channel: str, kind: str, subject: str, body: str, lin
     return notification
 
 
-def notification_enqueue(*, notification_id: int) -> None:
+# After a failed publish this process leaves the broker alone for a few seconds: a change that
+# writes several notifications (or a sweep of many) waits for one failed attempt, not one per row.
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+def notification_enqueue(*, notification_id: int) -> bool:
     """Hand a notification to the broker. A broker that is down is logged and left to the sweep:
-    the change that caused the notification is committed already and must not fail."""
+    the change that caused the notification is committed already and must not fail.
+    Returns True if the message was handed over."""
+    global _broker_down_until
     from .tasks import deliver_notification
 
+    if time.monotonic() < _broker_down_until:
+        logger.info("notification %s not enqueued (broker unavailable); the sweep will re-send it", notification_id)
+        return False
     try:
         deliver_notification.apply_async(args=[notification_id], retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the outbox row stays for the sweep
-        logger.warning("notification %s not enqueued (%s); the sweep will re-send it", notification_id, type(exc).__name__)
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning(
+            "notification %s not enqueued (%s); the sweep will re-send it", notification_id, type(exc).__name__
+        )
+        return False
+    return True
 
 
 def notification_deliver(*, notification_id: int) -> bool:
@@ -64,12 +83,17 @@ def notification_deliver(*, notification_id: int) -> bool:
 
 
 def notifications_resend_undelivered() -> int:
-    """Enqueue again every notification still undelivered after the configured delay."""
+    """Enqueue again every notification still undelivered after the configured delay. One that failed
+    ``NOTIFICATION_MAX_ATTEMPTS`` times (a mailbox that refuses it) stays with its error for an
+    operator (admin: notifications) instead of being retried forever."""
     cutoff = timezone.now() - timezone.timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
-    ids = list(Notification.objects.undelivered().filter(created_at__lte=cutoff).values_list("pk", flat=True)[:1000])
-    for notification_id in ids:
-        notification_enqueue(notification_id=notification_id)
-    return len(ids)
+    undelivered = (
+        Notification.objects.undelivered()
+        .filter(created_at__lte=cutoff, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
+        .order_by("created_at", "pk")
+    )
+    ids = list(undelivered.values_list("pk", flat=True)[:1000])
+    return sum(notification_enqueue(notification_id=notification_id) for notification_id in ids)
 
 
 def notification_mark_read(*, user, notification_id: int | None = None) -> int:

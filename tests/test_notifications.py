@@ -81,3 +81,11 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_sweep_gives_up_after_max_attempts(personas, settings):
+    make_referral(personas.police_hilden)
+    Notification.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+    Notification.objects.filter(channel=Channel.EMAIL).update(attempts=settings.NOTIFICATION_MAX_ATTEMPTS)
+    assert notifications_resend_undelivered() == 2  # the two in-app ones; the e-mail is left alone
+    assert Notification.objects.undelivered().get().channel == Channel.EMAIL
