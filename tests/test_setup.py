@@ -108,9 +108,7 @@ def test_admin_agency_change_page_with_postcodes(client, personas):
 def test_membership_role_must_fit_agency_kind(personas):
     from django.core.exceptions import ValidationError
 
-    membership = Membership(
-        user=personas.no_role, agency=Agency.objects.get(code="PW-HIL"), role="caseworker"
-    )
+    membership = Membership(user=personas.no_role, agency=Agency.objects.get(code="PW-HIL"), role="caseworker")
     with pytest.raises(ValidationError):
         membership.full_clean()
 
