@@ -127,6 +127,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic fills it when DEBUG is off; whitenoise wants it to exist
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Request bodies: 1 MiB is far above any real referral and keeps oversized posts out.
