@@ -88,6 +88,8 @@ def fill():
         [ReferralUserObjectPermission(user=granted, permission=view, content_object_id=pk) for pk in visible],
         batch_size=5000,
     )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # planner statistics, as autovacuum would have them in production
     return caseworker, granted
 
 
