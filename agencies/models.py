@@ -76,6 +76,17 @@ class Agency(models.Model):
     )
     is_24h = models.BooleanField(_("staffed round the clock"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    # Response clocks of a youth office (DESIGN.md "Urgency and response clocks"): how long it has to
+    # acknowledge a referral. Immediate runs round the clock; the others count NRW working days.
+    clock_immediate_hours = models.PositiveSmallIntegerField(
+        _("acknowledge immediate referrals within (hours)"), default=1
+    )
+    clock_urgent_working_days = models.PositiveSmallIntegerField(
+        _("acknowledge urgent referrals within (working days)"), default=1
+    )
+    clock_routine_working_days = models.PositiveSmallIntegerField(
+        _("acknowledge routine referrals within (working days)"), default=3
+    )
 
     objects = AgencyQuerySet.as_manager()
 

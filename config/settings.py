@@ -6,6 +6,7 @@ With ``DEBUG`` off (production) the settings refuse to load without ``SECRET_KEY
 ``ALLOWED_HOSTS``.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -18,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR = BASE_DIR / env.str("VAR_DIR", default="var")  # a relative VAR_DIR is taken from the project folder
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -96,7 +97,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # lock at the start of each transaction so read-then-write never deadlocks.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
     # A file, not memory, so that worker and web processes started by integration tests share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # One file per test process, so that two test runs at the same time do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -130,8 +132,15 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic fills it when DEBUG is off; whitenoise wants it to exist
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# Attachments live outside the web root and are served only through a scoped view.
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Key of the repeat-referral fingerprints (HMAC); defaults to one derived from SECRET_KEY.
+FINGERPRINT_KEY = env.str("FINGERPRINT_KEY", default="")
+
 # Request bodies: 1 MiB is far above any real referral and keeps oversized posts out.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 SESSION_COOKIE_HTTPONLY = True
@@ -209,6 +218,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.*": {"queue": "notifications"},
     "meetings.tasks.*": {"queue": "scheduling"},
+    "referrals.tasks.*": {"queue": "scheduling"},
 }
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
@@ -226,6 +236,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFICATION_SWEEP_SECONDS,
         # A sweep that waited in the queue longer than one interval is superseded by the next one.
         "options": {"expires": NOTIFICATION_SWEEP_SECONDS},
+    },
+    # Missed response clocks: deadlines live in the database, this run finds what is overdue now.
+    "referrals-escalate-overdue": {
+        "task": "referrals.tasks.escalate_overdue",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
 }
 

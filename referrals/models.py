@@ -5,10 +5,12 @@ what the youth office needs for its risk assessment.
 """
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from agencies.models import OFFICE_ROLES, Agency, Role, memberships_of, postcode_validator
+
+def private_storage():
+    """Attachments' storage, outside the web root (a callable, so migrations do not freeze the path)."""
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
 
 TEXT_LIMIT = 10_000  # characters per free-text field: a long report, not a file dump
 phone_validator = RegexValidator(r"^[0-9 +()/\-]{3,40}$", _("Enter a phone number (digits, spaces, + ( ) / -)."))
@@ -40,6 +47,14 @@ class Status(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
     TRIAGE = "triage", _("Triage")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    IN_ASSESSMENT = "in_assessment", _("In assessment")
+    FORWARDED = "forwarded", _("Forwarded")
+    CLOSED = "closed", _("Closed")
+
+
+# Referrals the office still has to work on; the inbox shows them first.
+OPEN_STATUSES = (Status.SUBMITTED, Status.ACKNOWLEDGED, Status.IN_ASSESSMENT, Status.FORWARDED)
 
 
 class Urgency(models.TextChoices):
@@ -135,7 +150,8 @@ class ReferralQuerySet(models.QuerySet):
         Rules (DESIGN.md, data protection): caseworkers and leads see their office's referrals once
         submitted; police officers see what their station filed, police coordinators what their
         authority filed; the district coordinator sees the triage queue of the district; a filing
-        officer sees their own drafts; a guardian grant (``view_referral`` on one referral, to a
+        officer sees their own drafts; an office that has been offered a forwarded case sees it until it
+        accepts or returns it; a guardian grant (``view_referral`` on one referral, to a
         person or a group) opens that single case. Drafts are never visible to anyone but their
         author. Everything else is invisible and answers 404.
 
@@ -155,7 +171,8 @@ class ReferralQuerySet(models.QuerySet):
 
         filed = Q(pk__in=[])  # matches nothing: a person without any branch sees no filed referral
         if office_ids:
-            filed |= Q(youth_office_id__in=office_ids)
+            # The responsible office; during a hand-over also the office it was forwarded to.
+            filed |= Q(youth_office_id__in=office_ids) | Q(forwarded_to_id__in=office_ids)
         if station_ids:
             filed |= Q(station_id__in=station_ids)
         if authority_ids:
@@ -247,6 +264,34 @@ class Referral(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+
+    # Casework (§ 8a SGB VIII) in the responsible office
+    received_at = models.DateTimeField(_("received by the office"), null=True, blank=True)
+    due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_referrals",
+        verbose_name=_("assigned caseworker"),
+    )
+    forwarded_to = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incoming_forwards",
+        verbose_name=_("forwarded to"),
+        help_text=_("Office that has been offered the case and has not yet accepted or returned it."),
+    )
+    status_before_forward = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
 
     objects = ReferralQuerySet.as_manager()
 
@@ -345,6 +390,22 @@ class ReferralEvent(models.Model):
         SUBMITTED = "submitted", _("Submitted and routed")
         TRIAGED = "triaged", _("Placed in the triage queue")
         OFFICE_ASSIGNED = "office_assigned", _("Assigned to a youth office")
+        ACKNOWLEDGED = "acknowledged", _("Receipt acknowledged")
+        ASSIGNED = "assigned", _("Caseworker assigned")
+        RERATED = "rerated", _("Urgency re-rated")
+        FORWARDED = "forwarded", _("Forwarded to another office")
+        FORWARD_ACCEPTED = "forward_accepted", _("Forwarded case accepted")
+        FORWARD_RETURNED = "forward_returned", _("Forwarded case returned")
+        EXPORTED = "exported", _("Handed over outside the system")
+        ASSESSMENT_SAVED = "assessment_saved", _("Risk assessment recorded")
+        SIGNED_OFF = "signed_off", _("Risk assessment signed off")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+        FOLLOWUP = "followup", _("Follow-up from police")
+        NOTE = "note", _("Internal note")
+        ATTACHMENT = "attachment", _("Attachment added")
+        ESCALATED = "escalated", _("Escalated")
+        REPEAT = "repeat", _("Earlier referral of a child found")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -383,3 +444,151 @@ class ReferralGroupObjectPermission(GroupObjectPermissionBase):
     """Grant on one referral to a group (guardian, direct foreign key)."""
 
     content_object = models.ForeignKey(Referral, on_delete=models.CASCADE)
+
+
+class Outcome(models.TextChoices):
+    """The official outcome categories of a § 8a risk assessment."""
+
+    ACUTE_RISK = "acute_risk", _("Acute risk to the child's welfare")
+    LATENT_RISK = "latent_risk", _("Latent risk to the child's welfare")
+    SUPPORT_NEED = "support_need", _("No risk, but need for support")
+    NO_RISK_NO_NEED = "no_risk_no_need", _("Neither risk nor need for support")
+
+
+class Measure(models.TextChoices):
+    OFFER_OF_HELP = "offer_of_help", _("Offer of help")
+    SAFETY_PLAN = "safety_plan", _("Safety plan")
+    TAKING_INTO_CARE = "taking_into_care", _("Taking into care (§ 42 SGB VIII)")
+    FAMILY_COURT = "family_court", _("Family court (§ 8a Abs. 2)")
+    POLICE_INVOLVED = "police_involved", _("Police or others involved (§ 8a Abs. 3)")
+    NONE = "none", _("None")
+
+
+class Assessment(models.Model):
+    """A § 8a risk assessment. It counts as complete only once a second professional of the same
+    office — a different person than the author — has signed it off (four-eyes principle)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="assessments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    summary = models.TextField(_("summary"), validators=[MaxLengthValidator(TEXT_LIMIT)])
+    home_visit_on = models.DateField(_("home visit on"), null=True, blank=True, validators=[not_in_future])
+    child_seen = models.BooleanField(_("child seen"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    measures = models.JSONField(_("measures"), default=list, validators=[ChoicesListValidator("Measure")])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id}: {self.outcome}"
+
+    @property
+    def home_visit(self) -> bool:
+        return self.home_visit_on is not None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.signed_off_at is not None
+
+
+class Note(models.Model):
+    """An internal note of the office. Never shown to police; ``confidential`` marks data confided
+    under § 65 SGB VIII, which is never forwarded or exported."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="notes")
+    office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("text"), validators=[MaxLengthValidator(TEXT_LIMIT)])
+    confidential = models.BooleanField(_("confided under § 65 SGB VIII"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"
+
+
+def attachment_path(instance, filename):
+    # A random name: no personal data in paths; the original name is kept in the row.
+    return f"attachments/{instance.referral_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A PDF or image of the office, stored outside the web root (``PRIVATE_MEDIA_ROOT``) and
+    served only through a scoped view."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="attachments")
+    office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=attachment_path, storage=private_storage, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    confidential = models.BooleanField(_("confided under § 65 SGB VIII"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk}"
+
+
+class FollowUp(models.Model):
+    """A police follow-up (Nachtrag) to its referral: a new incident or new facts."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="followups")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("text"), validators=[MaxLengthValidator(TEXT_LIMIT)])
+    incident_at = models.DateTimeField(
+        _("date and time of the new incident"), null=True, blank=True, validators=[not_in_future_dt]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.pk}"
+
+
+class Escalation(models.Model):
+    """A missed clock that has been escalated; unique per referral, kind and deadline, so that a beat
+    job running twice escalates once."""
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue", _("Not acknowledged in time (to the office lead)")
+        IMMEDIATE_UNACKNOWLEDGED = "immediate_unacknowledged", _("Immediate referral not acknowledged after one hour")
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="escalations")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["referral", "kind", "due_at"], name="escalation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id}: {self.kind}"
+
+
+class ChildFingerprint(models.Model):
+    """Keyed hash (HMAC) of a referred child's normalised name and date of birth, for the
+    repeat-referral check across offices without sharing case data: it reveals only that an earlier
+    referral exists, when and at which office — no name, no content, no access."""
+
+    digest = models.CharField(max_length=64, db_index=True)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="fingerprints")
+    office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return self.digest[:12]

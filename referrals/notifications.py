@@ -65,3 +65,60 @@ def notify_coordination_of_triage(referral: Referral) -> None:
         .order_by("user_id")
     ]
     _send(referral, "referral_triage", subject, body, users=users, emails=[o.email for o in offices])
+
+
+def _office_people(office, roles=OFFICE_ROLES):
+    return [
+        m.user
+        for m in Membership.objects.active()
+        .filter(agency=office, role__in=roles)
+        .select_related("user")
+        .order_by("user_id")
+    ]
+
+
+def notify_police_of_status(referral: Referral) -> None:
+    """The filing officer learns each change of the coded status (never any content of the office)."""
+    with translation.override("de"):
+        subject = _("Referral %(reference)s: status changed") % {"reference": referral.reference}
+        body = _("The youth office has updated the status of your referral %(reference)s.") % {
+            "reference": referral.reference
+        }
+    _send(referral, "police_feedback", subject, body, users=[referral.created_by], emails=[])
+
+
+def notify_office_of_forward(referral: Referral) -> None:
+    office = referral.forwarded_to
+    with translation.override("de"):
+        subject = _("Referral %(reference)s forwarded to your office") % {"reference": referral.reference}
+        body = _(
+            "%(sender)s has forwarded referral %(reference)s to %(office)s. Please accept or return it.\n"
+            "Open it in Kinderschutz-Kooperation (login required):"
+        ) % {"sender": referral.youth_office.name, "reference": referral.reference, "office": office.name}
+    _send(referral, "referral_forwarded", subject, body, users=_office_people(office), emails=[office.email])
+
+
+def notify_office_of_return(referral: Referral, returned_by_office) -> None:
+    office = referral.youth_office
+    with translation.override("de"):
+        subject = _("Referral %(reference)s returned") % {"reference": referral.reference}
+        body = _("%(other)s has returned referral %(reference)s to %(office)s.") % {
+            "other": returned_by_office.name,
+            "reference": referral.reference,
+            "office": office.name,
+        }
+    _send(referral, "referral_returned", subject, body, users=_office_people(office), emails=[office.email])
+
+
+def notify_assignee(referral: Referral, kind: str) -> None:
+    """Tell the assigned caseworker (or, if nobody is assigned, the office's people) about a change."""
+    users = [referral.assignee] if referral.assignee_id else _office_people(referral.youth_office)
+    with translation.override("de"):
+        if kind == "assigned":
+            subject = _("Referral %(reference)s assigned to you") % {"reference": referral.reference}
+        else:
+            subject = _("Referral %(reference)s: follow-up from police") % {"reference": referral.reference}
+        body = _("Referral %(reference)s has news for you. Open it in Kinderschutz-Kooperation (login required):") % {
+            "reference": referral.reference
+        }
+    _send(referral, kind, subject, body, users=users, emails=[])

@@ -10,15 +10,16 @@ INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
 TRIAGE_ORDERING = ["urgency_rank", "submitted_at", "id"]
 
-LIST_RELATED = ("youth_office", "station")
+LIST_RELATED = ("youth_office", "station", "assignee", "forwarded_to")
 
 
 def inbox_for(user):
-    """The inbox of the youth offices ``user`` works in: their submitted referrals."""
+    """The inbox of the youth offices ``user`` works in: their referrals, and those forwarded to them
+    and not yet accepted."""
     office_ids = agency_ids_with_role(user, *OFFICE_ROLES)
     return (
         Referral.objects.visible_to(user)
-        .filter(youth_office_id__in=office_ids)
+        .filter(Q(youth_office_id__in=office_ids) | Q(forwarded_to_id__in=office_ids))
         .exclude(status=Status.DRAFT)
         .select_related(*LIST_RELATED)
     )
@@ -48,7 +49,8 @@ def can_read_contents(user, referral: Referral) -> bool:
     urgency, concerns, address and triage reason): enough to route it, no case contents."""
     if referral.created_by_id == user.pk:
         return True
-    if referral.youth_office_id and referral.youth_office_id in agency_ids_with_role(user, *OFFICE_ROLES):
+    office_ids = agency_ids_with_role(user, *OFFICE_ROLES)
+    if referral.youth_office_id in office_ids or (referral.forwarded_to_id and referral.forwarded_to_id in office_ids):
         return True
     if referral.station_id in agency_ids_with_role(user, Role.POLICE_OFFICER):
         return True
@@ -64,3 +66,97 @@ def can_read_contents(user, referral: Referral) -> bool:
             group__user=user.pk, content_object=referral, permission__codename="view_referral"
         ).exists()
     )
+
+
+def office_role_for(user, referral: Referral) -> str | None:
+    """How ``user`` works on a visible referral: "office" (the responsible office), "receiving" (an
+    office it was forwarded to, read-only until it accepts) or None (police, coordinator, grant)."""
+    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
+    if referral.youth_office_id in office_ids and referral.status != Status.FORWARDED:
+        return "office"
+    if referral.forwarded_to_id and referral.forwarded_to_id in office_ids:
+        return "receiving"
+    if referral.youth_office_id in office_ids:
+        return "sender"  # forwarded away, not yet accepted: read-only
+    return None
+
+
+def notes_for(user, referral: Referral):
+    """Internal notes an office member may read: those of the referral's offices (current, receiving),
+    without notes confided under § 65 SGB VIII to another office. Police and coordinators: none."""
+    from .models import Note
+
+    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
+    if not office_ids & {referral.youth_office_id, referral.forwarded_to_id}:
+        return Note.objects.none()
+    return (
+        Note.objects.filter(referral=referral)
+        .filter(Q(confidential=False) | Q(office_id__in=office_ids))
+        .select_related("author", "office")
+    )
+
+
+def attachments_for(user, referral: Referral):
+    """Attachments, by the same rule as notes."""
+    from .models import Attachment
+
+    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
+    if not office_ids & {referral.youth_office_id, referral.forwarded_to_id}:
+        return Attachment.objects.none()
+    return (
+        Attachment.objects.filter(referral=referral)
+        .filter(Q(confidential=False) | Q(office_id__in=office_ids))
+        .select_related("uploaded_by", "office")
+    )
+
+
+def timeline_for(user, referral: Referral):
+    """The referral's history for its offices; police get the coded feedback instead."""
+    from .models import ReferralEvent
+
+    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
+    if not office_ids & {referral.youth_office_id, referral.forwarded_to_id}:
+        return ReferralEvent.objects.none()
+    return referral.events.select_related("actor").order_by("at", "id")
+
+
+class FeedbackCode:
+    SUBMITTED = "submitted"
+    TRIAGE = "triage"
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    FORWARDED = "forwarded"
+    CLOSED = "closed"
+
+
+def police_feedback(referral: Referral) -> dict | None:
+    """The coded status police may learn (Rückmeldung): received, in progress (office and contact
+    person), forwarded to office X, closed — never the assessment, notes or attachments."""
+    status = referral.status
+    if status == Status.DRAFT:
+        return None
+    office = referral.youth_office
+    contact_user = referral.assignee or referral.acknowledged_by
+    contact = None
+    if contact_user is not None and office is not None:
+        contact = {
+            "name": contact_user.get_full_name() or contact_user.get_username(),
+            "phone": office.phone,
+            "email": office.email,
+        }
+    code = {
+        Status.SUBMITTED: FeedbackCode.SUBMITTED,
+        Status.TRIAGE: FeedbackCode.TRIAGE,
+        Status.ACKNOWLEDGED: FeedbackCode.RECEIVED,
+        Status.IN_ASSESSMENT: FeedbackCode.IN_PROGRESS,
+        Status.FORWARDED: FeedbackCode.FORWARDED,
+        Status.CLOSED: FeedbackCode.CLOSED,
+    }[status]
+    if referral.assignee_id and code == FeedbackCode.RECEIVED:
+        code = FeedbackCode.IN_PROGRESS
+    target = referral.forwarded_to if status == Status.FORWARDED else office
+    return {
+        "code": code,
+        "office": {"id": target.pk, "name": target.name} if target else None,
+        "contact": contact if status != Status.FORWARDED else None,
+    }

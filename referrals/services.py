@@ -7,7 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agencies.models import POLICE_ROLES, Agency, AgencyKind, Role, memberships_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role, memberships_of
 from agencies.routing import TriageReason, route_address
 
 from . import notifications as referral_notifications
@@ -191,6 +191,7 @@ def _route_and_submit(referral: Referral, user) -> None:
         referral.status = Status.SUBMITTED
         referral.youth_office = result.office
         referral.triage_reason = referral.triage_detail = ""
+        _start_clock(referral, received_at=referral.submitted_at)
     else:
         referral.status = Status.TRIAGE
         referral.youth_office = None
@@ -203,6 +204,7 @@ def _route_and_submit(referral: Referral, user) -> None:
         ReferralEvent.objects.create(
             referral=referral, actor=user, kind=ReferralEvent.Kind.SUBMITTED, data={"youth_office": result.office.pk}
         )
+        _repeat_check(referral, user)
         referral_notifications.notify_office_of_new_referral(referral)
     else:
         ReferralEvent.objects.create(
@@ -240,13 +242,15 @@ def referral_assign_office(*, referral: Referral, user, office: Agency) -> Refer
     locked.status = Status.SUBMITTED
     locked.youth_office = office
     locked.version += 1
-    locked.save(update_fields=["status", "youth_office", "version", "updated_at"])
+    _start_clock(locked, received_at=timezone.now())
+    locked.save(update_fields=["status", "youth_office", "version", "received_at", "due_at", "updated_at"])
     ReferralEvent.objects.create(
         referral=locked,
         actor=user,
         kind=ReferralEvent.Kind.OFFICE_ASSIGNED,
         data={"youth_office": office.pk, "triage_reason": locked.triage_reason},
     )
+    _repeat_check(locked, user)
     referral_notifications.notify_office_of_new_referral(locked)
     return locked
 
@@ -259,3 +263,474 @@ __all__ = [
     "referral_submit",
     "submission_errors",
 ]
+
+
+# --- Casework (§ 8a SGB VIII) ----------------------------------------------------------------------
+
+
+class Conflict(Exception):
+    """Someone else changed the referral since the caller loaded it (``expected_version`` differs).
+    Nothing was written; the caller reloads and decides again."""
+
+    def __init__(self, current_version: int):
+        super().__init__(_("This referral was changed by someone else in the meantime. Reload it and try again."))
+        self.current_version = current_version
+
+
+def _start_clock(referral: Referral, *, received_at) -> None:
+    """The office's acknowledgement clock starts when the referral reaches it."""
+    from .clocks import acknowledgement_due
+
+    referral.received_at = received_at
+    referral.due_at = acknowledgement_due(
+        office=referral.youth_office, urgency=referral.urgency, received_at=received_at
+    )
+
+
+def _lock(referral: Referral, expected_version: int | None) -> Referral:
+    locked = Referral.objects.select_for_update().select_related("youth_office", "forwarded_to").get(pk=referral.pk)
+    if expected_version is not None and int(expected_version) != locked.version:
+        raise Conflict(locked.version)
+    return locked
+
+
+def _office_ids(user, *roles) -> set[int]:
+    return {m.agency_id for m in memberships_of(user) if m.role in (roles or OFFICE_ROLES)}
+
+
+def _require_office(user, referral: Referral, *roles, office_id=None) -> None:
+    """``user`` must hold one of ``roles`` (default: caseworker or lead) in the office that acts —
+    the responsible office, or ``office_id`` (the receiving office of a hand-over)."""
+    if office_id is None:
+        office_id = referral.youth_office_id
+        if referral.status == Status.FORWARDED:
+            raise PermissionDenied(
+                _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
+            )
+    if office_id is None or office_id not in _office_ids(user, *roles):
+        raise PermissionDenied(_("Only the responsible youth office may do this."))
+
+
+def _require_status(referral: Referral, *allowed) -> None:
+    if referral.status not in allowed:
+        raise ValidationError(
+            {
+                "status": [
+                    _("Not possible while the referral is %(status)s.") % {"status": referral.get_status_display()}
+                ]
+            }
+        )
+
+
+def _save(referral: Referral, *fields) -> None:
+    referral.version += 1
+    referral.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _event(referral: Referral, user, kind, **data) -> None:
+    ReferralEvent.objects.create(referral=referral, actor=user, kind=kind, data=data)
+
+
+def _need_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Give a reason.")]})
+    return reason
+
+
+WORKING = (Status.SUBMITTED, Status.ACKNOWLEDGED, Status.IN_ASSESSMENT)
+
+
+@transaction.atomic
+def referral_acknowledge(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
+    """The office confirms receipt; police learn which office and contact person are responsible."""
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, Status.SUBMITTED)
+    locked.status = Status.ACKNOWLEDGED
+    locked.acknowledged_at = timezone.now()
+    locked.acknowledged_by = user
+    _save(locked, "status", "acknowledged_at", "acknowledged_by")
+    _event(locked, user, ReferralEvent.Kind.ACKNOWLEDGED)
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def referral_assign(*, referral: Referral, user, assignee, expected_version: int | None = None) -> Referral:
+    """The office lead assigns (or reassigns) a caseworker of the office; a caseworker may take an
+    unassigned case for themselves. Assigning a case not yet acknowledged acknowledges it."""
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, *WORKING)
+    is_lead = locked.youth_office_id in _office_ids(user, Role.OFFICE_LEAD)
+    if not is_lead and (assignee.pk != user.pk or locked.assignee_id is not None):
+        raise PermissionDenied(_("Only the office lead assigns cases; a caseworker may take an unassigned case."))
+    if locked.youth_office_id not in _office_ids(assignee):
+        raise ValidationError({"assignee": [_("Choose a person of the responsible youth office.")]})
+    locked.assignee = assignee
+    if locked.status == Status.SUBMITTED:  # taking the case on is its receipt: the clock stops
+        locked.status, locked.acknowledged_at, locked.acknowledged_by = Status.ACKNOWLEDGED, timezone.now(), user
+        _event(locked, user, ReferralEvent.Kind.ACKNOWLEDGED)
+    _save(locked, "assignee", "status", "acknowledged_at", "acknowledged_by")
+    _event(locked, user, ReferralEvent.Kind.ASSIGNED, assignee=assignee.pk)
+    if assignee.pk != user.pk:
+        referral_notifications.notify_assignee(locked, "assigned")
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expected_version: int | None = None):
+    """Re-rate the urgency with a written reason; an unacknowledged referral's clock is recomputed."""
+    from .models import URGENCY_RANK, Urgency
+
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, *WORKING)
+    reason = _need_reason(reason)
+    if urgency not in Urgency.values:
+        raise ValidationError({"urgency": [_("Choose immediate, urgent or routine.")]})
+    previous = locked.urgency
+    locked.urgency, locked.urgency_rank = urgency, URGENCY_RANK[urgency]
+    if locked.acknowledged_at is None:
+        _start_clock(locked, received_at=locked.received_at or timezone.now())
+    _save(locked, "urgency", "urgency_rank", "received_at", "due_at")
+    _event(locked, user, ReferralEvent.Kind.RERATED, previous=previous, urgency=urgency, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def referral_forward(*, referral: Referral, user, to_office: Agency, reason: str, expected_version: int | None = None):
+    """Offer the case to another office in the system (Abgabe). Until it accepts, both offices see
+    it; the sender can no longer change it."""
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, *WORKING)
+    reason = _need_reason(reason)
+    if to_office.kind != AgencyKind.YOUTH_OFFICE or not to_office.is_active or to_office.pk == locked.youth_office_id:
+        raise ValidationError({"to_office": [_("Choose another active youth office.")]})
+    locked.status_before_forward, locked.status = locked.status, Status.FORWARDED
+    locked.forwarded_to = to_office
+    _save(locked, "status", "status_before_forward", "forwarded_to")
+    _event(locked, user, ReferralEvent.Kind.FORWARDED, to_office=to_office.pk, reason=reason)
+    referral_notifications.notify_office_of_forward(locked)
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def referral_accept(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
+    """The receiving office takes the case over; access moves entirely to it, and accepting counts
+    as its acknowledgement of receipt."""
+    locked = _lock(referral, expected_version)
+    _require_status(locked, Status.FORWARDED)
+    _require_office(user, locked, office_id=locked.forwarded_to_id)
+    previous_office = locked.youth_office_id
+    now = timezone.now()
+    locked.youth_office, locked.forwarded_to = locked.forwarded_to, None
+    locked.status, locked.status_before_forward = Status.ACKNOWLEDGED, ""
+    locked.assignee = None
+    locked.acknowledged_at, locked.acknowledged_by = now, user
+    _start_clock(locked, received_at=now)
+    _save(
+        locked, "youth_office", "forwarded_to", "status", "status_before_forward", "assignee", "acknowledged_at",
+        "acknowledged_by", "received_at", "due_at",
+    )  # fmt: skip
+    _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
+    _repeat_check(locked, user)
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def referral_return(*, referral: Referral, user, reason: str, expected_version: int | None = None) -> Referral:
+    """The receiving office declines the hand-over; the case goes back to the sender as it was."""
+    locked = _lock(referral, expected_version)
+    _require_status(locked, Status.FORWARDED)
+    _require_office(user, locked, office_id=locked.forwarded_to_id)
+    reason = _need_reason(reason)
+    returned_by = locked.forwarded_to
+    locked.status, locked.status_before_forward = locked.status_before_forward or Status.SUBMITTED, ""
+    locked.forwarded_to = None
+    _save(locked, "status", "status_before_forward", "forwarded_to")
+    _event(locked, user, ReferralEvent.Kind.FORWARD_RETURNED, by_office=returned_by.pk, reason=reason)
+    referral_notifications.notify_office_of_return(locked, returned_by)
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def assessment_save(
+    *, referral: Referral, user, summary: str, outcome: str, measures: list[str], home_visit_on=None,
+    child_seen: bool = False, expected_version: int | None = None,
+):  # fmt: skip
+    """Record (or revise, while unsigned) the § 8a risk assessment. It is complete only after a
+    second professional signs it off."""
+    from .models import Assessment
+
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, Status.ACKNOWLEDGED, Status.IN_ASSESSMENT)
+    current = locked.assessments.order_by("-created_at", "-id").first()
+    if current is None or current.is_complete:
+        current = Assessment(referral=locked, author=user)
+    elif current.author_id != user.pk:
+        current.author = user  # whoever revises it is its author: the four-eyes check follows them
+    current.summary, current.outcome, current.measures = summary, outcome, list(measures or [])
+    current.home_visit_on, current.child_seen = home_visit_on, bool(child_seen)
+    current.full_clean(exclude=["referral", "author", "signed_off_by"])
+    current.save()
+    if locked.status != Status.IN_ASSESSMENT:
+        locked.status = Status.IN_ASSESSMENT
+        _save(locked, "status")
+        referral_notifications.notify_police_of_status(locked)
+    else:
+        _save(locked)
+    _event(locked, user, ReferralEvent.Kind.ASSESSMENT_SAVED, assessment=current.pk)
+    return current
+
+
+@transaction.atomic
+def assessment_sign_off(*, referral: Referral, user, expected_version: int | None = None):
+    """Four eyes: a different professional of the same office signs the assessment off."""
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, Status.IN_ASSESSMENT)
+    current = locked.assessments.select_for_update().order_by("-created_at", "-id").first()
+    if current is None or current.is_complete:
+        raise ValidationError({"assessment": [_("There is no assessment waiting for sign-off.")]})
+    if current.author_id == user.pk:
+        raise PermissionDenied(_("A second professional must sign the assessment off, not its author."))
+    current.signed_off_by, current.signed_off_at = user, timezone.now()
+    current.save(update_fields=["signed_off_by", "signed_off_at", "updated_at"])
+    _save(locked)
+    _event(locked, user, ReferralEvent.Kind.SIGNED_OFF, assessment=current.pk)
+    return current
+
+
+@transaction.atomic
+def referral_close(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
+    """Close a case whose (latest) assessment is complete — signed off after any reopening."""
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked)
+    _require_status(locked, Status.IN_ASSESSMENT)
+    current = locked.assessments.order_by("-created_at", "-id").first()
+    if (
+        current is None
+        or not current.is_complete
+        or (locked.reopened_at and current.signed_off_at < locked.reopened_at)
+    ):
+        raise ValidationError({"assessment": [_("Close only after a signed-off risk assessment.")]})
+    locked.status, locked.closed_at = Status.CLOSED, timezone.now()
+    _save(locked, "status", "closed_at")
+    _event(locked, user, ReferralEvent.Kind.CLOSED, outcome=current.outcome)
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def referral_reopen(*, referral: Referral, user, reason: str, expected_version: int | None = None) -> Referral:
+    """The office lead reopens a closed case; it needs a new signed-off assessment to close again."""
+    locked = _lock(referral, expected_version)
+    _require_office(user, locked, Role.OFFICE_LEAD)
+    _require_status(locked, Status.CLOSED)
+    reason = _need_reason(reason)
+    locked.status, locked.closed_at, locked.reopened_at = Status.IN_ASSESSMENT, None, timezone.now()
+    _save(locked, "status", "closed_at", "reopened_at")
+    _event(locked, user, ReferralEvent.Kind.REOPENED, reason=reason)
+    referral_notifications.notify_police_of_status(locked)
+    return locked
+
+
+@transaction.atomic
+def followup_add(*, referral: Referral, user, text: str, incident_at=None):
+    """Police add a follow-up (Nachtrag) to a referral of theirs; the assignee is told."""
+    from .models import FollowUp
+
+    locked = _lock(referral, None)
+    police = {m.agency_id for m in memberships_of(user) if m.role in POLICE_ROLES}
+    if not (locked.station_id in police or locked.police_authority_id in police or locked.created_by_id == user.pk):
+        raise PermissionDenied(_("Only police of the filing station add follow-ups."))
+    if locked.status in (Status.DRAFT,):
+        raise ValidationError({"status": [_("Submit the referral first; a draft can simply be edited.")]})
+    followup = FollowUp(referral=locked, author=user, text=(text or "").strip(), incident_at=incident_at)
+    if not followup.text:
+        raise ValidationError({"text": [_("This field is required.")]})
+    followup.full_clean(exclude=["referral", "author"])
+    followup.save()
+    _event(locked, user, ReferralEvent.Kind.FOLLOWUP, followup=followup.pk)
+    if locked.youth_office_id:
+        referral_notifications.notify_assignee(locked, "followup")
+    return followup
+
+
+@transaction.atomic
+def note_add(*, referral: Referral, user, text: str, confidential: bool = False):
+    """An internal note of the responsible office (never shown to police or other offices when
+    confided under § 65 SGB VIII)."""
+    from .models import Note
+
+    locked = _lock(referral, None)
+    _require_office(user, locked)
+    note = Note(
+        referral=locked, office=locked.youth_office, author=user, text=(text or "").strip(), confidential=confidential
+    )
+    if not note.text:
+        raise ValidationError({"text": [_("This field is required.")]})
+    note.full_clean(exclude=["referral", "author", "office"])
+    note.save()
+    _event(locked, user, ReferralEvent.Kind.NOTE, note=note.pk)
+    return note
+
+
+# First bytes of the file types an office may attach (checked on the content, not the name).
+SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    for signature, content_type in SIGNATURES.items():
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+@transaction.atomic
+def attachment_add(*, referral: Referral, user, uploaded_file, confidential: bool = False):
+    """Store a PDF or image of the office outside the web root; type from the content, size limited."""
+    from django.conf import settings
+
+    from .models import Attachment
+
+    locked = _lock(referral, None)
+    _require_office(user, locked)
+    if uploaded_file.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            {"file": [_("The file is larger than %(mb)d MB.") % {"mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}]}
+        )
+    head = uploaded_file.read(16)
+    uploaded_file.seek(0)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise ValidationError({"file": [_("Only PDF, PNG and JPEG files can be attached.")]})
+    attachment = Attachment(
+        referral=locked, office=locked.youth_office, uploaded_by=user, original_name=uploaded_file.name[:200],
+        content_type=content_type, size=uploaded_file.size, confidential=confidential,
+    )  # fmt: skip
+    attachment.file.save("upload", uploaded_file, save=False)
+    attachment.save()
+    _event(locked, user, ReferralEvent.Kind.ATTACHMENT, attachment=attachment.pk)
+    return attachment
+
+
+def child_digest(*, first_name: str, last_name: str, date_of_birth) -> str | None:
+    """Keyed hash of a child's normalised name and date of birth; None without a date of birth."""
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    from agencies.routing import normalize_city
+
+    if not date_of_birth or not (first_name or "").strip() or not (last_name or "").strip():
+        return None
+    key = (settings.FINGERPRINT_KEY or f"fingerprint:{settings.SECRET_KEY}").encode()
+    text = f"{normalize_city(first_name)}|{normalize_city(last_name)}|{date_of_birth.isoformat()}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _repeat_check(referral: Referral, user) -> None:
+    """On receipt: record the children's fingerprints for this office and tell the office of earlier
+    referrals of the same child — in its own office with the referral id, elsewhere only date and
+    office. No content of another office is read."""
+    from .models import ChildFingerprint
+
+    digests = {
+        d
+        for c in referral.children.all()
+        if (d := child_digest(first_name=c.first_name, last_name=c.last_name, date_of_birth=c.date_of_birth))
+    }
+    if not digests:
+        return
+    earlier = (
+        ChildFingerprint.objects.filter(digest__in=digests)
+        .exclude(referral=referral)
+        .select_related("office")
+        .order_by("received_at")
+    )
+    matches = [
+        {
+            "office": fp.office.name,
+            "date": timezone.localtime(fp.received_at).date().isoformat(),
+            "referral": fp.referral_id if fp.office_id == referral.youth_office_id else None,
+        }
+        for fp in earlier
+    ]
+    received = referral.received_at or timezone.now()
+    ChildFingerprint.objects.bulk_create(
+        [
+            ChildFingerprint(digest=d, referral=referral, office=referral.youth_office, received_at=received)
+            for d in digests
+        ]
+    )
+    if matches:
+        _event(referral, user, ReferralEvent.Kind.REPEAT, earlier=matches)
+
+
+EXPORT_STATUSES = (Status.TRIAGE, *WORKING)
+
+
+@transaction.atomic
+def referral_export(*, referral: Referral, user, recipient: str, expected_version: int | None = None) -> dict:
+    """Hand a referral over to an office outside the system (e.g. the youth office of another
+    district): returns the structured export and records who handed it to whom and when; the case
+    is closed here. The lead of the responsible office exports its cases; the district coordinator
+    exports referrals from the triage queue. Data confided under § 65 SGB VIII is never exported."""
+    locked = _lock(referral, expected_version)
+    _require_status(locked, *EXPORT_STATUSES)
+    if locked.status == Status.TRIAGE:
+        districts = {m.agency.district_id for m in memberships_of(user) if m.role == Role.DISTRICT_COORDINATOR}
+        if locked.police_authority.district_id not in districts:
+            raise PermissionDenied(_("Only the district coordinator hands over referrals from the triage queue."))
+    else:
+        _require_office(user, locked, Role.OFFICE_LEAD)
+    recipient = (recipient or "").strip()
+    if not recipient:
+        raise ValidationError({"recipient": [_("Name the office the referral is handed over to.")]})
+    if len(recipient) > 300:
+        raise ValidationError({"recipient": [_("At most 300 characters.")]})
+    document = referral_export_document(locked)
+    locked.status, locked.closed_at = Status.CLOSED, timezone.now()
+    _save(locked, "status", "closed_at")
+    _event(locked, user, ReferralEvent.Kind.EXPORTED, recipient=recipient)
+    referral_notifications.notify_police_of_status(locked)
+    document["handover"] = {"recipient": recipient, "by": user.get_username(), "at": locked.closed_at.isoformat()}
+    return document
+
+
+def referral_export_document(referral: Referral) -> dict:
+    """The referral as police filed it, plus the office's notes and attachment list — without
+    anything confided under § 65 SGB VIII."""
+    from django.forms.models import model_to_dict
+
+    fields = model_to_dict(referral, fields=[*REFERRAL_FIELDS, "reference"])
+    fields["reference"] = referral.reference
+    if fields.get("incident_at"):
+        fields["incident_at"] = fields["incident_at"].isoformat()
+    return {
+        "format": "kinderschutz-kooperation/referral-export/1",
+        "referral": fields,
+        "children": [
+            {**model_to_dict(c, fields=CHILD_FIELDS), "date_of_birth": c.date_of_birth and c.date_of_birth.isoformat()}
+            for c in referral.children.all()
+        ],
+        "persons": [
+            {**model_to_dict(p, fields=PERSON_FIELDS), "date_of_birth": p.date_of_birth and p.date_of_birth.isoformat()}
+            for p in referral.persons.all()
+        ],
+        "notes": [{"text": n.text, "at": n.created_at.isoformat()} for n in referral.notes.filter(confidential=False)],
+        "attachments": [
+            {"name": a.original_name, "content_type": a.content_type, "size": a.size}
+            for a in referral.attachments.filter(confidential=False)
+        ],
+    }

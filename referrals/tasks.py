@@ -1,0 +1,16 @@
+"""Celery tasks of the referrals: thin, they call services.
+
+Deadlines live in the database (``Referral.due_at``); nothing is scheduled as an ETA. Beat runs
+``escalate_overdue`` every minute and the service finds what is overdue at that moment, so a worker
+or broker that was down catches up on its next run.
+"""
+
+from celery import shared_task
+
+from .escalation import referrals_escalate
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def escalate_overdue() -> int:
+    """Escalate every missed response clock once (beat, every 60 s); returns how many."""
+    return referrals_escalate()
