@@ -21,6 +21,7 @@ from .models import (
     PoliceMeasure,
     Referral,
     RiskFactor,
+    TEXT_LIMIT,
     Urgency,
 )
 from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, submission_errors
@@ -346,3 +347,325 @@ class AssignOfficeForm(forms.Form):
         queryset=Agency.objects.youth_offices().order_by("name"),
         empty_label=_("Please choose"),
     )
+
+
+# --- Casework (§ 8a SGB VIII) ------------------------------------------------------------------------
+# Each action of the detail page is its own small form posting to its own URL. Every one carries the
+# referral's ``version`` (hidden), passed to the service as ``expected_version``: a second writer gets
+# a conflict instead of overwriting. The forms parse only; the services decide what is allowed.
+
+REASON_LIMIT = 2_000  # a reason is a few sentences; it is kept in the referral's history
+
+
+def _reason_field(label=None, help_text=""):
+    return forms.CharField(
+        label=label or _("Reason"),
+        max_length=REASON_LIMIT,
+        widget=_textarea(3),
+        help_text=help_text,
+    )
+
+
+class CaseworkForm(forms.Form):
+    """Base of the action forms: the hidden version. ``auto_id`` is per form (``<key>_<field>``), so
+    several forms on one page never share an element id."""
+
+    key = "action"
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.key}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class AcknowledgeForm(CaseworkForm):
+    key = "acknowledge"
+
+
+class AcceptForm(CaseworkForm):
+    key = "accept"
+
+
+class SignOffForm(CaseworkForm):
+    key = "sign_off"
+
+
+class CloseForm(CaseworkForm):
+    key = "close"
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+def office_people(office_ids):
+    """Active caseworkers and leads of the given offices, for the assignee select (one query)."""
+    from django.contrib.auth import get_user_model
+
+    from agencies.models import OFFICE_ROLES
+
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__agency_id__in=list(office_ids),
+            memberships__agency__is_active=True,
+            memberships__role__in=OFFICE_ROLES,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+class AssignForm(CaseworkForm):
+    """The lead's choice of the caseworker (or lead) of the office; a caseworker's "take over" sends
+    their own id."""
+
+    key = "assign"
+    assignee = PersonChoiceField(label=_("Caseworker"), queryset=None, empty_label=_("Please choose"))
+
+    def __init__(self, *args, office_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = office_people(office_ids)
+
+
+class RerateForm(CaseworkForm):
+    key = "rerate"
+    urgency = forms.ChoiceField(label=_("New urgency"), choices=Urgency.choices, widget=forms.RadioSelect)
+    reason = _reason_field(help_text=_("Why the urgency changes. It is kept in the history of the case."))
+
+
+class ForwardForm(CaseworkForm):
+    """Hand the case to another youth office (Abgabe, § 8a Abs. 6 SGB VIII). Sent once without
+    ``confirm`` (the page asks for confirmation), then with it."""
+
+    key = "forward"
+    to_office = forms.ModelChoiceField(
+        label=_("Responsible youth office"), queryset=Agency.objects.none(), empty_label=_("Please choose")
+    )
+    reason = _reason_field(help_text=_("Why the other office is responsible, e.g. the family's habitual residence."))
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, own_office_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_office"].queryset = Agency.objects.youth_offices().exclude(pk=own_office_id).order_by("name")
+
+
+class ReturnForm(CaseworkForm):
+    key = "return"
+    reason = _reason_field(help_text=_("Why your office is not responsible. The sending office sees the reason."))
+
+
+class ReopenForm(CaseworkForm):
+    key = "reopen"
+    reason = _reason_field(help_text=_("The case needs a new signed-off risk assessment before it can be closed again."))
+
+
+class AssessmentForm(CaseworkForm):
+    """The § 8a risk assessment. Complete only once a second professional signs it off."""
+
+    key = "assessment"
+    summary = forms.CharField(
+        label=_("Summary of the risk assessment"),
+        max_length=TEXT_LIMIT,
+        widget=_textarea(8),
+        help_text=_("Who took part, what was found, how the child's situation is assessed."),
+    )
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=(), widget=forms.RadioSelect)
+    measures = forms.MultipleChoiceField(
+        label=_("Measures"), choices=(), widget=forms.CheckboxSelectMultiple, help_text=_("Choose all that apply.")
+    )
+    home_visit_on = forms.DateField(
+        label=_("Home visit on"),
+        required=False,
+        widget=_date_input(),
+        input_formats=[DATE_FORMAT],
+        help_text=_("Leave empty if there was no home visit."),
+    )
+    child_seen = forms.BooleanField(label=_("The child was seen"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from .models import Measure, Outcome
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = Outcome.choices
+        self.fields["measures"].choices = Measure.choices
+        self.fields["home_visit_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+    def clean_measures(self):
+        measures = self.cleaned_data["measures"]
+        if "none" in measures and len(measures) > 1:
+            raise forms.ValidationError(_("Choose “None” only on its own."))
+        return measures
+
+    @classmethod
+    def initial_from(cls, assessment) -> dict:
+        if assessment is None:
+            return {}
+        return {
+            "summary": assessment.summary,
+            "outcome": assessment.outcome,
+            "measures": assessment.measures,
+            "home_visit_on": assessment.home_visit_on,
+            "child_seen": assessment.child_seen,
+        }
+
+
+CONFIDENTIAL_HELP = _("Data confided under § 65 SGB VIII is never forwarded to another office or exported.")
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Note"), max_length=TEXT_LIMIT, widget=_textarea(4))
+    confidential = forms.BooleanField(
+        label=_("Confided under § 65 SGB VIII"), required=False, help_text=CONFIDENTIAL_HELP
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
+        help_text=_("PDF, PNG or JPEG, at most %(mb)d MB."),
+    )
+    confidential = forms.BooleanField(
+        label=_("Confided under § 65 SGB VIII"), required=False, help_text=CONFIDENTIAL_HELP
+    )
+
+    def __init__(self, *args, max_bytes: int = 0, **kwargs):
+        kwargs.setdefault("auto_id", "attachment_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = self.fields["file"].help_text % {"mb": max_bytes // (1024 * 1024)}
+
+
+class FollowUpForm(forms.Form):
+    """A police follow-up (Nachtrag): new incident or new facts."""
+
+    text = forms.CharField(
+        label=_("Follow-up"),
+        max_length=TEXT_LIMIT,
+        widget=_textarea(5),
+        help_text=_("New facts or a new incident. The youth office sees it in the history of the case."),
+    )
+    incident_at = forms.DateTimeField(
+        label=_("Date and time of the new incident"),
+        required=False,
+        input_formats=[DATETIME_FORMAT],
+        widget=forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
+        help_text=_("Only if there was a new incident."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "followup_%s")
+        super().__init__(*args, **kwargs)
+
+
+# --- Inbox ---------------------------------------------------------------------------------------
+
+
+class InboxTab:
+    OPEN = "open"
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    OVERDUE = "overdue"
+    CLOSED = "closed"
+    ALL = "all"
+
+
+INBOX_TABS = (
+    (InboxTab.OPEN, _("Open")),
+    (InboxTab.MINE, _("Assigned to me")),
+    (InboxTab.UNASSIGNED, _("Unassigned")),
+    (InboxTab.OVERDUE, _("Overdue")),
+    (InboxTab.CLOSED, _("Closed")),
+    (InboxTab.ALL, _("All")),
+)
+
+# Sort key → keyset ordering. Every ordering ends in the unique id (keyset pagination); the
+# ``inbox_*`` names are annotations of the inbox queryset that are never NULL.
+INBOX_SORTS = {
+    "urgency": (_("Most urgent first"), ["urgency_rank", "submitted_at", "id"]),
+    "due": (_("Deadline, earliest first"), ["inbox_due", "id"]),
+    "newest": (_("Received, newest first"), ["-inbox_received", "-id"]),
+    "oldest": (_("Received, oldest first"), ["inbox_received", "id"]),
+}
+
+
+class InboxFilterForm(forms.Form):
+    """Search, filters, tab and sorting of the inbox (GET). Invalid values are ignored and shown."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        help_text=_("Reference, police case number or a child's name"),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    tab = forms.ChoiceField(choices=INBOX_TABS, required=False, widget=forms.HiddenInput)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    urgency = forms.ChoiceField(label=_("Urgency"), required=False)
+    concern = forms.ChoiceField(label=_("Concern"), required=False)
+    received_from = forms.DateField(
+        label=_("Received from"), required=False, widget=_date_input(), input_formats=[DATE_FORMAT]
+    )
+    received_to = forms.DateField(
+        label=_("Received until"), required=False, widget=_date_input(), input_formats=[DATE_FORMAT]
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"), required=False, choices=[(key, label) for key, (label, _o) in INBOX_SORTS.items()]
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .models import Status
+
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+        any_choice = [("", _("Any"))]
+        office_statuses = [c for c in Status.choices if c[0] not in (Status.DRAFT, Status.TRIAGE)]
+        self.fields["status"].choices = any_choice + office_statuses
+        self.fields["urgency"].choices = any_choice + list(Urgency.choices)
+        self.fields["concern"].choices = any_choice + list(Concern.choices)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            self.add_error("received_to", _("The end of the range lies before its start."))
+        return data
+
+    def value(self, name, default=""):
+        """The cleaned value of a field, or ``default`` when it is empty or invalid."""
+        self.is_valid()  # cleans once; invalid fields are missing from cleaned_data
+        return self.cleaned_data.get(name) or default
+
+    @property
+    def tab(self) -> str:
+        return self.value("tab", InboxTab.OPEN)
+
+    @property
+    def sort(self) -> str:
+        return self.value("sort", "urgency")
+
+    @property
+    def ordering(self) -> list[str]:
+        return INBOX_SORTS[self.sort][1]
+
+    @property
+    def has_filters(self) -> bool:
+        return any(self.value(name) for name in ("q", "status", "urgency", "concern", "received_from", "received_to"))
+
+
+class BulkAssignForm(forms.Form):
+    """Assign every checked referral of the inbox to one person: all or nothing."""
+
+    assignee = PersonChoiceField(label=_("Assign to"), queryset=None, empty_label=_("Please choose"))
+
+    def __init__(self, *args, people=None, **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = people

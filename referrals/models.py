@@ -9,8 +9,8 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, RegexValidator
 from django.core.files.storage import FileSystemStorage
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from agencies.models import OFFICE_ROLES, Agency, Role, memberships_of, postcode_validator
+
 
 def private_storage():
     """Attachments' storage, outside the web root (a callable, so migrations do not freeze the path)."""

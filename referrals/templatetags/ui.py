@@ -77,3 +77,42 @@ def yes_no(value):
     if value is None:
         return None
     return gettext("Yes") if value else gettext("No")
+
+
+def _duration(start, end) -> str:
+    """The time from ``start`` to ``end`` in its two largest units, short: "1 day, 3 hrs."."""
+    return timesince(start, end, depth=2, time_strings=SHORT_TIME_STRINGS)
+
+
+@register.simple_tag
+def clock(referral, now=None):
+    """The acknowledgement clock of a referral as the pages show it (``referrals.clocks``):
+
+    - ``overdue``: not acknowledged in time ("overdue by 3 hrs.");
+    - ``running``: waiting for acknowledgement ("2 days, 4 hrs. left");
+    - ``stopped``: acknowledged, or no longer open — nothing to count;
+    - ``none``: no deadline set.
+    """
+    from referrals.clocks import is_overdue, time_left
+    from referrals.models import OPEN_STATUSES
+
+    now = now or timezone.now()
+    due = referral.due_at
+    if due is None:
+        return SimpleNamespace(state="none", text="", due_at=None)
+    if is_overdue(referral, now):
+        text = gettext("overdue by %(time)s") % {"time": _duration(due, now)}
+        return SimpleNamespace(state="overdue", text=text, due_at=due)
+    if referral.acknowledged_at is None and referral.status in OPEN_STATUSES:
+        left = time_left(due, now)
+        text = gettext("%(time)s left") % {"time": _duration(now, now + left)}
+        return SimpleNamespace(state="running", text=text, due_at=due)
+    return SimpleNamespace(state="stopped", text="", due_at=due)
+
+
+@register.filter
+def person_name(user):
+    """A staff member's full name, or the username when no name is recorded."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
