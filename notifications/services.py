@@ -14,13 +14,24 @@ logger = logging.getLogger(__name__)
 
 
 def notification_create(
-    *, channel: str, kind: str, subject: str, body: str, link: str = "", user=None, email: str = ""
+    *,
+    channel: str,
+    kind: str,
+    subject: str,
+    body: str,
+    link: str = "",
+    user=None,
+    email: str = "",
+    attachment: tuple[str, str, str] | None = None,
 ) -> Notification:
     """Write one notification into the outbox and enqueue its delivery once the surrounding
-    transaction commits. Must be called inside the transaction of the change that causes it."""
+    transaction commits. Must be called inside the transaction of the change that causes it.
+    ``attachment`` is ``(file name, content type, text)`` for an e-mail, e.g. an .ics invitation."""
+    name, content_type, content = attachment or ("", "", "")
     notification = Notification.objects.create(
-        channel=channel, kind=kind, subject=subject, body=body, link=link, recipient_user=user, recipient_email=email
-    )
+        channel=channel, kind=kind, subject=subject, body=body, link=link, recipient_user=user, recipient_email=email,
+        attachment_name=name, attachment_type=content_type, attachment_content=content,
+    )  # fmt: skip
     transaction.on_commit(lambda: notification_enqueue(notification_id=notification.pk), robust=True)
     return notification
 
@@ -69,7 +80,12 @@ def notification_deliver(*, notification_id: int) -> bool:
             if notification.channel == Channel.EMAIL:
                 link = f"{settings.SITE_URL}{notification.link}" if notification.link else ""
                 body = f"{notification.body}\n\n{link}\n" if link else notification.body
-                EmailMessage(notification.subject, body, to=[notification.recipient_email]).send()
+                message = EmailMessage(notification.subject, body, to=[notification.recipient_email])
+                if notification.attachment_content:
+                    message.attach(
+                        notification.attachment_name, notification.attachment_content, notification.attachment_type
+                    )
+                message.send()
         except Exception as exc:  # noqa: BLE001 - recorded, then raised for Celery's retry
             error = exc
             notification.last_error = type(exc).__name__

@@ -89,3 +89,20 @@ def test_sweep_gives_up_after_max_attempts(personas, settings):
     Notification.objects.filter(channel=Channel.EMAIL).update(attempts=settings.NOTIFICATION_MAX_ATTEMPTS)
     assert notifications_resend_undelivered() == 2  # the two in-app ones; the e-mail is left alone
     assert Notification.objects.undelivered().get().channel == Channel.EMAIL
+
+
+def test_email_carries_its_calendar_attachment(personas):
+    from django.db import transaction
+
+    from notifications.services import notification_create
+
+    with transaction.atomic():
+        notification = notification_create(
+            channel=Channel.EMAIL, kind="meeting_invitation", subject="Einladung", body="Termin",
+            email="jugendamt@example.org",
+            attachment=("einladung.ics", "text/calendar; method=REQUEST", "BEGIN:VCALENDAR\\r\\nEND:VCALENDAR\\r\\n"),
+        )  # fmt: skip
+    notification_deliver(notification_id=notification.pk)
+    [message] = mail.outbox
+    [(name, content, content_type)] = message.attachments
+    assert name == "einladung.ics" and content_type.startswith("text/calendar") and "VCALENDAR" in content
