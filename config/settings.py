@@ -182,6 +182,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStatusEnum": "referrals.models.Status",
+        "MeetingStatusEnum": "meetings.models.MeetingStatus",
+    },
 }
 
 # Celery. Without REDIS_URL: kombu's filesystem transport, which needs no server.
@@ -243,7 +247,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    # Cooperation module: keep the next meetings of every series materialised (idempotent), and send
+    # the reminders that are due (each once, recorded in the database).
+    "meetings-materialise": {
+        "task": "meetings.tasks.materialise_meetings",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
+    "meetings-send-reminders": {
+        "task": "meetings.tasks.send_reminders",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
 }
+# Hospitations: visitors a host agency takes per day at most, unless the agency sets its own number.
+HOSPITATION_MAX_PER_DAY = env.int("HOSPITATION_MAX_PER_DAY", default=2)
+# Reminders of meetings, events and action items before they start or fall due: "<n>d", "<n>h" or "<n>m".
+MEETING_REMINDER_OFFSETS = env.list("MEETING_REMINDER_OFFSETS", default=["7d", "1d"])
 
 # Notifications still undelivered after this many seconds are sent again by the beat sweep.
 NOTIFICATION_RESEND_AFTER_SECONDS = env.int("NOTIFICATION_RESEND_AFTER_SECONDS", default=60)

@@ -198,8 +198,11 @@ def _route_and_submit(referral: Referral, user) -> None:
         referral.triage_reason = result.reason
         referral.triage_detail = result.detail[:300]
     referral.save(
-        update_fields=["status", "youth_office", "triage_reason", "triage_detail", "submitted_at", "updated_at"]
-    )
+        update_fields=[
+            "status", "youth_office", "triage_reason", "triage_detail", "submitted_at", "received_at", "due_at",
+            "updated_at",
+        ]
+    )  # fmt: skip
     if result.office is not None:
         ReferralEvent.objects.create(
             referral=referral, actor=user, kind=ReferralEvent.Kind.SUBMITTED, data={"youth_office": result.office.pk}

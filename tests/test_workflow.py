@@ -22,6 +22,7 @@ def reload(referral):
 
 
 def test_submission_starts_the_clock(referral):
+    referral = reload(referral)  # what was saved, not the object in memory
     assert referral.received_at == referral.submitted_at
     assert referral.due_at > referral.received_at
 

@@ -2,12 +2,35 @@
 parse and render."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies.models import Agency
 
-from ..models import Child, Concern, Person, PoliceMeasure, Referral, RiskFactor, Status
+from ..clocks import is_overdue
+from ..models import (
+    TEXT_LIMIT,
+    Assessment,
+    Attachment,
+    Child,
+    Concern,
+    FollowUp,
+    Measure,
+    Note,
+    Outcome,
+    Person,
+    PoliceMeasure,
+    Referral,
+    ReferralEvent,
+    RiskFactor,
+    Status,
+    Urgency,
+)
+from ..selectors import FeedbackCode, police_feedback
+
+REASON_LIMIT = 2_000  # a written reason, not a report
 
 
 class StrictCharField(serializers.CharField):
@@ -98,17 +121,38 @@ class ReferralWriteSerializer(StrictModelSerializer):
         extra_kwargs = {"parents_informed": {"allow_null": True}}
 
 
-class ReferralListSerializer(serializers.ModelSerializer):
+class UserRefSerializer(serializers.Serializer):
+    """A person as other people see them: id and display name, nothing else."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class OverdueMixin(serializers.Serializer):
+    """``overdue``: the office missed its acknowledgement clock (``clocks.is_overdue``). The view puts
+    one ``now`` into the context so that every row of a page is judged at the same instant."""
+
+    overdue = serializers.SerializerMethodField()
+
+    def get_overdue(self, referral) -> bool:
+        return is_overdue(referral, self.context.get("now") or timezone.now())
+
+
+class ReferralListSerializer(OverdueMixin, serializers.ModelSerializer):
     """What a list shows: codes and dates, no names and no facts."""
 
     youth_office = AgencyRefSerializer(read_only=True)
     station = AgencyRefSerializer(read_only=True)
+    assignee = UserRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Referral
         fields = [
             "id", "reference", "status", "urgency", "concerns", "youth_office", "station", "triage_reason",
-            "created_at", "submitted_at",
+            "assignee", "due_at", "overdue", "created_at", "submitted_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -130,20 +174,23 @@ class ReferralTriageSerializer(ReferralListSerializer):
         read_only_fields = fields
 
 
-class ReferralDetailSerializer(ReferralWriteSerializer):
-    """Everything police filed, with status and routing."""
+class ReferralDetailSerializer(OverdueMixin, ReferralWriteSerializer):
+    """Everything police filed, with status, routing and the state of the casework (who works on
+    it, by when the office has to acknowledge it). Never the office's assessment, notes or files."""
 
     id = serializers.IntegerField(read_only=True)
     reference = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
     youth_office = AgencyRefSerializer(read_only=True)
     station = AgencyRefSerializer(read_only=True)
+    assignee = UserRefSerializer(read_only=True, allow_null=True)
+    forwarded_to = AgencyRefSerializer(read_only=True, allow_null=True)
     household_address = HouseholdAddressReadSerializer(source="*", read_only=True)
 
     class Meta(ReferralWriteSerializer.Meta):
         fields = [
-            "id", "reference", "status", "youth_office", "triage_reason", "triage_detail", "station", "version",
-            "created_at", "submitted_at",
+            "id", "reference", "status", "youth_office", "assignee", "due_at", "overdue", "forwarded_to",
+            "triage_reason", "triage_detail", "station", "version", "created_at", "submitted_at",
             *[f for f in ReferralWriteSerializer.Meta.fields if f != "draft"],
         ]  # fmt: skip
         read_only_fields = fields
@@ -154,5 +201,181 @@ class ReferralDetailSerializer(ReferralWriteSerializer):
         return fields
 
 
+class PoliceFeedbackContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+
+
+class PoliceFeedbackSerializer(serializers.Serializer):
+    """The coded feedback to police (Rückmeldung): a status code, the office, the contact person."""
+
+    code = serializers.ChoiceField(
+        choices=[
+            FeedbackCode.SUBMITTED,
+            FeedbackCode.TRIAGE,
+            FeedbackCode.RECEIVED,
+            FeedbackCode.IN_PROGRESS,
+            FeedbackCode.FORWARDED,
+            FeedbackCode.CLOSED,
+        ]
+    )
+    office = AgencyRefSerializer(allow_null=True, help_text="The responsible office, or the one it was forwarded to.")
+    contact = PoliceFeedbackContactSerializer(allow_null=True)
+
+
+class ReferralPoliceDetailSerializer(ReferralDetailSerializer):
+    """The detail as police see their own referral: as filed, plus the coded ``feedback``."""
+
+    feedback = serializers.SerializerMethodField()
+
+    class Meta(ReferralDetailSerializer.Meta):
+        fields = [*ReferralDetailSerializer.Meta.fields, "feedback"]
+        read_only_fields = fields
+
+    @extend_schema_field(PoliceFeedbackSerializer(allow_null=True))
+    def get_feedback(self, referral):
+        return police_feedback(referral)
+
+
 class AssignOfficeSerializer(serializers.Serializer):
     youth_office = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.youth_offices())
+
+
+# --- Casework -------------------------------------------------------------------------------------
+
+
+class ReferralVersionSerializer(serializers.Serializer):
+    """Optimistic locking: the ``version`` the client read (or send it as ``If-Match: "<version>"``).
+    A mismatch answers 409 (body) or 412 (header) and changes nothing."""
+
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The version the client read; optional (see also If-Match)."
+    )
+
+
+def _reason():
+    return StrictCharField(max_length=REASON_LIMIT, help_text="Written reason, recorded in the timeline.")
+
+
+class AssignSerializer(ReferralVersionSerializer):
+    assignee = serializers.IntegerField(min_value=1, help_text="Id of a person of the responsible youth office.")
+
+
+class RerateSerializer(ReferralVersionSerializer):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    reason = _reason()
+
+
+class ForwardSerializer(ReferralVersionSerializer):
+    to_office = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.youth_offices(), help_text="Id of another active youth office."
+    )
+    reason = _reason()
+
+
+class ReferralReasonSerializer(ReferralVersionSerializer):
+    reason = _reason()
+
+
+class AssessmentInputSerializer(ReferralVersionSerializer):
+    """A § 8a risk assessment as recorded (or revised, while not signed off)."""
+
+    summary = StrictCharField(max_length=TEXT_LIMIT)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    measures = serializers.ListField(
+        child=serializers.ChoiceField(choices=Measure.choices), allow_empty=False, max_length=len(Measure.choices)
+    )
+    home_visit_on = serializers.DateField(required=False, allow_null=True, help_text="Date of the home visit, if any.")
+    child_seen = serializers.BooleanField(required=False, default=False)
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+    signed_off_by = UserRefSerializer(read_only=True, allow_null=True)
+    home_visit = serializers.BooleanField(read_only=True)
+    is_complete = serializers.BooleanField(read_only=True, help_text="Signed off by a second professional.")
+    referral_version = serializers.IntegerField(
+        source="referral.version", read_only=True, help_text="The referral's version after this change."
+    )
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id", "summary", "outcome", "measures", "home_visit", "home_visit_on", "child_seen", "author",
+            "created_at", "updated_at", "signed_off_by", "signed_off_at", "is_complete", "referral_version",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class FollowUpInputSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=TEXT_LIMIT)
+    incident_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Date and time of a new incident."
+    )
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "text", "incident_at", "author", "created_at"]
+        read_only_fields = fields
+
+
+class NoteInputSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=TEXT_LIMIT)
+    confidential = serializers.BooleanField(
+        required=False, default=False, help_text="Confided under § 65 SGB VIII: never forwarded or exported."
+    )
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+    office = AgencyRefSerializer(read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "text", "confidential", "author", "office", "created_at"]
+        read_only_fields = fields
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="PDF, PNG or JPEG; the type is checked from the content.")
+    confidential = serializers.BooleanField(
+        required=False, default=False, help_text="Confided under § 65 SGB VIII: never forwarded or exported."
+    )
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    uploaded_by = UserRefSerializer(read_only=True)
+    office = AgencyRefSerializer(read_only=True)
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id", "original_name", "content_type", "size", "confidential", "uploaded_by", "office", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    """One entry of the history; ``data`` holds codes, ids and written reasons, no case contents."""
+
+    actor = UserRefSerializer(read_only=True, allow_null=True)
+    label = serializers.CharField(source="get_kind_display", read_only=True)
+    data = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = ReferralEvent
+        fields = ["id", "kind", "label", "actor", "at", "data"]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class VersionConflictSerializer(ErrorSerializer):
+    version = serializers.IntegerField(help_text="The referral's current version.")

@@ -1,12 +1,26 @@
 """The referral API. Scoping: every object comes from ``Referral.objects.visible_to``; writes go
 through ``referrals.services``."""
 
+import re
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -14,18 +28,61 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from agencies.models import POLICE_ROLES, has_role
+from agencies.models import POLICE_ROLES, Role, agency_ids_with_role, has_role
+from config.api import LimitedMultiPartParser, VersionConflict
 
 from ..models import Child, Person, Referral, Status, Urgency
 from ..pagination import InvalidCursor, keyset_page
-from ..selectors import can_read_contents, triage_queue_for
-from ..services import referral_assign_office, referral_save
+from ..selectors import (
+    LIST_RELATED,
+    attachments_for,
+    can_read_contents,
+    notes_for,
+    office_role_for,
+    timeline_for,
+    triage_queue_for,
+)
+from ..services import (
+    Conflict,
+    assessment_save,
+    assessment_sign_off,
+    attachment_add,
+    followup_add,
+    note_add,
+    referral_accept,
+    referral_acknowledge,
+    referral_assign,
+    referral_assign_office,
+    referral_close,
+    referral_forward,
+    referral_reopen,
+    referral_rerate,
+    referral_return,
+    referral_save,
+)
 from .serializers import (
+    AssessmentInputSerializer,
+    AssessmentSerializer,
     AssignOfficeSerializer,
+    AssignSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    ErrorSerializer,
+    FollowUpInputSerializer,
+    FollowUpSerializer,
+    ForwardSerializer,
+    NoteInputSerializer,
+    NoteSerializer,
     ReferralDetailSerializer,
     ReferralListSerializer,
+    ReferralPoliceDetailSerializer,
+    ReferralReasonSerializer,
     ReferralTriageSerializer,
+    ReferralVersionSerializer,
     ReferralWriteSerializer,
+    RerateSerializer,
+    TimelineEventSerializer,
+    VersionConflictSerializer,
 )
 
 API_ORDERING = ["-created_at", "-id"]
@@ -117,6 +174,168 @@ REFERRAL_EXAMPLE = {
 }
 
 
+# --- Casework: concurrency, error translation, who reads what -------------------------------------
+
+_ETAG = re.compile(r'^(?:"(\d{1,9})"|(\d{1,9}))$')
+
+
+def expected_version(request, body_version: int | None) -> tuple[int | None, bool]:
+    """The version the client read, and whether it came as a precondition header.
+
+    ``If-Match: "<version>"`` (the ``ETag`` of the detail; a mismatch answers 412) wins over
+    ``version`` in the body (a mismatch answers 409); ``If-Match: *`` and neither mean "don't check".
+    """
+    header = request.headers.get("If-Match")
+    if header is None:
+        return body_version, False
+    header = header.strip()
+    if header == "*":
+        return None, True
+    match = _ETAG.match(header)
+    if match is None:
+        raise ValidationError({"If-Match": ['Send the version you read as an entity tag, e.g. If-Match: "3".']})
+    return int(match.group(1) or match.group(2)), True
+
+
+@contextmanager
+def service_errors(*, precondition: bool = False):
+    """A service's refusals as API answers: ``ValidationError`` → 400 with field paths,
+    ``PermissionDenied`` → 403 (the caller sees the referral but lacks the right), ``Conflict`` →
+    409, or 412 when the client's version came in ``If-Match``."""
+    try:
+        yield
+    except Conflict as exc:
+        raise VersionConflict(str(exc), version=exc.current_version, precondition=precondition) from None
+    except DjangoValidationError as exc:
+        raise ValidationError(nest_errors(exc.message_dict) if hasattr(exc, "error_dict") else exc.messages) from None
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from None
+
+
+def reads_as_police(user, referral: Referral) -> bool:
+    """Whether ``user`` reads ``referral`` as police: its filing officer, an officer of its station or
+    a coordinator of its authority, and no office working on it. They get the referral as filed
+    plus the coded feedback (Rückmeldung); the office's casework stays with the office."""
+    if office_role_for(user, referral) is not None or has_role(user, Role.DISTRICT_COORDINATOR):
+        return False
+    return (
+        referral.created_by_id == user.pk
+        or referral.station_id in agency_ids_with_role(user, Role.POLICE_OFFICER)
+        or referral.police_authority_id in agency_ids_with_role(user, Role.POLICE_COORDINATOR)
+    )
+
+
+def detail_serializer_for(user, referral: Referral):
+    if not can_read_contents(user, referral):
+        return ReferralTriageSerializer
+    if reads_as_police(user, referral):
+        return ReferralPoliceDetailSerializer
+    return ReferralDetailSerializer
+
+
+def _assignee(user_id: int):
+    assignee = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if assignee is None:
+        # The same answer as for a person of another office: no telling which ids exist.
+        raise ValidationError({"assignee": [_("Choose a person of the responsible youth office.")]})
+    return assignee
+
+
+ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+
+
+# --- OpenAPI --------------------------------------------------------------------------------------
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The version the client read, as the ETag of the detail (`"3"`). Outdated → 412, nothing '
+    "changes. Alternatively send `version` in the body (outdated → 409).",
+)
+ETAG = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], description='The referral\'s version: `"3"`.'
+)
+DETAIL_RESPONSE = PolymorphicProxySerializer(
+    component_name="ReferralDetailForCaller",
+    serializers=[ReferralDetailSerializer, ReferralPoliceDetailSerializer, ReferralTriageSerializer],
+    resource_type_field_name=None,
+)
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input, or not possible in the current status."),
+    403: OpenApiResponse(ErrorSerializer, description="The caller sees the referral but lacks the right."),
+    404: OpenApiResponse(ErrorSerializer, description="Outside the caller's scope, or nonexistent."),
+}
+VERSION_ERRORS = {
+    409: OpenApiResponse(VersionConflictSerializer, description="`version` in the body is outdated; nothing changed."),
+    412: OpenApiResponse(VersionConflictSerializer, description="`If-Match` is outdated; nothing changed."),
+}
+OFFICE = {"id": 21, "name": "Jugendamt Hilden"}
+PERSON = {"id": 12, "name": "Anna Schmidt"}
+DETAIL_EXAMPLE = {
+    "id": 42,
+    "reference": "KPB-ME-2026-00042",
+    "status": "acknowledged",
+    "youth_office": OFFICE,
+    "assignee": PERSON,
+    "due_at": "2026-11-25T22:40:00+01:00",
+    "overdue": False,
+    "forwarded_to": None,
+    "triage_reason": "",
+    "triage_detail": "",
+    "station": {"id": 3, "name": "Polizeiwache Hilden"},
+    "version": 4,
+    "created_at": "2026-11-24T23:05:00+01:00",
+    "submitted_at": "2026-11-24T23:10:00+01:00",
+    **REFERRAL_EXAMPLE,
+}
+ASSESSMENT_EXAMPLE = {
+    "id": 5,
+    "summary": "Hausbesuch mit zwei Fachkräften; Kind unverletzt, Mutter kooperativ.",
+    "outcome": "support_need",
+    "measures": ["offer_of_help"],
+    "home_visit": True,
+    "home_visit_on": "2026-11-26",
+    "child_seen": True,
+    "author": PERSON,
+    "created_at": "2026-11-26T15:00:00+01:00",
+    "updated_at": "2026-11-26T15:00:00+01:00",
+    "signed_off_by": None,
+    "signed_off_at": None,
+    "is_complete": False,
+    "referral_version": 6,
+}
+ASSESSMENT_INPUT = ("summary", "outcome", "measures", "home_visit_on", "child_seen")
+ERROR_EXAMPLES = [
+    OpenApiExample(
+        "Outdated version",
+        value={"detail": "This referral was changed…", "version": 5},
+        response_only=True,
+        status_codes=["409", "412"],
+    ),
+]
+
+
+def _detail_example(name="Updated referral", **changes):
+    return OpenApiExample(name, value={**DETAIL_EXAMPLE, **changes}, response_only=True, status_codes=["200"])
+
+
+def transition_schema(summary, description, request, request_example, response_example, *, extra=None):
+    """A POST action that changes the referral and answers with its new detail."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=request,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: ReferralDetailSerializer, **(extra or {}), **ERRORS, **VERSION_ERRORS},
+        examples=[
+            OpenApiExample("Request", value=request_example, request_only=True),
+            response_example,
+            *ERROR_EXAMPLES,
+        ],
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Referrals visible to the caller",
@@ -129,15 +348,36 @@ REFERRAL_EXAMPLE = {
     ),
     retrieve=extend_schema(
         summary="One referral (404 outside the caller's scope)",
-        responses={200: ReferralDetailSerializer},
+        description="Offices get the referral with the state of the casework; police get it as filed plus "
+        "the coded `feedback`; the district coordinator gets a triage summary. `ETag` carries the version "
+        "to send back in `If-Match`.",
+        parameters=[ETAG],
+        responses={200: DETAIL_RESPONSE, 404: ERRORS[404]},
+        examples=[
+            _detail_example("Office"),
+            _detail_example(
+                "Police",
+                status="in_assessment",
+                feedback={
+                    "code": "in_progress",
+                    "office": OFFICE,
+                    "contact": {"name": "Anna Schmidt", "phone": "02103 72-0", "email": "jugendamt@hilden.de"},
+                },
+            ),
+        ],
     ),
 )
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Referrals through ``Referral.objects.visible_to``: outside the caller's scope every endpoint
+    answers 404. The casework endpoints (assessment, notes, attachments, timeline) answer 404 also to
+    whoever sees the referral but does not work on it in an office (police, coordinators, individual
+    grants); transitions the caller may not make inside their scope answer 403 (from the service)."""
+
     pagination_class = KeysetPagination
     serializer_class = ReferralListSerializer
 
     def get_queryset(self):
-        queryset = Referral.objects.visible_to(self.request.user).select_related("youth_office", "station")
+        queryset = Referral.objects.visible_to(self.request.user).select_related(*LIST_RELATED)
         if self.action == "list":
             for name, allowed in (("status", Status.values), ("urgency", Urgency.values)):
                 value = self.request.query_params.get(name)
@@ -147,18 +387,71 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                     queryset = queryset.filter(**{name: value})
         return queryset
 
-    def retrieve(self, request, *args, **kwargs):
-        referral = get_object_or_404(
-            self.get_queryset().prefetch_related(
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def perform_content_negotiation(self, request, force=False):
+        # A download answers with the file's own type whatever the client accepts; errors in JSON.
+        return super().perform_content_negotiation(request, force=force or self.action == "attachment")
+
+    def _referral(self, pk, *, office_only: bool = False, contents: bool = False) -> Referral:
+        """The referral from the caller's scope, else 404. ``office_only``: the endpoint serves an
+        office's casework — 404 unless the caller works in the responsible office or in the sending
+        or receiving office of a hand-over. ``contents``: 404 unless the caller may read the case
+        contents (not the district coordinator's triage summary)."""
+        referral = get_object_or_404(self.get_queryset(), pk=pk)
+        user = self.request.user
+        if office_only and office_role_for(user, referral) is None:
+            raise Http404
+        if contents and not can_read_contents(user, referral):
+            raise Http404
+        return referral
+
+    def _detail_response(self, request, pk, *, gone_ok: bool = False):
+        """The referral's detail as the caller may see it, with its version as ``ETag``. After a
+        change that took the referral out of the caller's scope (a returned hand-over): 204."""
+        referral = (
+            self.get_queryset()
+            .select_related("acknowledged_by")
+            .prefetch_related(
                 Prefetch("children", queryset=Child.objects.order_by("id")),
                 Prefetch("persons", queryset=Person.objects.order_by("id")),
-            ),
-            pk=kwargs["pk"],
+            )
+            .filter(pk=pk)
+            .first()
         )
-        serializer_class = (
-            ReferralDetailSerializer if can_read_contents(request.user, referral) else ReferralTriageSerializer
-        )
-        return Response(serializer_class(referral).data)
+        if referral is None:
+            if gone_ok:
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            raise Http404
+        serializer_class = detail_serializer_for(request.user, referral)
+        response = Response(serializer_class(referral, context=self.get_serializer_context()).data)
+        response["ETag"] = f'"{referral.version}"'
+        return response
+
+    def _validated(self, request, serializer_class) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _input(self, request, serializer_class):
+        """The validated body without ``version``, the version the client read, and whether it
+        came as ``If-Match``."""
+        data = self._validated(request, serializer_class)
+        version, precondition = expected_version(request, data.pop("version", None))
+        return data, version, precondition
+
+    def _transition(self, request, pk, service, serializer_class=ReferralVersionSerializer, **convert):
+        referral = self._referral(pk)
+        data, version, precondition = self._input(request, serializer_class)
+        for name, function in convert.items():
+            data[name] = function(data[name])
+        with service_errors(precondition=precondition):
+            service(referral=referral, user=request.user, expected_version=version, **data)
+        return self._detail_response(request, pk, gone_ok=True)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._detail_response(request, kwargs["pk"])
 
     @extend_schema(
         summary="File a referral (police officers and police coordinators)",
@@ -183,13 +476,38 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise ValidationError(nest_errors(exc.message_dict)) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
-        referral = Referral.objects.select_related("youth_office", "station").get(pk=referral.pk)
-        return Response(ReferralDetailSerializer(referral).data, status=status.HTTP_201_CREATED)
+        referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
+        return Response(
+            ReferralDetailSerializer(referral, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         summary="Assign a triaged referral to a youth office (district coordinator)",
         request=AssignOfficeSerializer,
         responses={200: ReferralListSerializer},
+        examples=[
+            OpenApiExample("Request", value={"youth_office": 27}, request_only=True),
+            OpenApiExample(
+                "Assigned",
+                value={
+                    "id": 42,
+                    "reference": "KPB-ME-2026-00042",
+                    "status": "submitted",
+                    "urgency": "urgent",
+                    "concerns": ["domestic_violence"],
+                    "youth_office": {"id": 27, "name": "Jugendamt Ratingen"},
+                    "station": {"id": 3, "name": "Polizeiwache Hilden"},
+                    "triage_reason": "shared_postcode",
+                    "assignee": None,
+                    "due_at": "2026-11-25T23:10:00+01:00",
+                    "overdue": False,
+                    "created_at": "2026-11-24T23:05:00+01:00",
+                    "submitted_at": "2026-11-24T23:10:00+01:00",
+                },
+                response_only=True,
+            ),
+        ],
     )
     @action(detail=True, methods=["post"], url_path="assign-office")
     def assign_office(self, request, pk=None):
@@ -204,4 +522,427 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise ValidationError(exc.message_dict) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
-        return Response(ReferralListSerializer(referral).data)
+        return Response(ReferralListSerializer(referral, context=self.get_serializer_context()).data)
+
+    # --- transitions (§ 8a SGB VIII) -------------------------------------------------------------
+
+    @transition_schema(
+        "Acknowledge receipt (responsible office)",
+        "Police learn which office and contact person are responsible. Only from `submitted`.",
+        ReferralVersionSerializer,
+        {"version": 3},
+        _detail_example(status="acknowledged", assignee=None),
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._transition(request, pk, referral_acknowledge)
+
+    @transition_schema(
+        "Assign a caseworker",
+        "The office lead assigns (or reassigns) anyone of the office; a caseworker may take an unassigned "
+        "case for themselves (assigning someone else: 403). A person of another office: 400.",
+        AssignSerializer,
+        {"assignee": 12, "version": 4},
+        _detail_example(version=5),
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        return self._transition(request, pk, referral_assign, AssignSerializer, assignee=_assignee)
+
+    @transition_schema(
+        "Re-rate the urgency (with a written reason)",
+        "Recomputes the acknowledgement clock (`due_at`) while the referral is not yet acknowledged.",
+        RerateSerializer,
+        {"urgency": "immediate", "reason": "Neue Erkenntnisse: Kind allein in der Wohnung.", "version": 3},
+        _detail_example(status="submitted", urgency="immediate", due_at="2026-11-24T00:10:00+01:00", version=4),
+    )
+    @action(detail=True, methods=["post"])
+    def rerate(self, request, pk=None):
+        return self._transition(request, pk, referral_rerate, RerateSerializer)
+
+    @transition_schema(
+        "Forward to another youth office (Abgabe, § 8a Abs. 6 SGB VIII)",
+        "Until the receiving office accepts or returns it, both offices see the case; the sender can no "
+        "longer change it.",
+        ForwardSerializer,
+        {"to_office": 27, "reason": "Familie ist nach Velbert verzogen.", "version": 4},
+        _detail_example(status="forwarded", forwarded_to={"id": 27, "name": "Jugendamt Velbert"}, version=5),
+    )
+    @action(detail=True, methods=["post"])
+    def forward(self, request, pk=None):
+        return self._transition(request, pk, referral_forward, ForwardSerializer)
+
+    @transition_schema(
+        "Accept a forwarded case (receiving office)",
+        "Access moves entirely to the receiving office; accepting counts as its acknowledgement.",
+        ReferralVersionSerializer,
+        {"version": 5},
+        _detail_example(youth_office={"id": 27, "name": "Jugendamt Velbert"}, assignee=None, version=6),
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._transition(request, pk, referral_accept)
+
+    @transition_schema(
+        "Return a forwarded case to the sender (receiving office, with a reason)",
+        "The case goes back to the sending office in its previous status. The receiving office no longer "
+        "sees it, so it gets 204 without a body.",
+        ReferralReasonSerializer,
+        {"reason": "Gewöhnlicher Aufenthalt weiterhin in Hilden.", "version": 5},
+        _detail_example(version=6),
+        extra={204: OpenApiResponse(description="Returned; the caller no longer sees the referral.")},
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request, pk=None):
+        return self._transition(request, pk, referral_return, ReferralReasonSerializer)
+
+    @transition_schema(
+        "Close the case (after a signed-off risk assessment)",
+        "400 while the latest assessment is not signed off by a second professional.",
+        ReferralVersionSerializer,
+        {"version": 8},
+        _detail_example(status="closed", version=9),
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._transition(request, pk, referral_close)
+
+    @transition_schema(
+        "Reopen a closed case (office lead, with a reason)",
+        "It needs a new signed-off assessment to be closed again.",
+        ReferralReasonSerializer,
+        {"reason": "Erneute Meldung der Schule.", "version": 9},
+        _detail_example(status="in_assessment", version=10),
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._transition(request, pk, referral_reopen, ReferralReasonSerializer)
+
+    # --- the § 8a risk assessment ----------------------------------------------------------------
+
+    def _assessment_response(self, assessment, status_code=status.HTTP_200_OK):
+        response = Response(AssessmentSerializer(assessment).data, status=status_code)
+        response["ETag"] = f'"{assessment.referral.version}"'
+        return response
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The current risk assessment (office only; 404 if none yet)",
+        parameters=[ETAG],
+        responses={200: AssessmentSerializer, 404: ERRORS[404]},
+        examples=[OpenApiExample("Awaiting sign-off", value=ASSESSMENT_EXAMPLE, response_only=True)],
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Record or revise the risk assessment (office only)",
+        description="Moves the referral to `in_assessment`. Complete only after a second professional of "
+        "the office signs it off; whoever revises it becomes its author.",
+        request=AssessmentInputSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: AssessmentSerializer, **ERRORS, **VERSION_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Request",
+                value={k: ASSESSMENT_EXAMPLE[k] for k in ASSESSMENT_INPUT} | {"version": 5},
+                request_only=True,
+            ),
+            OpenApiExample("Recorded", value=ASSESSMENT_EXAMPLE, response_only=True, status_codes=["200"]),
+            *ERROR_EXAMPLES,
+        ],
+    )
+    @action(detail=True, methods=["get", "post"])
+    def assessment(self, request, pk=None):
+        referral = self._referral(pk, office_only=True)
+        if request.method == "GET":
+            current = (
+                referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id").first()
+            )
+            if current is None:
+                raise Http404
+            return self._assessment_response(current)
+        data, version, precondition = self._input(request, AssessmentInputSerializer)
+        with service_errors(precondition=precondition):
+            current = assessment_save(referral=referral, user=request.user, expected_version=version, **data)
+        return self._assessment_response(current)
+
+    @extend_schema(
+        summary="Sign the risk assessment off (four eyes)",
+        description="A second professional of the same office — not the author (403) — signs it off.",
+        request=ReferralVersionSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: AssessmentSerializer, **ERRORS, **VERSION_ERRORS},
+        examples=[
+            OpenApiExample("Request", value={"version": 6}, request_only=True),
+            OpenApiExample(
+                "Signed off",
+                value=ASSESSMENT_EXAMPLE
+                | {
+                    "signed_off_by": {"id": 14, "name": "Jonas Weber"},
+                    "signed_off_at": "2026-11-27T09:30:00+01:00",
+                    "is_complete": True,
+                    "referral_version": 7,
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            *ERROR_EXAMPLES,
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="sign-off")
+    def sign_off(self, request, pk=None):
+        referral = self._referral(pk)
+        data, version, precondition = self._input(request, ReferralVersionSerializer)
+        with service_errors(precondition=precondition):
+            current = assessment_sign_off(referral=referral, user=request.user, expected_version=version)
+        return self._assessment_response(current)
+
+    # --- follow-ups, notes, attachments, timeline ------------------------------------------------
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Police follow-ups (Nachträge) of the referral",
+        description="For everyone who may read the case contents (police of the referral, its offices).",
+        responses={200: FollowUpSerializer(many=True), 404: ERRORS[404]},
+        examples=[
+            OpenApiExample(
+                "Follow-ups",
+                value=[
+                    {
+                        "id": 3,
+                        "text": "Erneuter Einsatz, Vater trotz Rückkehrverbot in der Wohnung.",
+                        "incident_at": "2026-11-28T21:15:00+01:00",
+                        "author": {"id": 8, "name": "PK Meier"},
+                        "created_at": "2026-11-28T22:00:00+01:00",
+                    }
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a follow-up (police of the filing station or authority)",
+        description="Appears in the office's timeline and notifies the assignee. Others who see the referral: 403.",
+        request=FollowUpInputSerializer,
+        responses={201: FollowUpSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Request",
+                value={
+                    "text": "Erneuter Einsatz, Vater trotz Rückkehrverbot in der Wohnung.",
+                    "incident_at": "2026-11-28T21:15:00+01:00",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Added",
+                value={
+                    "id": 3,
+                    "text": "Erneuter Einsatz, Vater trotz Rückkehrverbot in der Wohnung.",
+                    "incident_at": "2026-11-28T21:15:00+01:00",
+                    "author": {"id": 8, "name": "PK Meier"},
+                    "created_at": "2026-11-28T22:00:00+01:00",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def followups(self, request, pk=None):
+        referral = self._referral(pk, contents=True)
+        if request.method == "GET":
+            followups = referral.followups.select_related("author").order_by("created_at", "id")
+            return Response(FollowUpSerializer(followups, many=True).data)
+        data = self._validated(request, FollowUpInputSerializer)
+        with service_errors():
+            followup = followup_add(referral=referral, user=request.user, **data)
+        return Response(FollowUpSerializer(followup).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Internal notes (office only)",
+        description="Notes confided under § 65 SGB VIII to another office are left out.",
+        responses={200: NoteSerializer(many=True), 404: ERRORS[404]},
+        examples=[
+            OpenApiExample(
+                "Notes",
+                value=[
+                    {
+                        "id": 9,
+                        "text": "Schule informiert, Rückruf erbeten.",
+                        "confidential": False,
+                        "author": PERSON,
+                        "office": OFFICE,
+                        "created_at": "2026-11-25T10:00:00+01:00",
+                    }
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add an internal note (responsible office)",
+        request=NoteInputSerializer,
+        responses={201: NoteSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Request", value={"text": "Mutter bittet um Vertraulichkeit.", "confidential": True}, request_only=True
+            ),
+            OpenApiExample(
+                "Added",
+                value={
+                    "id": 10,
+                    "text": "Mutter bittet um Vertraulichkeit.",
+                    "confidential": True,
+                    "author": PERSON,
+                    "office": OFFICE,
+                    "created_at": "2026-11-25T10:05:00+01:00",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def notes(self, request, pk=None):
+        referral = self._referral(pk, office_only=True)
+        if request.method == "GET":
+            return Response(NoteSerializer(notes_for(request.user, referral), many=True).data)
+        data = self._validated(request, NoteInputSerializer)
+        with service_errors():
+            note = note_add(referral=referral, user=request.user, **data)
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Attachments (office only)",
+        description="Files confided under § 65 SGB VIII to another office are left out.",
+        responses={200: AttachmentSerializer(many=True), 404: ERRORS[404]},
+        examples=[
+            OpenApiExample(
+                "Attachments",
+                value=[
+                    {
+                        "id": 4,
+                        "original_name": "Arztbericht.pdf",
+                        "content_type": "application/pdf",
+                        "size": 48213,
+                        "confidential": False,
+                        "uploaded_by": PERSON,
+                        "office": OFFICE,
+                        "created_at": "2026-11-26T16:00:00+01:00",
+                    }
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Attach a PDF or image (responsible office)",
+        description="Multipart upload. The type is checked from the content (PDF, PNG, JPEG); larger than "
+        "the configured limit: 400.",
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, **ERRORS, 413: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "Request",
+                value={"file": "(binary)", "confidential": False},
+                request_only=True,
+                media_type="multipart/form-data",
+            ),
+            OpenApiExample(
+                "Attached",
+                value={
+                    "id": 4,
+                    "original_name": "Arztbericht.pdf",
+                    "content_type": "application/pdf",
+                    "size": 48213,
+                    "confidential": False,
+                    "uploaded_by": PERSON,
+                    "office": OFFICE,
+                    "created_at": "2026-11-26T16:00:00+01:00",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[LimitedMultiPartParser], pagination_class=None)
+    def attachments(self, request, pk=None):
+        referral = self._referral(pk, office_only=True)
+        if request.method == "GET":
+            return Response(AttachmentSerializer(attachments_for(request.user, referral), many=True).data)
+        data = self._validated(request, AttachmentUploadSerializer)
+        with service_errors():
+            attachment = attachment_add(
+                referral=referral, user=request.user, uploaded_file=data["file"], confidential=data["confidential"]
+            )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Download an attachment (office only)",
+        description="Served as a download with a neutral file name (`anlage-<id>.pdf`), its checked content "
+        "type, `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.",
+        parameters=[OpenApiParameter("attachment_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            404: ERRORS[404],
+        },
+        examples=[
+            OpenApiExample("Not found", value={"detail": "Not found."}, response_only=True, status_codes=["404"]),
+        ],
+    )
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)", url_name="attachment")
+    def attachment(self, request, pk=None, attachment_id=None):
+        referral = self._referral(pk, office_only=True)
+        attachment = get_object_or_404(attachments_for(request.user, referral), pk=attachment_id)
+        extension = ATTACHMENT_EXTENSIONS.get(attachment.content_type, "bin")
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=f"anlage-{attachment.pk}.{extension}",
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    @extend_schema(
+        summary="The referral's history (office only)",
+        description="Every event with who and when; `data` holds codes, ids and written reasons.",
+        responses={200: TimelineEventSerializer(many=True), 404: ERRORS[404]},
+        examples=[
+            OpenApiExample(
+                "Timeline",
+                value=[
+                    {
+                        "id": 1,
+                        "kind": "submitted",
+                        "label": "Submitted and routed",
+                        "actor": {"id": 8, "name": "PK Meier"},
+                        "at": "2026-11-24T23:10:00+01:00",
+                        "data": {"youth_office": 21},
+                    },
+                    {
+                        "id": 2,
+                        "kind": "acknowledged",
+                        "label": "Receipt acknowledged",
+                        "actor": PERSON,
+                        "at": "2026-11-25T08:05:00+01:00",
+                        "data": {},
+                    },
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def timeline(self, request, pk=None):
+        referral = self._referral(pk, office_only=True)
+        return Response(TimelineEventSerializer(timeline_for(request.user, referral), many=True).data)
