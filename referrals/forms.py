@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.models import Agency
 
 from .models import (
+    TEXT_LIMIT,
     Child,
     ChildrenPresence,
     Concern,
@@ -21,7 +22,6 @@ from .models import (
     PoliceMeasure,
     Referral,
     RiskFactor,
-    TEXT_LIMIT,
     Urgency,
 )
 from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, submission_errors
@@ -354,6 +354,7 @@ class AssignOfficeForm(forms.Form):
 # referral's ``version`` (hidden), passed to the service as ``expected_version``: a second writer gets
 # a conflict instead of overwriting. The forms parse only; the services decide what is allowed.
 
+STALE_FORM = _("The form was incomplete. Reload the page and try again.")
 REASON_LIMIT = 2_000  # a reason is a few sentences; it is kept in the referral's history
 
 
@@ -371,7 +372,15 @@ class CaseworkForm(forms.Form):
     several forms on one page never share an element id."""
 
     key = "action"
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": STALE_FORM,
+            "invalid": STALE_FORM,
+            "min_value": STALE_FORM,
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", f"{self.key}_%s")
@@ -390,25 +399,35 @@ class SignOffForm(CaseworkForm):
     key = "sign_off"
 
 
+class TakeOverForm(CaseworkForm):
+    """A caseworker's "take over" button: posts to the assign URL with their own id as assignee."""
+
+    key = "take_over"
+
+
 class CloseForm(CaseworkForm):
     key = "close"
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
-def office_people(office_ids):
-    """Active caseworkers and leads of the given offices, for the assignee select (one query)."""
+def office_people(office_ids, *, include_user=None):
+    """Active caseworkers and leads of the given offices (and ``include_user``), for the assignee
+    select: one query when the select is rendered."""
     from django.contrib.auth import get_user_model
+    from django.db.models import Q
 
     from agencies.models import OFFICE_ROLES
 
+    members = Q(
+        memberships__agency_id__in=list(office_ids),
+        memberships__agency__is_active=True,
+        memberships__role__in=OFFICE_ROLES,
+    )
+    if include_user is not None:
+        members |= Q(pk=include_user.pk)
     return (
         get_user_model()
-        .objects.filter(
-            is_active=True,
-            memberships__agency_id__in=list(office_ids),
-            memberships__agency__is_active=True,
-            memberships__role__in=OFFICE_ROLES,
-        )
+        .objects.filter(members, is_active=True)
         .distinct()
         .order_by("last_name", "first_name", "username")
     )
@@ -460,7 +479,17 @@ class ReturnForm(CaseworkForm):
 
 class ReopenForm(CaseworkForm):
     key = "reopen"
-    reason = _reason_field(help_text=_("The case needs a new signed-off risk assessment before it can be closed again."))
+    reason = _reason_field(
+        help_text=_("The case needs a new signed-off risk assessment before it can be closed again.")
+    )
+
+
+def measure_choices():
+    """The measures of an assessment. "None" gets a label of its own: the bare msgid "None" is
+    Django's and translates to "-"."""
+    from .models import Measure
+
+    return [(value, _("No measure") if value == Measure.NONE else label) for value, label in Measure.choices]
 
 
 class AssessmentForm(CaseworkForm):
@@ -487,17 +516,17 @@ class AssessmentForm(CaseworkForm):
     child_seen = forms.BooleanField(label=_("The child was seen"), required=False)
 
     def __init__(self, *args, **kwargs):
-        from .models import Measure, Outcome
+        from .models import Outcome
 
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = Outcome.choices
-        self.fields["measures"].choices = Measure.choices
+        self.fields["measures"].choices = measure_choices()
         self.fields["home_visit_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
     def clean_measures(self):
         measures = self.cleaned_data["measures"]
         if "none" in measures and len(measures) > 1:
-            raise forms.ValidationError(_("Choose “None” only on its own."))
+            raise forms.ValidationError(_("Choose “No measure” only on its own."))
         return measures
 
     @classmethod
@@ -517,6 +546,7 @@ CONFIDENTIAL_HELP = _("Data confided under § 65 SGB VIII is never forwarded to 
 
 
 class NoteForm(forms.Form):
+    key = "note"
     text = forms.CharField(label=_("Note"), max_length=TEXT_LIMIT, widget=_textarea(4))
     confidential = forms.BooleanField(
         label=_("Confided under § 65 SGB VIII"), required=False, help_text=CONFIDENTIAL_HELP
@@ -528,6 +558,7 @@ class NoteForm(forms.Form):
 
 
 class AttachmentForm(forms.Form):
+    key = "attachment"
     file = forms.FileField(
         label=_("File"),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
@@ -545,6 +576,8 @@ class AttachmentForm(forms.Form):
 
 class FollowUpForm(forms.Form):
     """A police follow-up (Nachtrag): new incident or new facts."""
+
+    key = "followup"
 
     text = forms.CharField(
         label=_("Follow-up"),
@@ -644,16 +677,16 @@ class InboxFilterForm(forms.Form):
         return self.cleaned_data.get(name) or default
 
     @property
-    def tab(self) -> str:
+    def current_tab(self) -> str:
         return self.value("tab", InboxTab.OPEN)
 
     @property
-    def sort(self) -> str:
+    def current_sort(self) -> str:
         return self.value("sort", "urgency")
 
     @property
     def ordering(self) -> list[str]:
-        return INBOX_SORTS[self.sort][1]
+        return INBOX_SORTS[self.current_sort][1]
 
     @property
     def has_filters(self) -> bool:

@@ -462,7 +462,7 @@ class Measure(models.TextChoices):
     TAKING_INTO_CARE = "taking_into_care", _("Taking into care (§ 42 SGB VIII)")
     FAMILY_COURT = "family_court", _("Family court (§ 8a Abs. 2)")
     POLICE_INVOLVED = "police_involved", _("Police or others involved (§ 8a Abs. 3)")
-    NONE = "none", _("None")
+    NONE = "none", _("No measure")
 
 
 class Assessment(models.Model):

@@ -291,9 +291,11 @@ def _start_clock(referral: Referral, *, received_at) -> None:
 
 
 def _lock(referral: Referral, expected_version: int | None) -> Referral:
+    """Lock the referral's row. The caller's ``expected_version`` is compared when the service writes
+    (``_save``), after the rights and status checks: someone without the right learns that, not
+    that the case changed."""
     locked = Referral.objects.select_for_update().select_related("youth_office", "forwarded_to").get(pk=referral.pk)
-    if expected_version is not None and int(expected_version) != locked.version:
-        raise Conflict(locked.version)
+    locked._expected_version = expected_version
     return locked
 
 
@@ -326,6 +328,9 @@ def _require_status(referral: Referral, *allowed) -> None:
 
 
 def _save(referral: Referral, *fields) -> None:
+    expected = getattr(referral, "_expected_version", None)
+    if expected is not None and int(expected) != referral.version:
+        raise Conflict(referral.version)  # the transaction rolls back whatever the service wrote
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
 

@@ -2,21 +2,74 @@
 from ``Referral.objects.visible_to`` (through the selectors), so anything outside a person's scope
 answers 404 like a referral that does not exist."""
 
+import datetime
+from types import SimpleNamespace
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value, prefetch_related_objects
+from django.db.models.functions import Coalesce
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, has_role
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role, agency_ids_with_role, has_role
 
 from . import selectors
-from .forms import AssignOfficeForm, ReferralForms
-from .models import Referral, Status
+from .forms import (
+    INBOX_TABS,
+    AcceptForm,
+    AcknowledgeForm,
+    AssessmentForm,
+    AssignForm,
+    AssignOfficeForm,
+    AttachmentForm,
+    BulkAssignForm,
+    CloseForm,
+    FollowUpForm,
+    ForwardForm,
+    InboxFilterForm,
+    InboxTab,
+    NoteForm,
+    ReferralForms,
+    ReopenForm,
+    RerateForm,
+    ReturnForm,
+    SignOffForm,
+    TakeOverForm,
+    office_people,
+)
+from .models import OPEN_STATUSES, Child, Outcome, Referral, ReferralEvent, Status, Urgency
 from .pagination import InvalidCursor, keyset_page
-from .services import referral_assign_office, referral_save
+from .selectors import FeedbackCode
+from .services import (
+    WORKING,
+    Conflict,
+    assessment_save,
+    assessment_sign_off,
+    attachment_add,
+    followup_add,
+    note_add,
+    referral_accept,
+    referral_acknowledge,
+    referral_assign,
+    referral_assign_office,
+    referral_close,
+    referral_forward,
+    referral_reopen,
+    referral_rerate,
+    referral_return,
+    referral_save,
+)
 
 PAGE_SIZE = 25
 
@@ -103,35 +156,10 @@ def station_list(request):
 
 
 @login_required
-def inbox(request):
-    _require_role(request.user, *OFFICE_ROLES)
-    page, paged = _page(request, selectors.inbox_for(request.user), selectors.INBOX_ORDERING)
-    return render(request, "referrals/inbox.html", {"page": page, "paged": paged})
-
-
-@login_required
 def triage_queue(request):
     _require_role(request.user, Role.DISTRICT_COORDINATOR)
     page, paged = _page(request, selectors.triage_queue_for(request.user), selectors.TRIAGE_ORDERING)
     return render(request, "referrals/triage.html", {"page": page, "paged": paged})
-
-
-@login_required
-def referral_detail(request, pk):
-    """The referral as filed — or, for the district coordinator on a triaged referral, only the
-    summary needed to route it."""
-    visible = Referral.objects.visible_to(request.user).select_related(
-        "station", "police_authority", "youth_office", "created_by"
-    )
-    referral = get_object_or_404(visible, pk=pk)
-    if selectors.can_read_contents(request.user, referral):
-        prefetch_related_objects([referral], "children", "persons")
-        context = {
-            "referral": referral,
-            "can_edit": referral.is_draft and referral.created_by_id == request.user.pk,
-        }
-        return render(request, "referrals/detail.html", context)
-    return render(request, "referrals/triage_summary.html", {"referral": referral, "form": AssignOfficeForm()})
 
 
 @login_required
@@ -153,3 +181,773 @@ def assign_office(request, pk):
         _("Referral %(reference)s assigned to %(office)s.") % {"reference": referral.reference, "office": office.name},
     )
     return redirect("referrals:triage")
+
+
+# --- Inbox ------------------------------------------------------------------------------------------
+
+# Stands in for "no deadline" so that sorting by deadline never meets NULL (keyset pagination).
+NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
+SEARCH_TERMS = 5
+
+
+def _overdue_q(now) -> Q:
+    """The database form of ``clocks.is_overdue``: a deadline is set and past, the referral is not
+    acknowledged and still open."""
+    return Q(due_at__isnull=False, due_at__lt=now, acknowledged_at__isnull=True, status__in=OPEN_STATUSES)
+
+
+def _tab_q(tab: str, user, now) -> Q:
+    open_ = Q(status__in=OPEN_STATUSES)
+    return {
+        InboxTab.OPEN: open_,
+        InboxTab.MINE: open_ & Q(assignee_id=user.pk),
+        InboxTab.UNASSIGNED: open_ & Q(assignee__isnull=True),
+        InboxTab.OVERDUE: _overdue_q(now),
+        InboxTab.CLOSED: Q(status=Status.CLOSED),
+        InboxTab.ALL: Q(),
+    }[tab]
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _search_q(term: str) -> Q:
+    """One search word: part of the reference or the police case number, or of a child's first or
+    last name. The child match is an EXISTS subquery: no duplicate rows, and it only ever runs on
+    referrals already in the person's scope."""
+    children = Child.objects.filter(referral=OuterRef("pk")).filter(
+        Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    )
+    return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
+
+
+def _concern_q(concern: str) -> Q:
+    if connection.features.supports_json_field_contains:
+        return Q(concerns__contains=[concern])
+    return Q(concerns__icontains=f'"{concern}"')  # SQLite: the JSON text holds the code in quotes
+
+
+def _filtered_inbox(user, form: InboxFilterForm):
+    """The person's inbox (``selectors.inbox_for``: scope first) narrowed by search and filters —
+    everything but the tab. ``inbox_received`` and ``inbox_due`` are never NULL, for sorting."""
+    queryset = selectors.inbox_for(user).annotate(
+        inbox_received=Coalesce("received_at", "submitted_at", "created_at"),
+        inbox_due=Coalesce("due_at", Value(NO_DEADLINE, output_field=DateTimeField())),
+    )
+    for term in form.value("q").split()[:SEARCH_TERMS]:
+        queryset = queryset.filter(_search_q(term))
+    if status := form.value("status"):
+        queryset = queryset.filter(status=status)
+    if urgency := form.value("urgency"):
+        queryset = queryset.filter(urgency=urgency)
+    if concern := form.value("concern"):
+        queryset = queryset.filter(_concern_q(concern))
+    if start := form.value("received_from", None):
+        queryset = queryset.filter(inbox_received__gte=_local_midnight(start))
+    if end := form.value("received_to", None):
+        queryset = queryset.filter(inbox_received__lt=_local_midnight(end + datetime.timedelta(days=1)))
+    return queryset
+
+
+def _tab_counts(queryset, user, now) -> dict[str, int]:
+    """How many referrals each tab holds, in one aggregate query."""
+    return queryset.aggregate(**{key: Count("pk", filter=_tab_q(key, user, now)) for key, _label in INBOX_TABS})
+
+
+def _bulk_people(user):
+    """Whom ``user`` may assign in bulk: everyone of the offices they lead, and themselves."""
+    return office_people(agency_ids_with_role(user, Role.OFFICE_LEAD), include_user=user)
+
+
+@login_required
+def inbox(request):
+    """The office inbox: tabs with counts, search, filters, sorting, keyset pages, time left and bulk
+    assignment. A constant number of queries whatever the number of rows."""
+    user = request.user
+    _require_role(user, *OFFICE_ROLES)
+    now = timezone.now()
+    form = InboxFilterForm(request.GET)
+    filtered = _filtered_inbox(user, form)
+    counts = _tab_counts(filtered, user, now)
+    page, paged = _page(request, filtered.filter(_tab_q(form.current_tab, user, now)), form.ordering)
+    tabs = [
+        SimpleNamespace(key=key, label=label, count=counts[key], current=key == form.current_tab)
+        for key, label in INBOX_TABS
+    ]
+    context = {
+        "page": page,
+        "paged": paged,
+        "form": form,
+        "tabs": tabs,
+        "current_tab": next(t for t in tabs if t.current),
+        "now": now,
+        "bulk_form": BulkAssignForm(people=_bulk_people(user)),
+        "office_ids": set(agency_ids_with_role(user, *OFFICE_ROLES)),
+    }
+    return render(request, "referrals/inbox.html", context)
+
+
+class _Rollback(Exception):
+    """Raised inside the bulk assignment's transaction to undo every assignment made so far."""
+
+
+def _back_to_inbox(request):
+    target = request.POST.get("next", "")
+    if target.startswith(reverse("referrals:inbox")) and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect(target)
+    return redirect("referrals:inbox")
+
+
+@login_required
+@require_POST
+def bulk_assign(request):
+    """Assign every checked referral to one person — all or nothing, in one transaction: if a single
+    one fails (permission, status, someone else's change), nothing is assigned and the page says
+    which referral failed and why."""
+    user = request.user
+    _require_role(user, *OFFICE_ROLES)
+    ids = list(dict.fromkeys(int(v) for v in request.POST.getlist("referral") if v.isdigit()))
+    form = BulkAssignForm(request.POST, people=_bulk_people(user))
+    if not ids:
+        messages.error(request, _("Select at least one referral."))
+        return _back_to_inbox(request)
+    if not form.is_valid():
+        messages.error(request, _("Choose the person to assign the referrals to."))
+        return _back_to_inbox(request)
+    assignee = form.cleaned_data["assignee"]
+    found = {r.pk: r for r in selectors.inbox_for(user).filter(pk__in=ids)}
+    if len(found) != len(ids):
+        messages.error(request, _("Nothing was assigned: a selected referral is no longer in your inbox."))
+        return _back_to_inbox(request)
+    failures = []
+    try:
+        with transaction.atomic():
+            for pk in ids:
+                referral = found[pk]
+                version = request.POST.get(f"version_{pk}", "")
+                try:
+                    if not version.isdigit():
+                        raise Conflict(referral.version)
+                    referral_assign(referral=referral, user=user, assignee=assignee, expected_version=int(version))
+                except Conflict:
+                    failures.append((referral.reference, _("changed by someone else in the meantime")))
+                except PermissionDenied as exc:
+                    failures.append((referral.reference, str(exc) or _("not allowed for you")))
+                except ValidationError as exc:
+                    failures.append((referral.reference, " ".join(exc.messages)))
+            if failures:
+                raise _Rollback
+    except _Rollback:
+        messages.error(request, _("Nothing was assigned, because not every selected referral could be assigned:"))
+        for reference, reason in failures:
+            messages.error(request, f"{reference}: {reason}")
+        return _back_to_inbox(request)
+    name = _name(assignee)
+    if len(ids) == 1:
+        message = _("Referral %(reference)s assigned to %(name)s.") % {
+            "reference": found[ids[0]].reference,
+            "name": name,
+        }
+    else:
+        message = ngettext(
+            "%(count)d referral assigned to %(name)s.", "%(count)d referrals assigned to %(name)s.", len(ids)
+        ) % {"count": len(ids), "name": name}
+    messages.success(request, message)
+    return _back_to_inbox(request)
+
+
+# --- Detail -------------------------------------------------------------------------------------------
+
+DETAIL_RELATED = (
+    "station", "police_authority", "youth_office", "created_by", "assignee", "acknowledged_by", "forwarded_to",
+)  # fmt: skip
+
+
+def _feedback_label(feedback: dict) -> str:
+    """The coded feedback as police read it (Rückmeldung)."""
+    code = feedback["code"]
+    if code == FeedbackCode.FORWARDED:
+        return _("Handed over to %(office)s") % {"office": feedback["office"]["name"] if feedback["office"] else "?"}
+    return {
+        FeedbackCode.SUBMITTED: _("Submitted"),
+        FeedbackCode.TRIAGE: _("Being clarified"),
+        FeedbackCode.RECEIVED: _("Received"),
+        FeedbackCode.IN_PROGRESS: _("In progress"),
+        FeedbackCode.CLOSED: _("Closed"),
+    }[code]
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _visible(request, pk) -> Referral:
+    """The referral, if ``request.user`` may see it at all; 404 otherwise (the same as nonexistent)."""
+    return get_object_or_404(Referral.objects.visible_to(request.user).select_related(*DETAIL_RELATED), pk=pk)
+
+
+def _is_police_of(user, referral: Referral) -> bool:
+    """Police of the filing station or authority, or the filing officer (the follow-up rule)."""
+    police = set(agency_ids_with_role(user, *POLICE_ROLES))
+    return referral.created_by_id == user.pk or bool(police & {referral.station_id, referral.police_authority_id})
+
+
+@login_required
+def referral_detail(request, pk):
+    """The referral as filed — for its offices with the casework, for police with the coded
+    feedback, for the district coordinator on a triaged referral only the summary to route it."""
+    return _render_detail(request, _visible(request, pk))
+
+
+def _render_detail(request, referral: Referral, *, bound=None, followup_form=None, status=200):
+    user = request.user
+    if not selectors.can_read_contents(user, referral):
+        return render(request, "referrals/triage_summary.html", {"referral": referral, "form": AssignOfficeForm()})
+    prefetch_related_objects([referral], "children", "persons")
+    role = selectors.office_role_for(user, referral)
+    if role is not None:
+        context = _office_context(request, referral, role, bound or {})
+        return render(request, "referrals/office_detail.html", context, status=status)
+    context = {"referral": referral, "can_edit": referral.is_draft and referral.created_by_id == user.pk}
+    if _is_police_of(user, referral) and not referral.is_draft:
+        feedback = selectors.police_feedback(referral)
+        context.update(
+            feedback=feedback,
+            feedback_label=_feedback_label(feedback),
+            followups=list(referral.followups.select_related("author")),
+            followup_form=followup_form or FollowUpForm(),
+        )
+    return render(request, "referrals/detail.html", context, status=status)
+
+
+def _assessment_state(referral: Referral, assessments: list) -> SimpleNamespace:
+    """The latest assessment, whether it waits for a sign-off, and whether the case may be closed
+    (the rule of ``services.referral_close``)."""
+    latest = assessments[0] if assessments else None
+    pending = latest if latest is not None and not latest.is_complete else None
+    closeable = (
+        latest is not None
+        and latest.is_complete
+        and not (referral.reopened_at and latest.signed_off_at < referral.reopened_at)
+    )
+    return SimpleNamespace(latest=latest, pending=pending, closeable=closeable)
+
+
+def _office_context(request, referral: Referral, role: str, bound: dict) -> dict:
+    """Everything the office page shows, in a fixed number of queries: the action forms the
+    person's role and the referral's status allow, and the casework sections."""
+    user = request.user
+    events = list(selectors.timeline_for(user, referral))
+    assessments = list(referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id"))
+    state = _assessment_state(referral, assessments)
+    is_lead = referral.youth_office_id in agency_ids_with_role(user, Role.OFFICE_LEAD)
+    version = {"version": referral.version}
+    status = referral.status
+
+    forms = {}
+    if role == "office":
+        if status == Status.SUBMITTED:
+            forms["acknowledge"] = AcknowledgeForm(initial=version)
+        if status in WORKING:
+            if is_lead:
+                forms["assign"] = AssignForm(
+                    initial={**version, "assignee": referral.assignee_id}, office_ids=[referral.youth_office_id]
+                )
+            elif referral.assignee_id is None:
+                forms["take_over"] = TakeOverForm(initial=version)
+            forms["rerate"] = RerateForm(initial={**version, "urgency": referral.urgency})
+            forms["forward"] = ForwardForm(initial=version, own_office_id=referral.youth_office_id)
+        if status in (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT) and not state.closeable:
+            forms["assessment"] = AssessmentForm(initial={**version, **AssessmentForm.initial_from(state.pending)})
+        if status == Status.IN_ASSESSMENT and state.pending is not None and state.pending.author_id != user.pk:
+            forms["sign_off"] = SignOffForm(initial=version)
+        if status == Status.IN_ASSESSMENT and state.closeable:
+            forms["close"] = CloseForm(initial=version)
+        if status == Status.CLOSED and is_lead:
+            forms["reopen"] = ReopenForm(initial=version)
+        forms["note"] = NoteForm()
+        forms["attachment"] = AttachmentForm(max_bytes=settings.ATTACHMENT_MAX_BYTES)
+    elif role == "receiving":
+        forms["accept"] = AcceptForm(initial=version)
+        forms["return"] = ReturnForm(initial=version)
+    for key, form in bound.items():
+        if key in forms:
+            forms[key] = form
+        else:  # the action is not offered (any more): say on top what went wrong
+            for name, errors in form.errors.items():
+                if name in form.fields and form.fields[name].widget.is_hidden:
+                    continue  # already said by _hidden_errors_to_messages
+                for error in errors:
+                    messages.error(request, error)
+
+    forwarded = [e for e in events if e.kind == ReferralEvent.Kind.FORWARDED]
+    return {
+        "referral": referral,
+        "role": role,
+        "is_lead": is_lead,
+        "forms": forms,
+        "has_actions": any(k not in ("note", "attachment", "assessment") for k in forms),
+        "assessments": assessments,
+        "assessment": state,
+        "events": _describe_events(events),
+        "repeats": _repeat_hints(user, events),
+        "forward_reason": forwarded[-1].data.get("reason", "") if forwarded else "",
+        "notes": list(selectors.notes_for(user, referral)),
+        "attachments": list(selectors.attachments_for(user, referral)),
+        "followups": list(referral.followups.select_related("author")),
+        "now": timezone.now(),
+    }
+
+
+def _describe_events(events: list) -> list[SimpleNamespace]:
+    """The timeline with what each entry's codes and ids mean (offices, people, urgencies), looked up
+    in one query per kind of id instead of one per entry."""
+    office_ids, user_ids = set(), set()
+    for event in events:
+        data = event.data or {}
+        office_ids |= {data[k] for k in ("to_office", "from_office", "by_office", "youth_office") if data.get(k)}
+        if data.get("assignee"):
+            user_ids.add(data["assignee"])
+    offices = dict(Agency.objects.filter(pk__in=office_ids).values_list("pk", "name")) if office_ids else {}
+    people = {u.pk: _name(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
+
+    described = []
+    for event in events:
+        data = event.data or {}
+        details = []
+        for key in ("to_office", "youth_office"):
+            if data.get(key):
+                details.append(_("to %(office)s") % {"office": offices.get(data[key], "?")})
+        if data.get("by_office"):
+            details.append(_("by %(office)s") % {"office": offices.get(data["by_office"], "?")})
+        if data.get("from_office"):
+            details.append(_("from %(office)s") % {"office": offices.get(data["from_office"], "?")})
+        if data.get("assignee"):
+            details.append(_("to %(name)s") % {"name": people.get(data["assignee"], "?")})
+        if data.get("urgency") in Urgency.values:
+            previous = Urgency(data["previous"]).label if data.get("previous") in Urgency.values else "–"
+            current = Urgency(data["urgency"]).label
+            details.append(_("from %(previous)s to %(urgency)s") % {"previous": previous, "urgency": current})
+        if event.kind == ReferralEvent.Kind.CLOSED and data.get("outcome") in Outcome.values:
+            details.append(str(Outcome(data["outcome"]).label))
+        described.append(
+            SimpleNamespace(
+                at=event.at,
+                kind=event.kind,
+                label=event.get_kind_display(),
+                actor=_name(event.actor) if event.actor else _("System"),
+                details=", ".join(details),
+                reason=data.get("reason", ""),
+            )
+        )
+    return described
+
+
+def _repeat_hints(user, events: list) -> list[SimpleNamespace]:
+    """Earlier referrals of the same child (events of kind "repeat"): date and office, with a link
+    only to a referral the person may open."""
+    earlier = {}
+    for event in events:
+        if event.kind != ReferralEvent.Kind.REPEAT:
+            continue
+        for item in (event.data or {}).get("earlier", []):
+            key = (item.get("office"), item.get("date"), item.get("referral"))
+            earlier.setdefault(key, item)
+    ids = [item["referral"] for item in earlier.values() if item.get("referral")]
+    openable = set(Referral.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    hints = []
+    for item in earlier.values():
+        try:
+            day = datetime.date.fromisoformat(item.get("date") or "")
+        except ValueError:
+            day = None
+        referral_id = item.get("referral")
+        hints.append(
+            SimpleNamespace(
+                office=item.get("office") or "?", date=day, referral_id=referral_id if referral_id in openable else None
+            )
+        )
+    return sorted(hints, key=lambda h: (h.date or datetime.date.min), reverse=True)
+
+
+# --- Casework actions -----------------------------------------------------------------------------------
+# Each POSTs to its own URL. The referral comes through ``visible_to`` (404 outside), the person's
+# role on it is checked (403 inside the scope), the form is parsed, the service is called with the
+# version the page was built on. A conflict reloads the page with a clear message and keeps what was
+# typed; a refusal of the service is shown next to the field or on top; success redirects.
+
+
+def _conflict_message() -> str:
+    return _(
+        "This referral was changed by someone else in the meantime. The page has been reloaded with the current "
+        "state; nothing of yours was saved. Check it and try again."
+    )
+
+
+def _casework_referral(request, pk, *roles) -> Referral:
+    referral = _visible(request, pk)
+    if selectors.office_role_for(request.user, referral) not in roles:
+        raise PermissionDenied(_("This action is not available to you on this referral."))
+    return referral
+
+
+def _show_errors(request, form, exc: ValidationError) -> None:
+    """Put a service's refusal next to the field it concerns, or on top of the page."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for name, texts in errors.items():
+        field = form.fields.get(name)
+        if field is not None and not field.widget.is_hidden:
+            for text in texts:
+                form.add_error(name, text)
+        else:
+            for text in texts:
+                messages.error(request, text)
+
+
+def _hidden_errors_to_messages(request, form) -> None:
+    """Errors of hidden fields (a missing version) are not visible next to anything: say them on top."""
+    for name, field in form.fields.items():
+        if field.widget.is_hidden and name in form.errors:
+            for text in form.errors[name]:
+                messages.error(request, text)
+
+
+def _perform(request, referral, form, make_form, call, *, success):
+    """Run ``call`` (the service) for a valid ``form``. On success add the message and return None
+    (the caller redirects); on a conflict or a refusal return the re-rendered page."""
+    try:
+        result = call()
+    except Conflict:
+        messages.error(request, _conflict_message())
+        fresh = _visible(request, referral.pk)
+        data = form.data.copy()
+        data["version"] = str(fresh.version)
+        data.pop("confirm", None)
+        return _render_detail(request, fresh, bound={form.key: make_form(data)}, status=409)
+    except ValidationError as exc:
+        _show_errors(request, form, exc)
+        return _render_detail(request, _visible(request, referral.pk), bound={form.key: form})
+    message = success(result) if callable(success) else success
+    messages.success(request, message)
+    return None
+
+
+def _invalid(request, referral, form):
+    _hidden_errors_to_messages(request, form)
+    return _render_detail(request, referral, bound={form.key: form})
+
+
+def _simple_action(request, pk, *, roles, form_class, service, success):
+    """An action without input of its own (acknowledge, accept, sign off)."""
+    referral = _casework_referral(request, pk, *roles)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    version = form.cleaned_data["version"]
+    response = _perform(
+        request,
+        referral,
+        form,
+        form_class,
+        lambda: service(referral=referral, user=request.user, expected_version=version),
+        success=success,
+    )
+    return response or redirect("referrals:detail", pk=referral.pk)
+
+
+def _ref(referral) -> dict:
+    return {"reference": referral.reference}
+
+
+@login_required
+@require_POST
+def acknowledge(request, pk):
+    return _simple_action(
+        request,
+        pk,
+        roles=("office",),
+        form_class=AcknowledgeForm,
+        service=referral_acknowledge,
+        success=lambda r: _("Receipt of referral %(reference)s acknowledged. The police have been informed.") % _ref(r),
+    )
+
+
+@login_required
+@require_POST
+def accept(request, pk):
+    return _simple_action(
+        request,
+        pk,
+        roles=("receiving",),
+        form_class=AcceptForm,
+        service=referral_accept,
+        success=lambda r: _("Your office has taken over referral %(reference)s.") % _ref(r),
+    )
+
+
+@login_required
+@require_POST
+def sign_off(request, pk):
+    return _simple_action(
+        request,
+        pk,
+        roles=("office",),
+        form_class=SignOffForm,
+        service=assessment_sign_off,
+        success=lambda a: _("Risk assessment signed off. The case can now be closed."),
+    )
+
+
+@login_required
+@require_POST
+def assign(request, pk):
+    """The lead assigns a caseworker; a caseworker takes an unassigned case (sends their own id)."""
+    referral = _casework_referral(request, pk, "office")
+
+    def make(data):
+        return AssignForm(data, office_ids=[referral.youth_office_id])
+
+    form = make(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    assignee = data["assignee"]
+    return _perform(
+        request,
+        referral,
+        form,
+        make,
+        lambda: referral_assign(
+            referral=referral, user=request.user, assignee=assignee, expected_version=data["version"]
+        ),
+        success=lambda r: _("Referral %(reference)s assigned to %(name)s.")
+        % {"reference": r.reference, "name": _name(assignee)},
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def rerate(request, pk):
+    referral = _casework_referral(request, pk, "office")
+    form = RerateForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    return _perform(
+        request,
+        referral,
+        form,
+        RerateForm,
+        lambda: referral_rerate(
+            referral=referral,
+            user=request.user,
+            urgency=data["urgency"],
+            reason=data["reason"],
+            expected_version=data["version"],
+        ),
+        success=lambda r: _("Urgency of referral %(reference)s changed to “%(urgency)s”.")
+        % {"reference": r.reference, "urgency": r.get_urgency_display()},
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def forward(request, pk):
+    """Hand the case to another office. The first POST shows what will happen and asks to confirm;
+    the second (``confirm``) forwards."""
+    referral = _casework_referral(request, pk, "office")
+
+    def make(data):
+        return ForwardForm(data, own_office_id=referral.youth_office_id)
+
+    form = make(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    office = data["to_office"]
+    if not data["confirm"]:
+        return render(request, "referrals/confirm_forward.html", {"referral": referral, "form": form, "office": office})
+    return _perform(
+        request,
+        referral,
+        form,
+        make,
+        lambda: referral_forward(
+            referral=referral,
+            user=request.user,
+            to_office=office,
+            reason=data["reason"],
+            expected_version=data["version"],
+        ),
+        success=lambda r: _(
+            "Referral %(reference)s forwarded to %(office)s. Your office can read it, but no longer change it, "
+            "until %(office)s accepts or returns it."
+        )
+        % {"reference": r.reference, "office": office.name},
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def return_forward(request, pk):
+    """The receiving office declines the hand-over; afterwards the case is no longer visible to it."""
+    referral = _casework_referral(request, pk, "receiving")
+    form = ReturnForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    sender = referral.youth_office
+    return _perform(
+        request,
+        referral,
+        form,
+        ReturnForm,
+        lambda: referral_return(
+            referral=referral, user=request.user, reason=data["reason"], expected_version=data["version"]
+        ),
+        success=lambda r: _("Referral %(reference)s returned to %(office)s.")
+        % {"reference": r.reference, "office": sender.name},
+    ) or redirect("referrals:inbox")
+
+
+@login_required
+@require_POST
+def assessment(request, pk):
+    referral = _casework_referral(request, pk, "office")
+    form = AssessmentForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    return _perform(
+        request,
+        referral,
+        form,
+        AssessmentForm,
+        lambda: assessment_save(
+            referral=referral,
+            user=request.user,
+            summary=data["summary"],
+            outcome=data["outcome"],
+            measures=data["measures"],
+            home_visit_on=data["home_visit_on"],
+            child_seen=data["child_seen"],
+            expected_version=data["version"],
+        ),
+        success=_("Risk assessment saved. A second professional of your office must sign it off."),
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def close(request, pk):
+    """Close the case (after a signed-off assessment). The first POST asks to confirm."""
+    referral = _casework_referral(request, pk, "office")
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    if not data["confirm"]:
+        latest = referral.assessments.order_by("-created_at", "-id").first()
+        return render(request, "referrals/confirm_close.html", {"referral": referral, "form": form, "latest": latest})
+    return _perform(
+        request,
+        referral,
+        form,
+        CloseForm,
+        lambda: referral_close(referral=referral, user=request.user, expected_version=data["version"]),
+        success=lambda r: _("Referral %(reference)s closed. The police have been informed.") % _ref(r),
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def reopen(request, pk):
+    referral = _casework_referral(request, pk, "office")
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    return _perform(
+        request,
+        referral,
+        form,
+        ReopenForm,
+        lambda: referral_reopen(
+            referral=referral, user=request.user, reason=data["reason"], expected_version=data["version"]
+        ),
+        success=lambda r: _("Referral %(reference)s reopened.") % _ref(r),
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def note_create(request, pk):
+    referral = _casework_referral(request, pk, "office")
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    return _perform(
+        request,
+        referral,
+        form,
+        NoteForm,
+        lambda: note_add(referral=referral, user=request.user, text=data["text"], confidential=data["confidential"]),
+        success=_("Note added."),
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+@require_POST
+def attachment_create(request, pk):
+    referral = _casework_referral(request, pk, "office")
+    form = AttachmentForm(request.POST, request.FILES, max_bytes=settings.ATTACHMENT_MAX_BYTES)
+    if not form.is_valid():
+        return _invalid(request, referral, form)
+    data = form.cleaned_data
+    return _perform(
+        request,
+        referral,
+        form,
+        lambda d: AttachmentForm(d, max_bytes=settings.ATTACHMENT_MAX_BYTES),
+        lambda: attachment_add(
+            referral=referral, user=request.user, uploaded_file=data["file"], confidential=data["confidential"]
+        ),
+        success=lambda a: _("File “%(name)s” attached.") % {"name": a.original_name},
+    ) or redirect("referrals:detail", pk=referral.pk)
+
+
+@login_required
+def attachment_download(request, pk, attachment_id):
+    """An attachment, only through its referral's scope and ``selectors.attachments_for``: 404 for
+    anyone else, the same as a file that does not exist."""
+    referral = _visible(request, pk)
+    attachment = get_object_or_404(selectors.attachments_for(request.user, referral), pk=attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+
+
+@login_required
+@require_POST
+def followup_create(request, pk):
+    """Police add a follow-up (Nachtrag) to a referral of their station."""
+    referral = _visible(request, pk)
+    if not _is_police_of(request.user, referral):
+        raise PermissionDenied(_("Only police of the filing station add follow-ups."))
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            followup_add(referral=referral, user=request.user, text=data["text"], incident_at=data["incident_at"])
+        except ValidationError as exc:
+            _show_errors(request, form, exc)
+        else:
+            messages.success(request, _("Follow-up sent to the youth office."))
+            return redirect("referrals:detail", pk=referral.pk)
+    return _render_detail(request, referral, followup_form=form)

@@ -116,3 +116,12 @@ def person_name(user):
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def measure_labels(values):
+    """The labels of an assessment's measures (codes), in the order recorded."""
+    from referrals.forms import measure_choices
+
+    labels = dict(measure_choices())
+    return [str(labels[v]) for v in values or [] if v in labels]

@@ -27,8 +27,37 @@
     });
   }
 
+  // A "select all" checkbox (data-select-all="<name>") checks or unchecks every checkbox of that
+  // name in its form; it follows their state when they are changed one by one.
+  function selectAll() {
+    document.querySelectorAll("[data-select-all]").forEach(function (master) {
+      var form = master.form;
+      var name = master.getAttribute("data-select-all");
+      function boxes() {
+        return Array.prototype.slice.call(form.querySelectorAll("input[type=checkbox][name='" + name + "']"));
+      }
+      function sync() {
+        var all = boxes();
+        var checked = all.filter(function (box) { return box.checked; }).length;
+        master.checked = all.length > 0 && checked === all.length;
+        master.indeterminate = checked > 0 && checked < all.length;
+      }
+      master.addEventListener("change", function () {
+        boxes().forEach(function (box) { box.checked = master.checked; });
+        sync();
+      });
+      form.addEventListener("change", function (event) {
+        if (event.target.name === name) {
+          sync();
+        }
+      });
+      sync();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     linkErrorSummary();
+    selectAll();
   });
 })();
