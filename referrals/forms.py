@@ -484,6 +484,15 @@ class ReopenForm(CaseworkForm):
     )
 
 
+class ExportForm(CaseworkForm):
+    key = "export"
+    recipient = forms.CharField(
+        label=_("Receiving office outside the system"),
+        max_length=300,
+        help_text=_("E.g. the youth office of another district. The hand-over is recorded and the case closed here."),
+    )
+
+
 def measure_choices():
     """The measures of an assessment. "None" gets a label of its own: the bare msgid "None" is
     Django's and translates to "-"."""

@@ -20,6 +20,7 @@ urlpatterns = [
     path("referrals/<int:pk>/sign-off/", views.sign_off, name="sign_off"),
     path("referrals/<int:pk>/close/", views.close, name="close"),
     path("referrals/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("referrals/<int:pk>/export/", views.export, name="export"),
     path("referrals/<int:pk>/notes/", views.note_create, name="notes"),
     path("referrals/<int:pk>/attachments/", views.attachment_create, name="attachments"),
     path("referrals/<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),

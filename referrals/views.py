@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value, prefetch_related_objects
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from .forms import (
     AttachmentForm,
     BulkAssignForm,
     CloseForm,
+    ExportForm,
     FollowUpForm,
     ForwardForm,
     InboxFilterForm,
@@ -64,6 +65,7 @@ from .services import (
     referral_assign,
     referral_assign_office,
     referral_close,
+    referral_export,
     referral_forward,
     referral_reopen,
     referral_rerate,
@@ -403,7 +405,15 @@ def referral_detail(request, pk):
 def _render_detail(request, referral: Referral, *, bound=None, followup_form=None, status=200):
     user = request.user
     if not selectors.can_read_contents(user, referral):
-        return render(request, "referrals/triage_summary.html", {"referral": referral, "form": AssignOfficeForm()})
+        return render(
+            request,
+            "referrals/triage_summary.html",
+            {
+                "referral": referral,
+                "form": AssignOfficeForm(),
+                "export_form": ExportForm(initial={"version": referral.version}),
+            },
+        )
     prefetch_related_objects([referral], "children", "persons")
     role = selectors.office_role_for(user, referral)
     if role is not None:
@@ -458,6 +468,8 @@ def _office_context(request, referral: Referral, role: str, bound: dict) -> dict
                 forms["take_over"] = TakeOverForm(initial=version)
             forms["rerate"] = RerateForm(initial={**version, "urgency": referral.urgency})
             forms["forward"] = ForwardForm(initial=version, own_office_id=referral.youth_office_id)
+            if is_lead:
+                forms["export"] = ExportForm(initial=version)
         if status in (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT) and not state.closeable:
             forms["assessment"] = AssessmentForm(initial={**version, **AssessmentForm.initial_from(state.pending)})
         if status == Status.IN_ASSESSMENT and state.pending is not None and state.pending.author_id != user.pk:
@@ -951,3 +963,35 @@ def followup_create(request, pk):
             messages.success(request, _("Follow-up sent to the youth office."))
             return redirect("referrals:detail", pk=referral.pk)
     return _render_detail(request, referral, followup_form=form)
+
+
+@login_required
+@require_POST
+def export(request, pk):
+    """Hand a referral over to an office outside the system: the lead of the responsible office, or
+    the district coordinator for a referral in triage. Answers the export file (JSON, without data
+    confided under § 65 SGB VIII); the hand-over is recorded and the case closed here."""
+    referral = _visible(request, pk)
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("referrals:detail", pk=referral.pk)
+    try:
+        document = referral_export(
+            referral=referral,
+            user=request.user,
+            recipient=form.cleaned_data["recipient"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except Conflict:
+        messages.error(request, _conflict_message())
+        return redirect("referrals:detail", pk=referral.pk)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("referrals:detail", pk=referral.pk)
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
+    return response

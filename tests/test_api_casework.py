@@ -597,3 +597,38 @@ def test_every_casework_action_is_described_with_examples(client, personas):
         assert field in detail["ReferralDetail"]["properties"], field
     assert "feedback" not in detail["ReferralDetail"]["properties"]
     assert "feedback" in detail["ReferralPoliceDetail"]["properties"]
+
+
+def test_export_hands_over_outside_the_system(api, personas, referral):
+    from referrals.services import note_add
+
+    note_add(referral=referral, user=personas.caseworker_hilden, text="Anvertraut", confidential=True)
+    assert (
+        api(personas.caseworker_hilden)
+        .post(url(referral, "export"), {"recipient": "JA Solingen"}, format="json")
+        .status_code
+        == 403
+    )
+    assert api(personas.lead_hilden).post(url(referral, "export"), {"recipient": ""}, format="json").status_code == 400
+    assert (
+        api(personas.lead_velbert).post(url(referral, "export"), {"recipient": "X"}, format="json").status_code == 404
+    )
+    response = api(personas.lead_hilden).post(
+        url(referral, "export"), {"recipient": "Jugendamt Solingen"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    body = response.json()
+    assert body["referral"]["reference"] == referral.reference
+    assert body["handover"]["recipient"] == "Jugendamt Solingen" and body["handover"]["by"] == "lead_hilden"
+    assert "Anvertraut" not in response.content.decode()
+    assert api(personas.police_hilden).get(url(referral)).json()["feedback"]["code"] == "closed"
+
+
+def test_coordinator_exports_a_triaged_referral(api, personas):
+    triaged = make_referral(personas.police_hilden, postcode="40213", city="Düsseldorf")
+    response = api(personas.district_coordinator).post(
+        url(triaged, "export"), {"recipient": "Jugendamt Düsseldorf"}, format="json"
+    )
+    assert response.status_code == 200
+    assert api(personas.district_coordinator).get(url(triaged)).status_code == 404  # out of the queue

@@ -991,3 +991,37 @@ def test_inbox_of_the_receiving_office_shows_the_offer(client, personas, referra
     client.force_login(personas.caseworker_hilden)
     response = inbox(client)
     assert german("to %(office)s") % {"office": "Jugendamt Velbert"} in text_of(response)
+
+
+def test_export_page_action_downloads_and_hands_over(client, personas):
+    import json
+
+    from tests.factories import make_referral as _make
+
+    referral = _make(personas.police_hilden)
+    client.force_login(personas.caseworker_hilden)
+    page = client.get(f"/referrals/{referral.pk}/")
+    assert f"/referrals/{referral.pk}/export/" not in page.content.decode()  # leads only
+    assert client.post(f"/referrals/{referral.pk}/export/", {"version": 1, "recipient": "X"}).status_code == 403
+    assert Referral.objects.get(pk=referral.pk).status == "submitted"
+    client.force_login(personas.lead_hilden)
+    assert f"/referrals/{referral.pk}/export/" in client.get(f"/referrals/{referral.pk}/").content.decode()
+    response = client.post(
+        f"/referrals/{referral.pk}/export/", {"version": referral.version, "recipient": "Jugendamt Solingen"}
+    )
+    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+    assert json.loads(response.content)["handover"]["recipient"] == "Jugendamt Solingen"
+    assert Referral.objects.get(pk=referral.pk).status == "closed"
+    client.force_login(personas.lead_velbert)
+    assert client.post(f"/referrals/{referral.pk}/export/", {"version": 1, "recipient": "X"}).status_code == 404
+
+
+def test_coordinator_exports_from_the_triage_summary(client, personas):
+    from tests.factories import make_referral as _make
+
+    referral = _make(personas.police_hilden, postcode="40213", city="Düsseldorf")
+    client.force_login(personas.district_coordinator)
+    assert f"/referrals/{referral.pk}/export/" in client.get(f"/referrals/{referral.pk}/").content.decode()
+    response = client.post(f"/referrals/{referral.pk}/export/", {"version": referral.version, "recipient": "JA D"})
+    assert response.status_code == 200
+    assert Referral.objects.get(pk=referral.pk).status == "closed"

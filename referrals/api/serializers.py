@@ -278,6 +278,10 @@ class ReferralReasonSerializer(ReferralVersionSerializer):
     reason = _reason()
 
 
+class ReferralExportSerializer(ReferralVersionSerializer):
+    recipient = StrictCharField(max_length=300, help_text="The office outside the system that takes the case over.")
+
+
 class AssessmentInputSerializer(ReferralVersionSerializer):
     """A § 8a risk assessment as recorded (or revised, while not signed off)."""
 

@@ -54,6 +54,7 @@ from ..services import (
     referral_assign,
     referral_assign_office,
     referral_close,
+    referral_export,
     referral_forward,
     referral_reopen,
     referral_rerate,
@@ -74,6 +75,7 @@ from .serializers import (
     NoteInputSerializer,
     NoteSerializer,
     ReferralDetailSerializer,
+    ReferralExportSerializer,
     ReferralListSerializer,
     ReferralPoliceDetailSerializer,
     ReferralReasonSerializer,
@@ -617,6 +619,44 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         return self._transition(request, pk, referral_reopen, ReferralReasonSerializer)
+
+    @extend_schema(
+        summary="Hand the referral over to an office outside the system (structured export)",
+        description="The lead of the responsible office, or the district coordinator for a referral in "
+        "triage. Answers the export as a JSON file (without data confided under § 65 SGB VIII), "
+        "records who handed it to whom and when, and closes the referral here.",
+        request=ReferralExportSerializer,
+        responses={200: OpenApiTypes.OBJECT, 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]},
+        examples=[
+            OpenApiExample("To a youth office of another district", value={"recipient": "Jugendamt Düsseldorf"}),
+            OpenApiExample(
+                "Export",
+                response_only=True,
+                value={
+                    "format": "kinderschutz-kooperation/referral-export/1",
+                    "referral": {"reference": "KPB-ME-2026-00042", "urgency": "urgent"},
+                    "children": [{"first_name": "Mia", "last_name": "Muster", "date_of_birth": "2019-04-02"}],
+                    "persons": [],
+                    "notes": [],
+                    "attachments": [],
+                    "handover": {
+                        "recipient": "Jugendamt Düsseldorf",
+                        "by": "kreis.koordination",
+                        "at": "2026-11-25T10:00:00+00:00",
+                    },
+                },
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def export(self, request, pk=None):
+        referral = self._referral(pk)
+        data, version, precondition = self._input(request, ReferralExportSerializer)
+        with service_errors(precondition=precondition):
+            document = referral_export(referral=referral, user=request.user, expected_version=version, **data)
+        response = Response(document)
+        response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
+        return response
 
     # --- the § 8a risk assessment ----------------------------------------------------------------
 
