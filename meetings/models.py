@@ -118,6 +118,8 @@ class Meeting(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sequence = models.PositiveIntegerField(default=0)
     minutes = models.TextField(_("minutes"), blank=True, validators=[MaxLengthValidator(TEXT_LIMIT)])
+    # Shown in the application only; the cancellation e-mail carries the date and a link, not the reason.
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True, validators=[MaxLengthValidator(2000)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
