@@ -12,8 +12,10 @@ from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from agencies.models import Agency
 from notifications.models import Notification
 from referrals.models import Referral, ReferralUserObjectPermission
+from referrals.services import referral_accept, referral_forward
 from tests.factories import make_referral
 
 PERSONAS = [
@@ -23,18 +25,21 @@ PERSONAS = [
 
 # Which referral each persona may see (the rule of DESIGN.md written out by hand, not derived).
 VISIBLE = {
-    "police_hilden": {"draft_hilden", "submitted_hilden", "triage"},
-    "police_hilden2": {"submitted_hilden", "triage"},
+    "police_hilden": {"draft_hilden", "submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted"},
+    "police_hilden2": {"submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted"},
     "police_velbert": {"submitted_velbert", "granted_velbert"},
-    "police_coordinator": {"submitted_hilden", "submitted_velbert", "triage", "granted_velbert"},
-    "caseworker_hilden": {"submitted_hilden", "granted_velbert"},
-    "lead_hilden": {"submitted_hilden"},
-    "caseworker_velbert": {"submitted_velbert", "granted_velbert"},
-    "lead_velbert": {"submitted_velbert", "granted_velbert"},
+    "police_coordinator": {
+        "submitted_hilden", "submitted_velbert", "triage", "granted_velbert", "forwarded_pending", "forwarded_accepted",
+    },
+    # The sending office sees a forwarded case until the receiver accepts it; then only the receiver.
+    "caseworker_hilden": {"submitted_hilden", "granted_velbert", "forwarded_pending"},
+    "lead_hilden": {"submitted_hilden", "forwarded_pending"},
+    "caseworker_velbert": {"submitted_velbert", "granted_velbert", "forwarded_pending", "forwarded_accepted"},
+    "lead_velbert": {"submitted_velbert", "granted_velbert", "forwarded_pending", "forwarded_accepted"},
     "district_coordinator": {"triage"},
     "no_role": set(),
     "admin": set(),
-}
+}  # fmt: skip
 POLICE = {"police_hilden", "police_hilden2", "police_velbert", "police_coordinator"}
 OFFICE = {"caseworker_hilden", "lead_hilden", "caseworker_velbert", "lead_velbert"}
 OFFICE_OF = {
@@ -59,6 +64,14 @@ def world(personas):
         permission=Permission.objects.get(codename="view_referral"),
         content_object=referrals["granted_velbert"],
     )
+    # Hand-overs: Hilden offers a case to Velbert (pending), and another one that Velbert accepted.
+    velbert = Agency.objects.get(code="JA-VEL")
+    for key, accept in (("forwarded_pending", False), ("forwarded_accepted", True)):
+        referral = make_referral(personas.police_hilden, postcode="40724", city="Hilden")
+        referral_forward(referral=referral, user=personas.caseworker_hilden, to_office=velbert, reason="Umzug")
+        if accept:
+            referral_accept(referral=referral, user=personas.caseworker_velbert)
+        referrals[key] = Referral.objects.select_related("youth_office", "forwarded_to").get(pk=referral.pk)
     return personas, referrals
 
 
@@ -196,7 +209,672 @@ def check_admin_referral_writes(persona, user, referrals):
 
 
 def _own_office(persona, key, referrals):
-    return referrals[key].youth_office is not None and referrals[key].youth_office.code == OFFICE_OF[persona]
+    """The referral is the persona's office's: responsible for it, or offered it in a hand-over."""
+    offices = {referrals[key].youth_office, referrals[key].forwarded_to}
+    return OFFICE_OF[persona] in {office.code for office in offices if office is not None}
+
+
+# --- the casework API (issue 3) ---------------------------------------------------------------
+# Every action answers 404 outside the caller's scope. The office's casework (assessment, notes,
+# attachments, timeline) answers 404 also to whoever sees the referral without working on it in its
+# office: police, the district coordinator, an individual grant. The checks send input that is refused
+# before anything changes: they prove the scope; tests/test_api_casework.py proves the rules.
+
+
+def _works_on(persona, key, referrals):
+    return persona in OFFICE and _own_office(persona, key, referrals)
+
+
+def _reads_contents(persona, key):
+    return key in VISIBLE[persona] and persona != "district_coordinator"
+
+
+def _api_url(referral, path):
+    return f"/api/v1/referrals/{referral.pk}/{path}/"
+
+
+def _versions(referrals):
+    return dict(Referral.objects.filter(pk__in=[r.pk for r in referrals.values()]).values_list("pk", "version"))
+
+
+def check_api_transition(path):
+    def check(persona, user, referrals):
+        _, api = _clients(user)
+        before = _versions(referrals)
+        for key, referral in referrals.items():
+            status = api.post(_api_url(referral, path), {"version": "x"}, format="json").status_code
+            assert status == (400 if key in VISIBLE[persona] else 404), (path, persona, key, status)
+        assert _versions(referrals) == before, path
+
+    return check
+
+
+def check_api_casework(path, *, read_status=200, write=None):
+    def check(persona, user, referrals):
+        _, api = _clients(user)
+        for key, referral in referrals.items():
+            inside = _works_on(persona, key, referrals)
+            status = api.get(_api_url(referral, path)).status_code
+            assert status == (read_status if inside else 404), (path, "GET", persona, key, status)
+            if write:
+                status = api.post(_api_url(referral, path), {}, format=write).status_code
+                assert status == (400 if inside else 404), (path, "POST", persona, key, status)
+
+    return check
+
+
+def check_api_followups(persona, user, referrals):
+    _, api = _clients(user)
+    for key, referral in referrals.items():
+        inside = _reads_contents(persona, key)
+        status = api.get(_api_url(referral, "followups")).status_code
+        assert status == (200 if inside else 404), ("followups", "GET", persona, key, status)
+        status = api.post(_api_url(referral, "followups"), {}, format="json").status_code
+        assert status == (400 if inside else 404), ("followups", "POST", persona, key, status)
+
+
+def check_api_attachment(persona, user, referrals):
+    """A file of the Hilden office: only its staff download it, and only through its own referral."""
+    import tempfile
+
+    from django.contrib.auth import get_user_model
+    from django.core.files.storage import FileSystemStorage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from referrals.models import Attachment
+    from referrals.services import attachment_add
+
+    field = Attachment._meta.get_field("file")
+    storage = field.storage
+    with tempfile.TemporaryDirectory() as directory:
+        field.storage = FileSystemStorage(location=directory)
+        try:
+            attachment = attachment_add(
+                referral=referrals["submitted_hilden"],
+                user=get_user_model().objects.get(username="caseworker_hilden"),
+                uploaded_file=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
+            )
+            _, api = _clients(user)
+            for key, referral in referrals.items():
+                response = api.get(_api_url(referral, f"attachments/{attachment.pk}"))
+                if response.streaming:
+                    b"".join(response.streaming_content)  # reading to the end closes the file
+                allowed = key == "submitted_hilden" and _works_on(persona, key, referrals)
+                assert response.status_code == (200 if allowed else 404), ("attachment", persona, key)
+        finally:
+            field.storage = storage
+
+
+# --- the casework pages (issue 3) ------------------------------------------------------------
+# Each action of the office page is a POST of its own: 404 outside the caller's scope (and 405 to a
+# GET), inside it either a refusal for the wrong role (403) or the page again because the empty POST
+# lacks the version (200) — never a change. tests/test_pages_casework.py proves the rules.
+
+PAGE_ACTIONS = (
+    "acknowledge", "assign", "rerate", "forward", "accept", "return", "assessment", "sign-off", "close", "reopen",
+    "notes", "attachments", "followups",
+)  # fmt: skip
+
+
+def _page_versions(referrals):
+    return dict(Referral.objects.filter(pk__in=[r.pk for r in referrals.values()]).values_list("pk", "version"))
+
+
+def _office_role(persona, key, referrals):
+    """How the persona's office stands to the referral: "office" (responsible, works on it),
+    "receiving" (offered it in a pending hand-over), "sender" (handed it over, read-only) or None."""
+    referral, code = referrals[key], OFFICE_OF.get(persona)
+    if code is None:
+        return None
+    if referral.status == "forwarded":
+        if referral.forwarded_to.code == code:
+            return "receiving"
+        return "sender" if referral.youth_office.code == code else None
+    return "office" if referral.youth_office and referral.youth_office.code == code else None
+
+
+def _page_action_allowed(path, persona, key, referrals):
+    """Who gets the form (200) rather than a refusal (403) among those who see the referral."""
+    if path == "followups":
+        return persona in POLICE
+    if path in ("accept", "return"):
+        return _office_role(persona, key, referrals) == "receiving"
+    return _office_role(persona, key, referrals) == "office"
+
+
+def check_page_export(persona, user, referrals):
+    """An incomplete export form is refused with a message (redirect) inside scope, 404 outside."""
+    web, _ = _clients(user)
+    before = _page_versions(referrals)
+    for key, referral in referrals.items():
+        action = f"/referrals/{referral.pk}/export/"
+        assert web.get(action).status_code == 405
+        status = web.post(action, {}).status_code
+        assert status == (302 if key in VISIBLE[persona] else 404), ("export", persona, key, status)
+    assert _page_versions(referrals) == before
+
+
+def check_page_action(path):
+    def check(persona, user, referrals):
+        web, _ = _clients(user)
+        before = _page_versions(referrals)
+        for key, referral in referrals.items():
+            action = f"/referrals/{referral.pk}/{path}/"
+            assert web.get(action).status_code == 405, (path, persona, key)
+            status = web.post(action, {}).status_code
+            if key not in VISIBLE[persona]:
+                expected = 404
+            else:
+                expected = 200 if _page_action_allowed(path, persona, key, referrals) else 403
+            assert status == expected, (path, persona, key, status)
+        assert web.post(f"/referrals/987654/{path}/", {}).status_code == 404
+        assert _page_versions(referrals) == before, path
+
+    return check
+
+
+def check_page_bulk_assign(persona, user, referrals):
+    web, _ = _clients(user)
+    data = {"referral": [r.pk for r in referrals.values()], "assignee": user.pk}
+    data.update({f"version_{r.pk}": r.version for r in referrals.values()})
+    status = web.post("/inbox/assign/", data).status_code
+    assert status == (302 if persona in OFFICE else 403), ("bulk assign", persona, status)
+    assert not Referral.objects.filter(assignee__isnull=False).exists()  # never a referral outside the inbox
+
+
+def check_page_attachment_download(persona, user, referrals):
+    """A file of the Hilden office: only its staff download it, only through its own referral."""
+    import tempfile
+
+    from django.contrib.auth import get_user_model
+    from django.core.files.storage import FileSystemStorage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from referrals.models import Attachment
+    from referrals.services import attachment_add
+
+    field = Attachment._meta.get_field("file")
+    storage = field.storage
+    with tempfile.TemporaryDirectory() as directory:
+        field.storage = FileSystemStorage(location=directory)
+        try:
+            attachment = attachment_add(
+                referral=referrals["submitted_hilden"],
+                user=get_user_model().objects.get(username="caseworker_hilden"),
+                uploaded_file=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
+            )
+            web, _ = _clients(user)
+            for key, referral in referrals.items():
+                response = web.get(f"/referrals/{referral.pk}/attachments/{attachment.pk}/")
+                if response.streaming:
+                    b"".join(response.streaming_content)  # reading to the end closes the file
+                allowed = key == "submitted_hilden" and persona in OFFICE and _own_office(persona, key, referrals)
+                assert response.status_code == (200 if allowed else 404), ("download", persona, key)
+        finally:
+            field.storage = storage
+
+
+# --- the cooperation module (issue 5) ---------------------------------------------------------
+# ``meetings_world`` of tests/test_meetings_api.py: a Hilden and a Velbert series with one meeting each,
+# an action item of the Hilden caseworker, a hospitation request of a Hilden officer at the Hilden youth
+# office, an event of the Velbert office for police and one of the Hilden station for youth offices.
+# Who sees which is written out in ``VISIBLE_MEETINGS``. Outside the scope every URL answers 404;
+# inside it a missing right answers 403; a right with incomplete input answers the form again (200) or
+# 400 (API). tests/test_meetings_pages.py and tests/test_meetings_api.py prove the rules.
+
+COOP_OBJECTS = {
+    "hilden": ("series_hilden", "meeting_hilden"),
+    "velbert": ("series_velbert", "meeting_velbert"),
+}
+COOP_INVITEES = {"hilden": {"caseworker_hilden", "police_hilden"}, "velbert": {"caseworker_velbert", "police_velbert"}}
+COOP_COORDINATOR = {"district_coordinator"}
+COOP_LEADS = {"lead_hilden", "lead_velbert", "police_coordinator", "district_coordinator"}
+COOP_STAFF = POLICE | OFFICE
+COOP_EVENT_HOSTS = {
+    "event_police": {"caseworker_velbert", "lead_velbert", "district_coordinator"},
+    "event_offices": {"police_hilden", "police_hilden2", "district_coordinator"},
+}
+
+
+def _coop_people():
+    from types import SimpleNamespace
+
+    from django.contrib.auth import get_user_model
+
+    return SimpleNamespace(**{u.username: u for u in get_user_model().objects.all()})
+
+
+def _coop_world():
+    from tests.test_meetings_api import meetings_world
+
+    people = _coop_people()
+    return people, meetings_world(people)
+
+
+def _coop_visible(persona):
+    from tests.test_meetings_api import VISIBLE_MEETINGS
+
+    return VISIBLE_MEETINGS[persona]
+
+
+def _coop_soon(days=25, hour=10):
+    from tests.test_meetings_api import local, next_working_day
+
+    return local(next_working_day(days), hour)
+
+
+def _coop_status(allowed, visible, ok):
+    return (ok if allowed else 403) if visible else 404
+
+
+def check_coop_titles(path, kind):
+    """A list page or API list shows exactly the visible objects of ``kind`` (series, event, ...)."""
+
+    def check(persona, user, referrals):
+        _people, world = _coop_world()
+        web, api = _clients(user)
+        keys = {"series": ("hilden", "velbert"), "event": ("event_police", "event_offices")}[kind]
+        objects = {k: getattr(world, COOP_OBJECTS[k][0] if k in COOP_OBJECTS else k) for k in keys}
+        if path.startswith("/api/"):
+            seen, url = [], f"{path}?page_size=1"
+            while url:
+                response = api.get(url)
+                assert response.status_code == 200, (path, persona)
+                seen += [row["title"] for row in response.json()["results"]]
+                url = response.json()["next"]
+            assert len(seen) == len(set(seen)), (path, persona)
+            text = "\n".join(seen)
+        else:
+            response = web.get(path)
+            assert response.status_code == 200, (path, persona)
+            text = response.content.decode()
+        for key, obj in objects.items():
+            assert (obj.title in text) == (key in _coop_visible(persona)), (path, persona, key)
+
+    return check
+
+
+def check_coop_calendar(view):
+    """The calendar shows the meetings one sees (month and list view), nobody else's."""
+
+    def check(persona, user, referrals):
+        from django.utils import timezone
+
+        _people, world = _coop_world()
+        web, _ = _clients(user)
+        for key in ("hilden", "velbert"):
+            meeting = getattr(world, COOP_OBJECTS[key][1])
+            day = timezone.localtime(meeting.start).date()
+            query = f"?month={day:%Y-%m}" if view == "month" else f"?from={day}&to={day}"
+            response = web.get(f"/cooperation/{'' if view == 'month' else 'list/'}{query}")
+            assert response.status_code == 200, (view, persona)
+            shown = f'href="/cooperation/meetings/{meeting.pk}/"' in response.content.decode()
+            assert shown == (key in _coop_visible(persona)), (view, persona, key)
+
+    return check
+
+
+def check_coop_detail(url, keys, *, api=False):
+    """GET of each object's page (or API detail): 200 in scope, 404 outside and for nonexistent ids."""
+
+    def check(persona, user, referrals):
+        _people, world = _coop_world()
+        web, client = _clients(user)
+        client = client if api else web
+        for key in keys:
+            obj = _coop_object(world, key, url)
+            status = client.get(url.format(pk=obj.pk)).status_code
+            assert status == (200 if key in _coop_visible(persona) else 404), (url, persona, key, status)
+        assert client.get(url.format(pk=987654)).status_code == 404
+
+    return check
+
+
+def _coop_object(world, key, url):
+    if key in COOP_OBJECTS:
+        return getattr(world, COOP_OBJECTS[key][0 if "series" in url else 1])
+    return getattr(world, key)
+
+
+def check_coop_role_page(path, roles):
+    """A page for some roles only: 200 for them, 403 for everyone else."""
+
+    def check(persona, user, referrals):
+        _coop_world()
+        web, _ = _clients(user)
+        assert web.get(path).status_code == (200 if persona in roles else 403), (path, persona)
+
+    return check
+
+
+def check_coop_action(url, keys, allowed, *, ok, data=None, api=False, method="post"):
+    """An action on each object: 404 outside the scope; inside it ``ok`` for whom ``allowed(persona,
+    key)`` says, else 403. A page action refuses GET (405)."""
+
+    def check(persona, user, referrals):
+        people, world = _coop_world()
+        web, client = _clients(user)
+        client = client if api else web
+        for key in keys:
+            obj = _coop_object(world, key, url)
+            target = url.format(pk=obj.pk, item=world.action.pk)
+            if not api:
+                assert web.get(target).status_code == 405, (url, persona)
+            body = data(people) if callable(data) else (data or {})
+            send = getattr(client, method)
+            response = send(target, body, format="json") if api else send(target, body)
+            expected = _coop_status(allowed(persona, key), key in _coop_visible(persona), ok)
+            assert response.status_code == expected, (url, persona, key, response.status_code)
+
+    return check
+
+
+def check_coop_edit_page(persona, user, referrals):
+    _people, world = _coop_world()
+    web, _ = _clients(user)
+    for key in ("hilden", "velbert"):
+        series = getattr(world, COOP_OBJECTS[key][0])
+        status = web.get(f"/cooperation/series/{series.pk}/edit/").status_code
+        expected = _coop_status(persona in COOP_COORDINATOR, key in _coop_visible(persona), 200)
+        assert status == expected, ("series edit", persona, key, status)
+
+
+def check_coop_attendance(persona, user, referrals):
+    _people, world = _coop_world()
+    web, _ = _clients(user)
+    for key, hosts in COOP_EVENT_HOSTS.items():
+        status = web.get(f"/cooperation/events/{getattr(world, key).pk}/attendance/").status_code
+        assert status == _coop_status(persona in hosts, key in _coop_visible(persona), 200), (persona, key, status)
+
+
+def check_coop_subscription(persona, user, referrals):
+    from meetings.models import CalendarFeedToken
+
+    web, api = _clients(user)
+    assert web.get("/cooperation/subscription/").status_code == 200
+    assert web.post("/cooperation/subscription/revoke/").status_code == 302  # nothing to revoke
+    assert web.post("/cooperation/subscription/").status_code == 302
+    token = CalendarFeedToken.objects.get(user=user).token
+    assert token in web.get("/cooperation/subscription/").content.decode()
+    assert web.post("/cooperation/subscription/revoke/").status_code == 200  # asks first
+    assert web.post("/cooperation/subscription/revoke/", {"confirm": "1"}).status_code == 302
+    assert not CalendarFeedToken.objects.filter(user=user).exists()
+
+
+def check_coop_feed(persona, user, referrals):
+    """The public feed: the token is the only key; unknown and revoked tokens answer 404."""
+    from rest_framework.test import APIClient
+
+    from meetings.models import CalendarFeedToken
+    from meetings.services import feed_token_get_or_create, feed_token_revoke
+
+    anonymous = APIClient()
+    token = feed_token_get_or_create(user=user).token
+    response = anonymous.get(f"/cooperation/calendar/{token}.ics")
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"], persona
+    assert anonymous.get(f"/cooperation/calendar/{token[:-1]}x.ics").status_code == 404
+    feed_token_revoke(user=user)
+    assert not CalendarFeedToken.objects.filter(user=user).exists()
+    assert anonymous.get(f"/cooperation/calendar/{token}.ics").status_code == 404
+
+
+def check_coop_api_feed(persona, user, referrals):
+    _, api = _clients(user)
+    response = api.get("/api/v1/calendar/feed/")
+    assert response.status_code == 200 and response.json()["webcal_url"].startswith("webcal://")
+    assert api.delete("/api/v1/calendar/feed/").status_code == 204
+
+
+def check_coop_api_list_create(path, kind, roles, payload):
+    """An API list shows exactly the visible objects; POST creates for ``roles``, 403 for others."""
+    titles = check_coop_titles(path, kind) if kind else None
+
+    def check(persona, user, referrals):
+        if titles:
+            titles(persona, user, referrals)
+        else:  # hospitations: by id
+            _people, world = _coop_world()
+            _, api = _clients(user)
+            ids = {row["id"] for row in api.get(path).json()["results"]}
+            assert (world.hospitation.pk in ids) == ("hospitation" in _coop_visible(persona)), (path, persona)
+        _, api = _clients(user)
+        status = api.post(path, payload(persona, _coop_people()), format="json").status_code
+        assert status == (201 if persona in roles else 403), (path, "POST", persona, status)
+
+    return check
+
+
+def check_coop_api_list(persona, user, referrals):
+    _people, world = _coop_world()
+    _, api = _clients(user)
+    ids = {row["id"] for row in api.get("/api/v1/meetings/").json()["results"]}
+    expected = {getattr(world, COOP_OBJECTS[k][1]).pk for k in ("hilden", "velbert") if k in _coop_visible(persona)}
+    assert ids == expected, ("meetings", persona)
+
+
+def check_coop_api_series_detail(persona, user, referrals):
+    check_coop_detail("/api/v1/meeting-series/{pk}/", ("hilden", "velbert"), api=True)(persona, user, referrals)
+    check_coop_action(
+        "/api/v1/meeting-series/{pk}/", ("hilden", "velbert"), lambda p, k: p in COOP_COORDINATOR, ok=200,
+        data={"title": "Neu"}, api=True, method="patch",
+    )(persona, user, referrals)  # fmt: skip
+
+
+def _coop_series_payload(persona, people):
+    from tests.test_meetings_api import agency
+
+    return {
+        "title": "Neue Reihe", "agencies": [agency("JA-VEL").pk, agency("PW-VEL").pk],
+        "invitees": [people.caseworker_velbert.pk], "rrule": "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU",
+        "first_start": _coop_soon(10).isoformat(),
+    }  # fmt: skip
+
+
+def _coop_hospitation_payload(persona, people):
+    from tests.test_meetings_api import agency, next_working_day
+
+    host = "JA-HIL" if persona in POLICE else "PW-HIL"
+    return {"host_agency": agency(host).pk, "wished_dates": [next_working_day(9).isoformat()], "purpose": "Lernen"}
+
+
+def _coop_event_payload(persona, people):
+    import datetime
+
+    from tests.test_meetings_api import agency
+
+    host = {"lead_velbert": "JA-VEL", "police_coordinator": "KPB-ME"}.get(persona, "JA-HIL")
+    start = _coop_soon(30, 14)
+    return {
+        "host_agency": agency(host).pk, "title": "Neu", "description": "", "audience": "both",
+        "start": start.isoformat(), "end": (start + datetime.timedelta(hours=2)).isoformat(), "place": "Saal",
+        "capacity": 10, "registration_deadline": (start - datetime.timedelta(days=2)).isoformat(),
+    }  # fmt: skip
+
+
+def _coop_meeting_manager(persona, key):
+    return persona in COOP_COORDINATOR
+
+
+def _coop_records_actions(persona, key):
+    return persona in COOP_COORDINATOR or persona in COOP_INVITEES.get(key, ())
+
+
+def _coop_anyone(persona, key):
+    return True
+
+
+def _coop_host_lead(persona, key):
+    return persona == "lead_hilden"
+
+
+def _coop_visitor(persona, key):
+    return persona == "police_hilden"
+
+
+def _coop_action_owner(persona, key):
+    return persona in ("caseworker_hilden", "district_coordinator")
+
+
+COOP_MEETINGS = ("hilden", "velbert")
+COOP_EVENTS = ("event_police", "event_offices")
+COOP_HOSPITATION = ("hospitation",)
+COOP_ENDPOINTS = {
+    # pages
+    "meetings:calendar": check_coop_calendar("month"),
+    "meetings:calendar_list": check_coop_calendar("list"),
+    "meetings:series_list": check_coop_titles("/cooperation/series/", "series"),
+    "meetings:series_create": check_coop_role_page("/cooperation/series/new/", COOP_COORDINATOR),
+    "meetings:series_detail": check_coop_detail("/cooperation/series/{pk}/", COOP_MEETINGS),
+    "meetings:series_edit": check_coop_edit_page,
+    "meetings:meeting_detail": check_coop_detail("/cooperation/meetings/{pk}/", COOP_MEETINGS),
+    "meetings:meeting_ics": check_coop_detail("/cooperation/meetings/{pk}/invitation.ics", COOP_MEETINGS),
+    "meetings:meeting_confirm": check_coop_action(
+        "/cooperation/meetings/{pk}/confirm/", COOP_MEETINGS, _coop_meeting_manager, ok=302
+    ),
+    "meetings:meeting_move": check_coop_action(
+        "/cooperation/meetings/{pk}/move/", COOP_MEETINGS, _coop_meeting_manager, ok=200
+    ),
+    "meetings:meeting_cancel": check_coop_action(
+        "/cooperation/meetings/{pk}/cancel/", COOP_MEETINGS, _coop_meeting_manager, ok=200
+    ),
+    "meetings:agenda_add": check_coop_action("/cooperation/meetings/{pk}/agenda/", COOP_MEETINGS, _coop_anyone, ok=200),
+    "meetings:minutes_save": check_coop_action(
+        "/cooperation/meetings/{pk}/minutes/", COOP_MEETINGS, _coop_meeting_manager, ok=200
+    ),
+    "meetings:action_add": check_coop_action(
+        "/cooperation/meetings/{pk}/actions/", COOP_MEETINGS, _coop_records_actions, ok=200
+    ),
+    "meetings:action_done": check_coop_action(
+        "/cooperation/meetings/{pk}/actions/{item}/done/", ("hilden",), _coop_action_owner, ok=302
+    ),
+    "meetings:hospitation_list": lambda p, u, r: _coop_hospitation_list(p, u),
+    "meetings:hospitation_request": check_coop_role_page("/cooperation/hospitations/new/", COOP_STAFF),
+    "meetings:hospitation_totals": check_coop_role_page("/cooperation/hospitations/totals/", COOP_LEADS),
+    "meetings:hospitation_detail": check_coop_detail("/cooperation/hospitations/{pk}/", COOP_HOSPITATION),
+    "meetings:hospitation_approve": check_coop_action(
+        "/cooperation/hospitations/{pk}/approve/", COOP_HOSPITATION, _coop_host_lead, ok=200
+    ),
+    "meetings:hospitation_decline": check_coop_action(
+        "/cooperation/hospitations/{pk}/decline/", COOP_HOSPITATION, _coop_host_lead, ok=200
+    ),
+    "meetings:hospitation_complete": check_coop_action(
+        "/cooperation/hospitations/{pk}/complete/", COOP_HOSPITATION, _coop_visitor, ok=200
+    ),
+    "meetings:event_list": check_coop_titles("/cooperation/events/", "event"),
+    "meetings:event_create": check_coop_role_page("/cooperation/events/new/", COOP_LEADS),
+    "meetings:event_detail": check_coop_detail("/cooperation/events/{pk}/", COOP_EVENTS),
+    "meetings:event_register": check_coop_action(
+        "/cooperation/events/{pk}/register/", COOP_EVENTS, _coop_anyone, ok=302
+    ),
+    "meetings:event_cancel_registration": check_coop_action(
+        "/cooperation/events/{pk}/cancel-registration/", COOP_EVENTS, _coop_anyone, ok=302
+    ),
+    "meetings:event_attendance": check_coop_attendance,
+    "meetings:subscription": check_coop_subscription,
+    "meetings:subscription_revoke": check_coop_subscription,
+    "meetings:feed": check_coop_feed,
+    "meetings:report": check_coop_role_page("/cooperation/report/", COOP_COORDINATOR),
+    "meetings:report_csv": check_coop_role_page("/cooperation/report.csv", COOP_COORDINATOR),
+    # API
+    "meeting-series-list": check_coop_api_list_create(
+        "/api/v1/meeting-series/", "series", COOP_COORDINATOR, _coop_series_payload
+    ),
+    "meeting-series-detail": check_coop_api_series_detail,
+    "meeting-list": check_coop_api_list,
+    "meeting-detail": check_coop_detail("/api/v1/meetings/{pk}/", COOP_MEETINGS, api=True),
+    "meeting-ics": check_coop_detail("/api/v1/meetings/{pk}/ics/", COOP_MEETINGS, api=True),
+    "meeting-confirm": check_coop_action(
+        "/api/v1/meetings/{pk}/confirm/", COOP_MEETINGS, _coop_meeting_manager, ok=200, api=True
+    ),
+    "meeting-move": check_coop_action(
+        "/api/v1/meetings/{pk}/move/",
+        COOP_MEETINGS,
+        _coop_meeting_manager,
+        ok=200,
+        api=True,
+        data=lambda people: {"start": _coop_soon(40).isoformat()},
+    ),
+    "meeting-cancel": check_coop_action(
+        "/api/v1/meetings/{pk}/cancel/",
+        COOP_MEETINGS,
+        _coop_meeting_manager,
+        ok=200,
+        api=True,
+        data={"reason": "Krankheit"},
+    ),
+    "meeting-agenda": check_coop_action(
+        "/api/v1/meetings/{pk}/agenda/", COOP_MEETINGS, _coop_anyone, ok=201, api=True, data={"title": "Thema"}
+    ),
+    "meeting-minutes": check_coop_action(  # a proposed meeting has no minutes yet: 400 for the coordinator
+        "/api/v1/meetings/{pk}/minutes/",
+        COOP_MEETINGS,
+        _coop_meeting_manager,
+        ok=400,
+        api=True,
+        data={"minutes": "Protokoll"},
+    ),
+    "meeting-actions": check_coop_action(  # nor action items
+        "/api/v1/meetings/{pk}/actions/",
+        COOP_MEETINGS,
+        _coop_records_actions,
+        ok=400,
+        api=True,
+        data=lambda people: {
+            "title": "Aufgabe",
+            "owner": people.caseworker_hilden.pk,
+            "due_on": str(_coop_soon(30).date()),
+        },
+    ),
+    "meeting-action-done": check_coop_action(
+        "/api/v1/meetings/{pk}/actions/{item}/done/", ("hilden",), _coop_action_owner, ok=200, api=True
+    ),
+    "hospitation-list": check_coop_api_list_create(
+        "/api/v1/hospitations/", None, COOP_STAFF, _coop_hospitation_payload
+    ),
+    "hospitation-detail": check_coop_detail("/api/v1/hospitations/{pk}/", COOP_HOSPITATION, api=True),
+    "hospitation-approve": check_coop_action(
+        "/api/v1/hospitations/{pk}/approve/",
+        COOP_HOSPITATION,
+        _coop_host_lead,
+        ok=200,
+        api=True,
+        data=lambda people: {"date": str(_coop_soon(12).date()), "host_person": people.caseworker_hilden.pk},
+    ),
+    "hospitation-decline": check_coop_action(
+        "/api/v1/hospitations/{pk}/decline/",
+        COOP_HOSPITATION,
+        _coop_host_lead,
+        ok=200,
+        api=True,
+        data={"reason": "Keine Kapazität"},
+    ),
+    "hospitation-complete": check_coop_action(  # requested, not yet approved: 400 for the visitor
+        "/api/v1/hospitations/{pk}/complete/",
+        COOP_HOSPITATION,
+        _coop_visitor,
+        ok=400,
+        api=True,
+        data={"feedback": "Gut"},
+    ),
+    "info-event-list": check_coop_api_list_create("/api/v1/events/", "event", COOP_LEADS, _coop_event_payload),
+    "info-event-detail": check_coop_detail("/api/v1/events/{pk}/", COOP_EVENTS, api=True),
+    "info-event-register": check_coop_action(
+        "/api/v1/events/{pk}/register/", COOP_EVENTS, _coop_anyone, ok=200, api=True
+    ),
+    "info-event-cancel-registration": check_coop_action(  # not registered: 400
+        "/api/v1/events/{pk}/cancel-registration/", COOP_EVENTS, _coop_anyone, ok=400, api=True
+    ),
+    "calendar-feed": check_coop_api_feed,
+}
+
+
+def _coop_hospitation_list(persona, user):
+    _people, world = _coop_world()
+    web, _ = _clients(user)
+    response = web.get("/cooperation/hospitations/")
+    assert response.status_code == 200
+    shown = f'href="/cooperation/hospitations/{world.hospitation.pk}/"' in response.content.decode()
+    assert shown == ("hospitation" in _coop_visible(persona)), ("hospitation list", persona)
 
 
 ENDPOINTS = {
@@ -208,9 +886,29 @@ ENDPOINTS = {
     "referrals:assign_office": check_page_assign,
     "referrals:create": lambda persona, user, referrals: _check_create_page(persona, user),
     "referrals:home": lambda persona, user, referrals: _check_home(persona, user),
+    **{f"referrals:{path.replace('-', '_')}": check_page_action(path) for path in PAGE_ACTIONS},
+    "referrals:attachment": check_page_attachment_download,
+    "referrals:bulk_assign": check_page_bulk_assign,
+    "referrals:export": check_page_export,
+    "referral-export": check_api_transition("export"),
     "referral-list": lambda p, u, r: (check_api_list(p, u, r), check_api_create(p, u, r)),
     "referral-detail": check_api_detail,
     "referral-assign-office": check_api_assign,
+    "referral-acknowledge": check_api_transition("acknowledge"),
+    "referral-assign": check_api_transition("assign"),
+    "referral-rerate": check_api_transition("rerate"),
+    "referral-forward": check_api_transition("forward"),
+    "referral-accept": check_api_transition("accept"),
+    "referral-return": check_api_transition("return"),
+    "referral-sign-off": check_api_transition("sign-off"),
+    "referral-close": check_api_transition("close"),
+    "referral-reopen": check_api_transition("reopen"),
+    "referral-assessment": check_api_casework("assessment", read_status=404, write="json"),  # none yet
+    "referral-notes": check_api_casework("notes", write="json"),
+    "referral-attachments": check_api_casework("attachments", write="multipart"),
+    "referral-attachment": check_api_attachment,
+    "referral-timeline": check_api_casework("timeline"),
+    "referral-followups": check_api_followups,
     "notifications:list": check_notifications,
     "notifications:read": check_notifications,
     "notifications:read_all": check_notifications,
@@ -219,6 +917,7 @@ ENDPOINTS = {
     "admin:referrals_referral_add": check_admin_referral_writes,
     "admin:referrals_referral_delete": check_admin_referral_writes,
     "admin:referrals_referral_history": check_admin_referral_writes,
+    **COOP_ENDPOINTS,
 }
 
 # URLs that reach no referral and no personal data, with the reason.
@@ -266,11 +965,19 @@ def test_every_url_is_covered():
     assert set(ENDPOINTS) <= names, f"matrix names URLs that no longer exist: {sorted(set(ENDPOINTS) - names)}"
 
 
-@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+@pytest.mark.parametrize("endpoint", sorted(set(ENDPOINTS) - set(COOP_ENDPOINTS)))
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_matrix(world, endpoint, persona):
     personas, referrals = world
     ENDPOINTS[endpoint](persona, getattr(personas, persona), referrals)
+
+
+@pytest.mark.parametrize("endpoint", sorted(COOP_ENDPOINTS))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_matrix_cooperation(personas, endpoint, persona):
+    """The cooperation module builds its own world (tests.test_meetings_api.meetings_world) and
+    carries no referral: the referral world is not needed here."""
+    ENDPOINTS[endpoint](persona, getattr(personas, persona), {})
 
 
 def test_scoping_function_itself(world):

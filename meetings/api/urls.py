@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import CalendarFeedView, HospitationViewSet, InfoEventViewSet, MeetingSeriesViewSet, MeetingViewSet
+
+router = SimpleRouter()
+router.register("meeting-series", MeetingSeriesViewSet, basename="meeting-series")
+router.register("meetings", MeetingViewSet, basename="meeting")
+router.register("hospitations", HospitationViewSet, basename="hospitation")
+router.register("events", InfoEventViewSet, basename="info-event")
+
+urlpatterns = [
+    path("calendar/feed/", CalendarFeedView.as_view(), name="calendar-feed"),
+    *router.urls,
+]
