@@ -169,13 +169,13 @@ def test_annual_report_per_agency_pair_and_district(personas, district, programm
     assert velbert["hospitations_done"] == 1 and velbert["meetings_held"] == 0
     assert by_pair["Jugendamt Hilden – Polizeiwache Velbert"]["participants"] == 1
     total = rows[-1]
-    assert total["is_total"] and total["pair"] == "Kreis Mettmann (total)"
+    assert total["is_total"] and total["pair"] == "Kreis Mettmann (gesamt)"
     assert (total["meetings_held"], total["hospitations_done"], total["events"], total["participants"]) == (1, 1, 1, 2)
     assert selectors.annual_report(district=district, year=2025)[-1]["hospitations_done"] == 1
     other = District.objects.create(slug="x", name="Anderswo")
     assert selectors.annual_report(district=other, year=2026) == [
         {
-            "pair": "Anderswo (total)", "meetings_held": 0, "attendance": 0.0, "hospitations_done": 0, "events": 0,
+            "pair": "Anderswo (gesamt)", "meetings_held": 0, "attendance": 0.0, "hospitations_done": 0, "events": 0,
             "participants": 0, "is_total": True,
         }
     ]  # fmt: skip

@@ -638,8 +638,9 @@ def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
     assert german("In progress") in text
     assert "Jugendamt Hilden" in text and "caseworker_hilden" in text  # office and contact person
     assert "Mia" in text  # the referral as filed
-    for secret in ("Interne Notiz zum Fall", "geheim.pdf", SUMMARY, german("Case history"), german("Internal notes")):
+    for secret in ("Interne Notiz zum Fall", "geheim.pdf", SUMMARY, german("Internal notes")):
         assert secret not in text, secret
+    assert 'id="timeline-title"' not in text  # no case history for police
     assert german(str(ReferralEvent.Kind.SIGNED_OFF.label)) not in text
 
     referral_close(referral=referral, user=personas.caseworker_hilden)
