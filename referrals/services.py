@@ -234,7 +234,7 @@ def referral_submit(*, referral: Referral, user) -> Referral:
 @transaction.atomic
 def referral_assign_office(*, referral: Referral, user, office: Agency) -> Referral:
     """The district coordinator hands a referral from the triage queue to a youth office."""
-    locked = Referral.objects.select_for_update().select_related("police_authority").get(pk=referral.pk)
+    locked = Referral.objects.select_for_update(of=("self",)).select_related("police_authority").get(pk=referral.pk)
     coordinator_districts = {m.agency.district_id for m in memberships_of(user) if m.role == Role.DISTRICT_COORDINATOR}
     if locked.police_authority.district_id not in coordinator_districts:
         raise PermissionDenied(_("Only the district coordinator assigns referrals from the triage queue."))
@@ -294,7 +294,11 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
     """Lock the referral's row. The caller's ``expected_version`` is compared when the service writes
     (``_save``), after the rights and status checks: someone without the right learns that, not
     that the case changed."""
-    locked = Referral.objects.select_for_update().select_related("youth_office", "forwarded_to").get(pk=referral.pk)
+    locked = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("youth_office", "forwarded_to")
+        .get(pk=referral.pk)
+    )
     locked._expected_version = expected_version
     return locked
 
