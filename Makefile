@@ -27,7 +27,7 @@ run: install
 	@DEBUG=$${DEBUG:-true} ./bin/run
 
 test: install
-	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration and not browser and not schemathesis" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

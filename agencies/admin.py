@@ -1,8 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from .models import Agency, District, JurisdictionArea, Membership
+from .services import person_deactivate
 
 
 class JurisdictionAreaInline(admin.TabularInline):
@@ -57,3 +63,42 @@ admin.site.unregister(User)
 @admin.register(User)
 class PersonAdmin(UserAdmin):
     inlines = [MembershipInline]
+    actions = ["deactivate_everywhere"]
+
+    @admin.action(description=_("Deactivate and log out everywhere"), permissions=["change"])
+    def deactivate_everywhere(self, request, queryset):
+        """Unchecking "active" in the form has the same effect (agencies.signals); this does it for
+        several people at once."""
+        count = 0
+        for person in queryset.exclude(pk=request.user.pk):
+            person_deactivate(user=person, by=request.user)
+            count += 1
+        if queryset.filter(pk=request.user.pk).exists():
+            messages.warning(request, _("You cannot deactivate yourself."))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d person deactivated and logged out everywhere.",
+                "%(count)d people deactivated and logged out everywhere.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+# API tokens: the key is shown once when it is issued (by an office lead or police coordinator on
+# /accounts/tokens/) and never listed afterwards, not even here. Administrators see who holds a token
+# and revoke it (delete); a token added here shows its key on the answer to the form, once.
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class ApiTokenAdmin(TokenAdmin):
+    list_display = ("user", "created")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return render(request, "agencies/token_issued.html", {"person": obj.user, "key": obj.key, "admin": True})

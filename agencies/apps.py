@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AgenciesConfig(AppConfig):
     name = "agencies"
     verbose_name = _("Agencies and people")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the receivers)

@@ -170,6 +170,8 @@ class Role(models.TextChoices):
     CASEWORKER = "caseworker", _("Caseworker")
     OFFICE_LEAD = "office_lead", _("Office lead")
     DISTRICT_COORDINATOR = "district_coordinator", _("District coordinator")
+    # Sees the access log of their office (who viewed which case), never a referral's contents.
+    DATA_PROTECTION_OFFICER = "data_protection_officer", _("Data protection officer")
 
 
 # Which agency kind each role belongs to.
@@ -179,6 +181,7 @@ ROLE_AGENCY_KIND = {
     Role.CASEWORKER: AgencyKind.YOUTH_OFFICE,
     Role.OFFICE_LEAD: AgencyKind.YOUTH_OFFICE,
     Role.DISTRICT_COORDINATOR: AgencyKind.COORDINATION,
+    Role.DATA_PROTECTION_OFFICER: AgencyKind.YOUTH_OFFICE,
 }
 POLICE_ROLES = (Role.POLICE_OFFICER, Role.POLICE_COORDINATOR)
 OFFICE_ROLES = (Role.CASEWORKER, Role.OFFICE_LEAD)

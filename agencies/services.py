@@ -1,7 +1,9 @@
-"""Writes for agencies: seeding a district from its data file."""
+"""Writes for agencies: seeding a district from its data file; ending sessions, deactivating people, API tokens."""
 
 import json
+import logging
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -10,6 +12,7 @@ from django.utils.text import slugify
 
 from .models import Agency, AgencyKind, District, JurisdictionArea, Membership, Role
 
+logger = logging.getLogger(__name__)
 DISTRICTS_DIR = Path(__file__).resolve().parent / "districts"
 DEMO_PASSWORD = "Kinderschutz-Demo-2026"  # noqa: S105 - the published demo password (README)
 
@@ -98,6 +101,10 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
             )
             report.postcodes += 1
     coordination = _agency(district, AgencyKind.COORDINATION, data["coordination"])
+    from referrals.retention import retention_rules_seed  # referrals builds on agencies, not the reverse
+
+    for office, _office_data in offices:
+        retention_rules_seed(office=office)  # default retention per outcome, only where none is set
     report.agencies = 2 + len(stations) + len(offices)
 
     if demo_users:
@@ -110,3 +117,68 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
             _demo_user(f"jugendamt.{slug_}.leitung", office, Role.OFFICE_LEAD, report)
         _demo_user("kreis.koordination", coordination, Role.DISTRICT_COORDINATOR, report)
     return report
+
+
+# --- sessions and API tokens of a person ---------------------------------------------------------
+
+
+def person_sessions_end(*, user) -> int:
+    """Delete every session of ``user`` (all browsers and devices) and their API token.
+
+    Sessions are found by decoding the unexpired rows of the session table: no session outlives
+    ``SESSION_ABSOLUTE_TIMEOUT`` (12 hours), so the table holds at most the logins of half a day, and
+    this runs only on a deactivation or a "log out everywhere" — a scan is cheaper than keeping a
+    second record of every login. Returns the number of sessions ended.
+    """
+    from django.conf import settings
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    user_id = str(user.pk)
+    unexpired = Session.objects.filter(expire_date__gt=timezone.now()).only("session_key", "session_data")
+    keys = [
+        session.session_key
+        for session in unexpired.iterator()
+        if str(store.decode(session.session_data).get(SESSION_KEY)) == user_id
+    ]
+    Session.objects.filter(session_key__in=keys).delete()
+    Token.objects.filter(user=user).delete()
+    logger.info("sessions and token of person %s ended (%d sessions)", user.pk, len(keys))
+    return len(keys)
+
+
+@transaction.atomic
+def person_deactivate(*, user, by) -> None:
+    """Deactivate a person: they can no longer log in, and lose every session and their API token at
+    once. ``by`` is the administrator who does it (logged by id, never by name)."""
+    User = get_user_model()
+    # update(), not save(): the post_save signal for admin form saves (agencies.signals) would end the
+    # sessions a second time.
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    person_sessions_end(user=user)
+    logger.info("person %s deactivated by %s", user.pk, getattr(by, "pk", None))
+
+
+def token_issue(*, user, by):
+    """Issue a new API token for ``user`` (replacing any earlier one) and return it. The key is shown
+    to ``by`` once and never again; callers check that ``by`` may manage ``user``."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+    logger.info("API token of person %s issued by %s", user.pk, by.pk)
+    return token
+
+
+def token_revoke(*, user, by) -> bool:
+    """Revoke the API token of ``user``; False if they had none."""
+    from rest_framework.authtoken.models import Token
+
+    deleted, _ = Token.objects.filter(user=user).delete()
+    logger.info("API token of person %s revoked by %s", user.pk, by.pk)
+    return bool(deleted)

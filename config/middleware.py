@@ -3,7 +3,10 @@
 
 class NoStoreMiddleware:
     """Pages and API answers of logged-in users may carry social data: browsers and proxies must not
-    keep them (``Cache-Control: no-store``). Static files and anonymous pages are left alone."""
+    keep them (``Cache-Control: no-store``). Static files and anonymous pages are left alone.
+
+    Every ``/api/`` answer gets it regardless of ``request.user``: DRF authenticates token requests
+    inside the view, so here the user of a token request still looks anonymous."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -11,7 +14,7 @@ class NoStoreMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             response["Cache-Control"] = "no-store"
         return response
 
@@ -37,4 +40,83 @@ class LanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+# Keys in the session: when the person logged in and when they last did something (Unix seconds).
+SESSION_LOGIN_AT = "_login_at"
+SESSION_LAST_ACTIVITY = "_last_activity"
+
+
+class SessionTimeoutMiddleware:
+    """End a session after ``SESSION_IDLE_TIMEOUT`` seconds without a request, and in any case
+    ``SESSION_ABSOLUTE_TIMEOUT`` seconds after login (DESIGN.md: idle sessions end after 15–30 minutes).
+
+    The times live in the session itself, so the check costs no query beyond loading the session. An
+    expired session is logged out; a page request is sent to the login page with a message, any other
+    request continues as anonymous (the view then answers as to anyone not logged in).
+    ``request.session_remaining`` is what is left of the session after this request; the page shows a
+    warning shortly before it runs out (static/js/session.js).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import time
+
+        from django.conf import settings
+        from django.contrib import messages
+        from django.contrib.auth import logout
+        from django.contrib.auth.views import redirect_to_login
+        from django.utils.translation import gettext as _
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            login_at = session.setdefault(SESSION_LOGIN_AT, now)
+            last_activity = session.get(SESSION_LAST_ACTIVITY, now)
+            idle, absolute = settings.SESSION_IDLE_TIMEOUT, settings.SESSION_ABSOLUTE_TIMEOUT
+            if now - last_activity >= idle or now - login_at >= absolute:
+                logout(request)
+                messages.warning(request, _("Your session has expired. Please log in again."))
+                if request.method == "GET" and not request.path.startswith("/api/"):
+                    return redirect_to_login(request.get_full_path())
+            else:
+                session[SESSION_LAST_ACTIVITY] = now
+                request.session_remaining = min(idle, absolute - (now - login_at))
+        return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Switches off browser features no page uses (camera, microphone, location, payment, ...), so a
+    page cannot be made to ask for them (``Permissions-Policy``, from ``settings.PERMISSIONS_POLICY``)."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.policy = settings.PERMISSIONS_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.policy)
+        return response
+
+
+class RequestIdMiddleware:
+    """Give every request an id of its own (``request.request_id``, a UUID generated here — never
+    taken from the client) and send it back as ``X-Request-ID``. The access log records it, so that
+    an entry can be matched to a complaint or a server log line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import uuid
+
+        request.request_id = uuid.uuid4()
+        response = self.get_response(request)
+        response["X-Request-ID"] = str(request.request_id)
         return response

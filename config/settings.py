@@ -7,10 +7,11 @@ With ``DEBUG`` off (production) the settings refuse to load without ``SECRET_KEY
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab  # noqa: F401  (kept for beat schedules of later modules)
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -50,7 +51,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "guardian",
+    "axes",
     "agencies",
     "referrals",
     "notifications",
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.LanguageMiddleware",
@@ -66,8 +70,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.NoStoreMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,6 +111,7 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -115,6 +124,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Older hashes still verify and are upgraded to Argon2 at the next login.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Lockout (django-axes): five failed logins for one username from one address lock that pair for
+# 15 minutes; a wrong guess during the lockout starts the 15 minutes again.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "agencies.views.lockout"  # a German page naming the limit and the minutes
+AXES_RESET_ON_SUCCESS = True
+
+# Sessions end after SESSION_IDLE_TIMEOUT seconds without a request and SESSION_ABSOLUTE_TIMEOUT
+# seconds after login, whichever comes first (config.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # no session row or cookie outlives the absolute timeout
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "referrals:home"
@@ -143,6 +174,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
+# --- HTTP security (checked by `manage.py check --deploy` in tests/test_security_headers.py) ----
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
@@ -150,6 +182,40 @@ CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Production speaks HTTPS only. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER to the
+# header the proxy sets, e.g. "HTTP_X_FORWARDED_PROTO,https" (only if the proxy overwrites it).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            'SECURE_PROXY_SSL_HEADER must be "HEADER,value", e.g. "HTTP_X_FORWARDED_PROTO,https"'
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Content-Security-Policy (django-csp): only this origin, no inline script or style, no framing.
+# Static files are served by the app itself (whitenoise), so 'self' covers everything the pages load.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+# Browser features no page of this system uses (config.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # E-mail: in development written to files under var/mail that can be opened with any mail client.
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -163,9 +229,10 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kinderschutz-Kooperation <noreply@kinderschutz.invalid>")
 
 REST_FRAMEWORK = {
+    # Token first: a missing or revoked token is answered 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["config.api.LimitedJSONParser"],
@@ -185,6 +252,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReferralStatusEnum": "referrals.models.Status",
         "MeetingStatusEnum": "meetings.models.MeetingStatus",
+        "OutcomeEnum": "referrals.models.Outcome",
+        "RetentionOutcomeEnum": "referrals.models.RetentionOutcome",
     },
 }
 
@@ -258,6 +327,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "meetings.tasks.send_reminders",
         "schedule": 300.0,
         "options": {"expires": 240},
+    },
+    # Retention (§ 9b SGB VIII): delete closed referrals whose rule has run out, once a night.
+    "referrals-retention-delete": {
+        "task": "referrals.tasks.retention_delete",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 6 * 3600},
     },
 }
 # Hospitations: visitors a host agency takes per day at most, unless the agency sets its own number.

@@ -1,6 +1,15 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+# Swagger UI under the content security policy: the split view serves its start script as a file, and
+# the one inline <style> block of drf-spectacular's template is allowed by its hash on this page only
+# (tests/test_security_headers.py fails if the template changes and the hash no longer matches).
+SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
+api_docs = csp_update({"style-src": [SWAGGER_UI_STYLE_HASH]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("", include("referrals.urls")),
@@ -12,5 +21,5 @@ urlpatterns = [
     path("api/v1/", include("referrals.api.urls")),
     path("api/v1/", include("meetings.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]

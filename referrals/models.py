@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
-from django.core.validators import MaxLengthValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -593,3 +593,201 @@ class ChildFingerprint(models.Model):
 
     def __str__(self) -> str:
         return self.digest[:12]
+
+
+# --- Retention (§ 9b SGB VIII, data minimisation) ---------------------------------------------------
+
+
+class RetentionOutcome(models.TextChoices):
+    """What decides how long a closed referral is kept: the outcome of its last signed-off risk
+    assessment, or — closed without one — whether it was handed over outside the system."""
+
+    ACUTE_RISK = Outcome.ACUTE_RISK.value, Outcome.ACUTE_RISK.label
+    LATENT_RISK = Outcome.LATENT_RISK.value, Outcome.LATENT_RISK.label
+    SUPPORT_NEED = Outcome.SUPPORT_NEED.value, Outcome.SUPPORT_NEED.label
+    NO_RISK_NO_NEED = Outcome.NO_RISK_NO_NEED.value, Outcome.NO_RISK_NO_NEED.label
+    HANDED_OVER = "handed_over", _("Handed over outside the system, no risk assessment")
+    NONE = "none", _("Closed without a risk assessment")
+
+
+# Default retention per outcome in days, created for every youth office by the district seed. The
+# office decides (DESIGN.md "Data protection"); these are a starting point:
+# - acute and latent risk, support need: 10 years. Case files on risks and support measures must be
+#   kept long (§ 9b SGB VIII); a later referral of the same child, a family court or the person
+#   themselves may need them years later.
+# - neither risk nor need: 2 years. Nothing was found; keeping it longer serves no purpose of the
+#   office, but two years let a repeat referral within that time be seen in context.
+# - handed over outside the system: 1 year. The receiving office keeps the case file; this office
+#   keeps its copy only to answer questions about the hand-over.
+# - closed without assessment: 2 years, as "neither risk nor need" — nothing documented a risk.
+DEFAULT_RETENTION_DAYS = {
+    RetentionOutcome.ACUTE_RISK: 3652,
+    RetentionOutcome.LATENT_RISK: 3652,
+    RetentionOutcome.SUPPORT_NEED: 3652,
+    RetentionOutcome.NO_RISK_NO_NEED: 730,
+    RetentionOutcome.HANDED_OVER: 365,
+    RetentionOutcome.NONE: 730,
+}
+MAX_RETENTION_DAYS = 36_525  # 100 years: a typo, not a policy, beyond that
+
+
+class RetentionRule(models.Model):
+    """How long a youth office keeps its closed referrals of one outcome, from ``valid_from`` on.
+
+    Rules are never edited: a change is a new rule with a later ``valid_from``, so what applied on
+    any day stays traceable and the lead sees before the first day which referrals the new rule
+    will delete (the dry run of ``referrals.retention``). On a given day the rule in force for an
+    office and outcome is the one with the latest ``valid_from`` not after that day. Defaults for
+    every office come from ``DEFAULT_RETENTION_DAYS`` (see there for the reasons).
+    """
+
+    office = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="retention_rules",
+        limit_choices_to={"kind": "youth_office"},
+        verbose_name=_("youth office"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=RetentionOutcome.choices)
+    keep_days = models.PositiveIntegerField(
+        _("keep for (days after closing)"),
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+    )
+    valid_from = models.DateField(_("applies from"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("retention rule")
+        verbose_name_plural = _("retention rules")
+        ordering = ["office", "outcome", "-valid_from", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "outcome", "valid_from"], name="retention_rule_once_per_day"),
+            models.CheckConstraint(condition=Q(keep_days__gte=1), name="retention_rule_keep_days_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office_id}: {self.outcome} {self.keep_days}d from {self.valid_from}"
+
+
+class RetentionStatistic(models.Model):
+    """What remains of deleted referrals for statistics: counts per office, year of receipt,
+    urgency, concern categories and outcome — no id, no reference, no name, no date finer than the
+    year, so a row cannot be traced back to a case."""
+
+    office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("year of receipt"))
+    urgency = models.CharField(_("urgency"), max_length=20, blank=True)
+    concerns = models.CharField(_("concerns"), max_length=300, blank=True, help_text="sorted codes, comma-separated")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=RetentionOutcome.choices)
+    referrals = models.PositiveIntegerField(_("referrals"), default=0)
+    children = models.PositiveIntegerField(_("children"), default=0)
+
+    class Meta:
+        verbose_name = _("retention statistic")
+        verbose_name_plural = _("retention statistics")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["office", "year", "urgency", "concerns", "outcome"], name="retention_statistic_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.office_id} {self.year} {self.outcome}: {self.referrals}"
+
+
+class DeletionRecord(models.Model):
+    """Proof that a referral was deleted under a retention rule: its reference, office, the rule
+    and when — no content. One per reference, so a job that runs twice deletes once."""
+
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="deletions")
+    deleted_at = models.DateTimeField(_("deleted"))
+
+    class Meta:
+        verbose_name = _("deletion record")
+        verbose_name_plural = _("deletion records")
+        ordering = ["-deleted_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class AccessLogEntry(models.Model):
+    """One read of personal data — a referral (with its children and persons), its notes,
+    attachments, timeline, assessment or export — or one refused attempt (404 by scope).
+
+    Who (``person``, the ``agency`` and ``role`` they acted in), what (``obj_type``, ``obj_id``,
+    ``referral_id``), how (``action``), when, ``request_id`` and ``address``: never names or content.
+    ``referral_id`` is a plain integer, not a foreign key: a refused attempt names a referral the
+    person may not see, and the log outlives a referral deleted under the retention rules.
+    Append-only where it is stored: a database trigger refuses UPDATE and DELETE (migration 0003).
+    Written only by ``referrals.access_log.access_log_record``.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed")
+        DOWNLOAD = "download", _("Downloaded")
+        EXPORT = "export", _("Exported")
+        DENIED = "denied", _("Refused")
+
+    class ObjectType(models.TextChoices):
+        REFERRAL = "referral", _("Referral")
+        NOTE = "note", _("Internal notes")
+        ATTACHMENT = "attachment", _("Attachment")
+        FOLLOWUP = "followup", _("Follow-ups")
+        TIMELINE = "timeline", _("Case history")
+        ASSESSMENT = "assessment", _("Risk assessment")
+        EXPORT = "export", _("Export")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("person")
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("agency"))
+    role = models.CharField(_("role"), max_length=32, blank=True)
+    action = models.CharField(_("kind of access"), max_length=10, choices=Action.choices)
+    obj_type = models.CharField(_("object"), max_length=12, choices=ObjectType.choices)
+    obj_id = models.PositiveBigIntegerField(_("object id"), null=True)
+    referral_id = models.PositiveBigIntegerField(_("referral id"), null=True, db_index=True)
+    request_id = models.UUIDField(_("request id"), null=True)
+    address = models.GenericIPAddressField(_("network address"), null=True)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["agency", "at"], name="accesslog_agency_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.obj_type} {self.obj_id or ''}".strip()
+
+
+from django.db.backends.signals import connection_created  # noqa: E402  (the access log's own part of this module)
+
+
+def _flush_in_progress() -> int:
+    """1 while Django's ``flush`` empties the whole database (between live-server tests), else 0.
+
+    The SQLite trigger of the access log asks this (an application-defined SQL function): SQLite has
+    no TRUNCATE and flushes with ``DELETE FROM``, which would otherwise fire the append-only guard.
+    Any other connection (the sqlite3 shell) lacks the function, so its DELETE fails too."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(("commands/flush.py", "commands\\flush.py")):
+            return 1
+        frame = frame.f_back
+    return 0
+
+
+def _register_sqlite_functions(sender, connection, **kwargs):
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("access_log_flushing", 0, _flush_in_progress, deterministic=False)
+
+
+connection_created.connect(_register_sqlite_functions, dispatch_uid="referrals_access_log_sqlite")

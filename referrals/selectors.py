@@ -160,3 +160,24 @@ def police_feedback(referral: Referral) -> dict | None:
         "office": {"id": target.pk, "name": target.name} if target else None,
         "contact": contact if status != Status.FORWARDED else None,
     }
+
+
+def visible_referral_or_404(request, pk, *, queryset=None) -> Referral:
+    """The referral ``pk`` from ``request.user``'s scope (``queryset``, by default
+    ``Referral.objects.visible_to``), else 404 — the same answer as for a nonexistent id. A refused
+    attempt is written to the access log ("denied", with the requested id): the one place where
+    pages and API look a referral up by id, so no view logs it on its own."""
+    from django.http import Http404
+
+    from .access_log import access_log_record
+    from .models import AccessLogEntry
+
+    if queryset is None:
+        queryset = Referral.objects.visible_to(request.user)
+    wellformed = str(pk).isdigit() and len(str(pk)) <= 18  # fits the log's integer column
+    referral = queryset.filter(pk=pk).first() if wellformed else None
+    if referral is None:
+        if wellformed:
+            access_log_record(request=request, action=AccessLogEntry.Action.DENIED, obj_id=int(pk))
+        raise Http404
+    return referral

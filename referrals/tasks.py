@@ -14,3 +14,11 @@ from .escalation import referrals_escalate
 def escalate_overdue() -> int:
     """Escalate every missed response clock once (beat, every 60 s); returns how many."""
     return referrals_escalate()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def retention_delete() -> int:
+    """Delete the closed referrals whose retention has run out (beat, daily); returns how many."""
+    from .retention import retention_delete as delete_due
+
+    return delete_due()

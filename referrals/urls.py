@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import access_log, views
 
 app_name = "referrals"
 urlpatterns = [
@@ -25,8 +25,11 @@ urlpatterns = [
     path("referrals/<int:pk>/attachments/", views.attachment_create, name="attachments"),
     path("referrals/<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("referrals/<int:pk>/followups/", views.followup_create, name="followups"),
+    path("access-log/", access_log.access_log_page, name="access_log"),
+    path("access-log.csv", access_log.access_log_csv, name="access_log_csv"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/assign/", views.bulk_assign, name="bulk_assign"),
     path("triage/", views.triage_queue, name="triage"),
     path("triage/<int:pk>/assign/", views.assign_office, name="assign_office"),
+    path("retention/", views.retention, name="retention"),
 ]

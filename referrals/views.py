@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role, agency_ids_with_role, has_role
 
 from . import selectors
+from .access_log import access_log_record
 from .forms import (
     INBOX_TABS,
     AcceptForm,
@@ -49,7 +50,7 @@ from .forms import (
     TakeOverForm,
     office_people,
 )
-from .models import OPEN_STATUSES, Child, Outcome, Referral, ReferralEvent, Status, Urgency
+from .models import OPEN_STATUSES, AccessLogEntry, Child, Outcome, Referral, ReferralEvent, Status, Urgency
 from .pagination import InvalidCursor, keyset_page
 from .selectors import FeedbackCode
 from .services import (
@@ -101,6 +102,8 @@ def home(request):
         return redirect("referrals:inbox")
     if has_role(user, Role.DISTRICT_COORDINATOR):
         return redirect("referrals:triage")
+    if has_role(user, Role.DATA_PROTECTION_OFFICER):
+        return redirect("referrals:access_log")
     return render(request, "referrals/no_role.html")
 
 
@@ -268,8 +271,21 @@ def inbox(request):
     assignment. A constant number of queries whatever the number of rows."""
     user = request.user
     _require_role(user, *OFFICE_ROLES)
+    if request.method == "POST":
+        # The search term may be a child's name: it is kept in the session, never put in the URL
+        # (URLs end up in access logs and browser histories). The other filters are codes and dates.
+        request.session["inbox_q"] = request.POST.get("q", "")[:100]
+        params = request.POST.copy()
+        for name in ("q", "csrfmiddlewaretoken", "cursor"):
+            params.pop(name, None)
+        return redirect(f"{reverse('referrals:inbox')}?{params.urlencode()}")
+    data = request.GET.copy()
+    if data.get("reset"):
+        request.session.pop("inbox_q", None)
+    elif "q" not in data and request.session.get("inbox_q"):
+        data["q"] = request.session["inbox_q"]
     now = timezone.now()
-    form = InboxFilterForm(request.GET)
+    form = InboxFilterForm(data)
     filtered = _filtered_inbox(user, form)
     counts = _tab_counts(filtered, user, now)
     page, paged = _page(request, filtered.filter(_tab_q(form.current_tab, user, now)), form.ordering)
@@ -386,7 +402,8 @@ def _name(user) -> str:
 
 def _visible(request, pk) -> Referral:
     """The referral, if ``request.user`` may see it at all; 404 otherwise (the same as nonexistent)."""
-    return get_object_or_404(Referral.objects.visible_to(request.user).select_related(*DETAIL_RELATED), pk=pk)
+    queryset = Referral.objects.visible_to(request.user).select_related(*DETAIL_RELATED)
+    return selectors.visible_referral_or_404(request, pk, queryset=queryset)
 
 
 def _is_police_of(user, referral: Referral) -> bool:
@@ -399,7 +416,9 @@ def _is_police_of(user, referral: Referral) -> bool:
 def referral_detail(request, pk):
     """The referral as filed — for its offices with the casework, for police with the coded
     feedback, for the district coordinator on a triaged referral only the summary to route it."""
-    return _render_detail(request, _visible(request, pk))
+    referral = _visible(request, pk)
+    access_log_record(request=request, action=AccessLogEntry.Action.VIEW, referral=referral)
+    return _render_detail(request, referral)
 
 
 def _render_detail(request, referral: Referral, *, bound=None, followup_form=None, status=200):
@@ -940,6 +959,13 @@ def attachment_download(request, pk, attachment_id):
         handle = attachment.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
+    access_log_record(
+        request=request,
+        action=AccessLogEntry.Action.DOWNLOAD,
+        referral=referral,
+        obj_type=AccessLogEntry.ObjectType.ATTACHMENT,
+        obj_id=attachment.pk,
+    )
     return FileResponse(
         handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
     )
@@ -992,6 +1018,79 @@ def export(request, pk):
         for text in exc.messages:
             messages.error(request, text)
         return redirect("referrals:detail", pk=referral.pk)
+    access_log_record(
+        request=request,
+        action=AccessLogEntry.Action.EXPORT,
+        referral=referral,
+        obj_type=AccessLogEntry.ObjectType.EXPORT,
+    )
     response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
     response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
     return response
+
+
+# --- Retention (office leads) ------------------------------------------------------------------------
+
+
+def _retention_form(offices, data=None):
+    from django import forms
+
+    from .models import MAX_RETENTION_DAYS, RetentionOutcome
+
+    class RetentionRuleForm(forms.Form):
+        office = forms.ModelChoiceField(label=_("Youth office"), queryset=offices, empty_label=None)
+        outcome = forms.ChoiceField(label=_("Outcome"), choices=RetentionOutcome.choices)
+        keep_days = forms.IntegerField(
+            label=_("Keep for (days after closing)"), min_value=1, max_value=MAX_RETENTION_DAYS
+        )
+        valid_from = forms.DateField(
+            label=_("Applies from"),
+            widget=forms.DateInput(attrs={"type": "date"}),
+            help_text=_("Tomorrow at the earliest: a rule never applies retroactively."),
+        )
+
+    return RetentionRuleForm(data)
+
+
+@login_required
+def retention(request):
+    """The retention rules of the offices the person leads; a new rule (starting in the future) is
+    added here, and for every rule not yet in force the page lists the referrals it would delete on
+    its first day. Office leads only (403 for everyone else)."""
+    from .retention import retention_dry_run, retention_rule_create, rules_for_lead, rules_in_force
+
+    user = request.user
+    _require_role(user, Role.OFFICE_LEAD)
+    offices = Agency.objects.filter(pk__in=agency_ids_with_role(user, Role.OFFICE_LEAD)).order_by("name")
+    form = _retention_form(offices, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = retention_rule_create(user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            _show_errors(request, form, exc)
+        else:
+            messages.success(
+                request,
+                _("Retention rule saved. It applies from %(date)s; check below which referrals it will delete then.")
+                % {"date": rule.valid_from.strftime("%d.%m.%Y")},
+            )
+            return redirect("referrals:retention")
+    today = timezone.localdate()
+    rules = list(rules_for_lead(user).order_by("outcome", "-valid_from", "-id"))
+    sections = []
+    for office in offices:
+        in_force = {r.pk for r in rules_in_force(office=office, day=today).values()}
+        rows = []
+        for rule in (r for r in rules if r.office_id == office.pk):
+            future = rule.valid_from > today
+            rows.append(
+                SimpleNamespace(
+                    rule=rule,
+                    in_force=rule.pk in in_force,
+                    future=future,
+                    years=round(rule.keep_days / 365.25, 1),
+                    dry_run=retention_dry_run(rule=rule) if future else None,
+                )
+            )
+        sections.append(SimpleNamespace(office=office, rows=rows))
+    return render(request, "referrals/retention.html", {"sections": sections, "form": form, "today": today})

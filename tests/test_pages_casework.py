@@ -1026,3 +1026,14 @@ def test_coordinator_exports_from_the_triage_summary(client, personas):
     response = client.post(f"/referrals/{referral.pk}/export/", {"version": referral.version, "recipient": "JA D"})
     assert response.status_code == 200
     assert Referral.objects.get(pk=referral.pk).status == "closed"
+
+
+def test_search_term_never_goes_into_the_url(caseworker, personas):
+    mia = make_referral(personas.police_hilden)
+    response = caseworker.post(reverse("referrals:inbox"), {"q": "Mia Beispiel", "tab": "all", "sort": "urgency"})
+    assert response.status_code == 302 and "Mia" not in response["Location"] and "tab=all" in response["Location"]
+    page = caseworker.get(response["Location"])
+    assert listed(page) == [mia.pk] and page.context["form"]["q"].value() == "Mia Beispiel"
+    assert 'method="post"' in page.content.decode()
+    reset = caseworker.get(reverse("referrals:inbox"), {"tab": "all", "reset": "1"})
+    assert reset.context["form"]["q"].value() in ("", None)

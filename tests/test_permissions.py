@@ -17,6 +17,7 @@ from notifications.models import Notification
 from referrals.models import Referral, ReferralUserObjectPermission
 from referrals.services import referral_accept, referral_forward
 from tests.factories import make_referral
+from tests.test_access_log import check_access_log_api, check_access_log_page
 
 PERSONAS = [
     "police_hilden", "police_hilden2", "police_velbert", "police_coordinator", "caseworker_hilden", "lead_hilden",
@@ -868,6 +869,69 @@ COOP_ENDPOINTS = {
 }
 
 
+# --- retention (issue 4) -------------------------------------------------------------------------
+# Each office gets a rule starting tomorrow; its submitted referral is made closed long ago, so the
+# dry run of its own office lists exactly that referral. Only the office's lead sees rules and dry
+# runs: others get 403 on the page and the API list, and 404 for a rule of an office they do not lead.
+
+RETENTION_LEADS = {"lead_hilden": ("JA-HIL", "submitted_hilden"), "lead_velbert": ("JA-VEL", "submitted_velbert")}
+
+
+def _retention_rules(referrals):
+    import datetime
+
+    from django.utils import timezone
+
+    from referrals.models import RetentionRule
+
+    rules = {}
+    for code, key in RETENTION_LEADS.values():
+        Referral.objects.filter(pk=referrals[key].pk).update(
+            status="closed", closed_at=timezone.now() - datetime.timedelta(days=400)
+        )
+        rules[code] = RetentionRule.objects.create(
+            office=Agency.objects.get(code=code),
+            outcome="none",
+            keep_days=30,
+            valid_from=timezone.localdate() + datetime.timedelta(days=1),
+        )
+    return rules
+
+
+def check_retention_page(persona, user, referrals):
+    _retention_rules(referrals)
+    web, _ = _clients(user)
+    response = web.get("/retention/")
+    if persona not in RETENTION_LEADS:
+        assert response.status_code == 403, ("retention page", persona)
+        return
+    assert response.status_code == 200, ("retention page", persona)
+    assert _refs(response.content, referrals) == {RETENTION_LEADS[persona][1]}, ("retention page", persona)
+
+
+def check_api_retention_list(persona, user, referrals):
+    rules = _retention_rules(referrals)
+    _, api = _clients(user)
+    response = api.get("/api/v1/retention-rules/")
+    if persona not in RETENTION_LEADS:
+        assert response.status_code == 403, ("retention rules", persona)
+        return
+    assert response.status_code == 200
+    assert {row["office"] for row in response.json()} == {rules[RETENTION_LEADS[persona][0]].office_id}
+
+
+def check_api_retention_dry_run(persona, user, referrals):
+    rules = _retention_rules(referrals)
+    _, api = _clients(user)
+    for code, rule in rules.items():
+        response = api.get(f"/api/v1/retention-rules/{rule.pk}/dry-run/")
+        own = RETENTION_LEADS.get(persona, (None,))[0] == code
+        assert response.status_code == (200 if own else 404), ("dry run", persona, code, response.status_code)
+        if own:
+            assert _refs(response.content, referrals) == {RETENTION_LEADS[persona][1]}
+    assert api.get("/api/v1/retention-rules/987654/dry-run/").status_code == 404
+
+
 def _coop_hospitation_list(persona, user):
     _people, world = _coop_world()
     web, _ = _clients(user)
@@ -890,6 +954,9 @@ ENDPOINTS = {
     "referrals:attachment": check_page_attachment_download,
     "referrals:bulk_assign": check_page_bulk_assign,
     "referrals:export": check_page_export,
+    "referrals:retention": check_retention_page,
+    "retention-rule-list": check_api_retention_list,
+    "retention-rule-dry-run": check_api_retention_dry_run,
     "referral-export": check_api_transition("export"),
     "referral-list": lambda p, u, r: (check_api_list(p, u, r), check_api_create(p, u, r)),
     "referral-detail": check_api_detail,
@@ -909,6 +976,9 @@ ENDPOINTS = {
     "referral-attachment": check_api_attachment,
     "referral-timeline": check_api_casework("timeline"),
     "referral-followups": check_api_followups,
+    "referrals:access_log": check_access_log_page("/access-log/"),
+    "referrals:access_log_csv": check_access_log_page("/access-log.csv"),
+    "referral-access-log": check_access_log_api,
     "notifications:list": check_notifications,
     "notifications:read": check_notifications,
     "notifications:read_all": check_notifications,
@@ -918,18 +988,56 @@ ENDPOINTS = {
     "admin:referrals_referral_delete": check_admin_referral_writes,
     "admin:referrals_referral_history": check_admin_referral_writes,
     **COOP_ENDPOINTS,
+    "token_list": lambda persona, user, referrals: check_tokens(persona, user, "list"),
+    "token_issue": lambda persona, user, referrals: check_tokens(persona, user, "issue"),
+    "token_revoke": lambda persona, user, referrals: check_tokens(persona, user, "revoke"),
 }
 
 # URLs that reach no referral and no personal data, with the reason.
 EXEMPT = {
     "login": "login form",
     "logout": "ends the session",
+    "account": "the requester's own account (name, roles, whether they hold a token)",
+    "logout_everywhere": "ends the requester's own sessions",
+    "keepalive": "extends the requester's own session, answers the seconds left",
     "set_language": "language switch",
     "api-schema": "OpenAPI schema, no data",
     "api-docs": "Swagger UI, no data",
 }
 EXEMPT_PREFIXES = ("admin:",)  # the rest of the admin: agencies, people, postcodes (no referral contents)
 ADMIN_REFERRAL = re.compile(r"^admin:referrals_")
+
+
+# API tokens (issue 4): a lead manages their office's people, the police coordinator the authority's
+# and its stations'; anyone else is refused (403), a person outside the requester's agencies is 404.
+TOKEN_MANAGERS = {
+    "lead_hilden": "caseworker_hilden",
+    "lead_velbert": "caseworker_velbert",
+    "police_coordinator": "police_hilden",
+}
+
+
+def check_tokens(persona, user, action):
+    from django.contrib.auth import get_user_model
+
+    web, _ = _clients(user)
+    people = get_user_model().objects.in_bulk(
+        ["caseworker_hilden", "caseworker_velbert", "police_hilden"], field_name="username"
+    )
+    for username, person in people.items():
+        if action == "list":
+            response = web.get("/accounts/tokens/")
+            expected = 200 if persona in TOKEN_MANAGERS else 403
+        elif action == "issue":
+            response = web.post(f"/accounts/tokens/{person.pk}/issue/")
+        else:
+            response = web.get(f"/accounts/tokens/{person.pk}/revoke/")
+        if action != "list":
+            if persona not in TOKEN_MANAGERS:
+                expected = 403
+            else:
+                expected = 200 if TOKEN_MANAGERS[persona] == username else 404
+        assert response.status_code == expected, ("tokens", action, persona, username, response.status_code)
 
 
 def _check_create_page(persona, user):

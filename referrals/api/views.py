@@ -31,7 +31,8 @@ from rest_framework.utils.urls import replace_query_param
 from agencies.models import POLICE_ROLES, Role, agency_ids_with_role, has_role
 from config.api import LimitedMultiPartParser, VersionConflict
 
-from ..models import Child, Person, Referral, Status, Urgency
+from ..access_log import access_log_record, entry_row, references_of, referral_access_log
+from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
 from ..pagination import InvalidCursor, keyset_page
 from ..selectors import (
     LIST_RELATED,
@@ -41,6 +42,7 @@ from ..selectors import (
     office_role_for,
     timeline_for,
     triage_queue_for,
+    visible_referral_or_404,
 )
 from ..services import (
     Conflict,
@@ -401,13 +403,17 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         office's casework — 404 unless the caller works in the responsible office or in the sending
         or receiving office of a hand-over. ``contents``: 404 unless the caller may read the case
         contents (not the district coordinator's triage summary)."""
-        referral = get_object_or_404(self.get_queryset(), pk=pk)
+        referral = visible_referral_or_404(self.request, pk, queryset=self.get_queryset())
         user = self.request.user
-        if office_only and office_role_for(user, referral) is None:
-            raise Http404
-        if contents and not can_read_contents(user, referral):
+        if (office_only and office_role_for(user, referral) is None) or (
+            contents and not can_read_contents(user, referral)
+        ):
+            access_log_record(request=self.request, action=AccessLogEntry.Action.DENIED, referral=referral)
             raise Http404
         return referral
+
+    def _log_read(self, referral, obj_type, obj_id=None, action=AccessLogEntry.Action.VIEW):
+        access_log_record(request=self.request, action=action, referral=referral, obj_type=obj_type, obj_id=obj_id)
 
     def _detail_response(self, request, pk, *, gone_ok: bool = False):
         """The referral's detail as the caller may see it, with its version as ``ETag``. After a
@@ -453,6 +459,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._detail_response(request, pk, gone_ok=True)
 
     def retrieve(self, request, *args, **kwargs):
+        self._log_read(self._referral(kwargs["pk"]), AccessLogEntry.ObjectType.REFERRAL)
         return self._detail_response(request, kwargs["pk"])
 
     @extend_schema(
@@ -654,6 +661,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data, version, precondition = self._input(request, ReferralExportSerializer)
         with service_errors(precondition=precondition):
             document = referral_export(referral=referral, user=request.user, expected_version=version, **data)
+        self._log_read(referral, AccessLogEntry.ObjectType.EXPORT, action=AccessLogEntry.Action.EXPORT)
         response = Response(document)
         response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
         return response
@@ -699,6 +707,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             )
             if current is None:
                 raise Http404
+            self._log_read(referral, AccessLogEntry.ObjectType.ASSESSMENT, current.pk)
             return self._assessment_response(current)
         data, version, precondition = self._input(request, AssessmentInputSerializer)
         with service_errors(precondition=precondition):
@@ -793,6 +802,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         referral = self._referral(pk, contents=True)
         if request.method == "GET":
             followups = referral.followups.select_related("author").order_by("created_at", "id")
+            self._log_read(referral, AccessLogEntry.ObjectType.FOLLOWUP)
             return Response(FollowUpSerializer(followups, many=True).data)
         data = self._validated(request, FollowUpInputSerializer)
         with service_errors():
@@ -849,6 +859,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def notes(self, request, pk=None):
         referral = self._referral(pk, office_only=True)
         if request.method == "GET":
+            self._log_read(referral, AccessLogEntry.ObjectType.NOTE)
             return Response(NoteSerializer(notes_for(request.user, referral), many=True).data)
         data = self._validated(request, NoteInputSerializer)
         with service_errors():
@@ -914,6 +925,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def attachments(self, request, pk=None):
         referral = self._referral(pk, office_only=True)
         if request.method == "GET":
+            self._log_read(referral, AccessLogEntry.ObjectType.ATTACHMENT)
             return Response(AttachmentSerializer(attachments_for(request.user, referral), many=True).data)
         data = self._validated(request, AttachmentUploadSerializer)
         with service_errors():
@@ -941,6 +953,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def attachment(self, request, pk=None, attachment_id=None):
         referral = self._referral(pk, office_only=True)
         attachment = get_object_or_404(attachments_for(request.user, referral), pk=attachment_id)
+        self._log_read(
+            referral, AccessLogEntry.ObjectType.ATTACHMENT, attachment.pk, action=AccessLogEntry.Action.DOWNLOAD
+        )
         extension = ATTACHMENT_EXTENSIONS.get(attachment.content_type, "bin")
         response = FileResponse(
             attachment.file.open("rb"),
@@ -985,4 +1000,46 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, pk=None):
         referral = self._referral(pk, office_only=True)
+        self._log_read(referral, AccessLogEntry.ObjectType.TIMELINE)
         return Response(TimelineEventSerializer(timeline_for(request.user, referral), many=True).data)
+
+    @extend_schema(
+        summary="Who viewed this referral (office lead and data protection officer of its office)",
+        description="Every logged read of the referral and its parts, and every refused attempt, newest first "
+        "(at most 1,000; the office's page /access-log/ filters and exports all): "
+        "person, agency, role, action, object, time, request id and address — no content. 404 for everyone "
+        "else, the same as for a nonexistent referral.",
+        responses={200: OpenApiTypes.OBJECT, 404: ERRORS[404]},
+        examples=[
+            OpenApiExample(
+                "Entries",
+                response_only=True,
+                value=[
+                    {
+                        "id": 17,
+                        "at": "2026-11-25T08:04:00+01:00",
+                        "person": PERSON,
+                        "agency": OFFICE,
+                        "role": "caseworker",
+                        "action": "view",
+                        "object_type": "referral",
+                        "object_id": 42,
+                        "referral_id": 42,
+                        "reference": "KPB-ME-2026-00042",
+                        "request_id": "5f0c1d8e-2a57-4a0e-9a57-0f5b8e7b9c11",
+                        "address": "10.1.2.3",
+                    }
+                ],
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"], url_path="access-log", url_name="access-log", pagination_class=None)
+    def access_log(self, request, pk=None):
+        # Not through ``visible_to``: the data protection officer reads the log of their office's
+        # referrals without seeing the referrals themselves; nobody else gets past ``referral_access_log``.
+        entries = referral_access_log(request.user, int(pk)) if str(pk).isdigit() and len(str(pk)) <= 18 else None
+        if entries is None:
+            raise Http404
+        entries = list(entries.order_by("-at", "-id")[:1000])
+        references = references_of(request.user, entries)
+        return Response([entry_row(e, references) for e in entries])

@@ -31,6 +31,8 @@ def roles_of(user):
         police=has_role(user, *POLICE_ROLES),
         office=has_role(user, *OFFICE_ROLES),
         coordinator=has_role(user, Role.DISTRICT_COORDINATOR),
+        lead=has_role(user, Role.OFFICE_LEAD),
+        protection=has_role(user, Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER),
         memberships=memberships_of(user),
     )
 

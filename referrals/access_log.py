@@ -1,0 +1,275 @@
+"""Who looked at which child: the access log (DESIGN.md, data protection; issue 4 § 3).
+
+``access_log_record`` writes one entry per read of personal data and per refused attempt;
+``access_log_for`` is the one scoping rule of who may read the log; the page, its CSV download and
+the per-referral API action (``ReferralViewSet.access_log``) all start from it.
+"""
+
+import csv
+import datetime
+import io
+import uuid
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, agency_ids_with_role, memberships_of
+
+from .models import AccessLogEntry, Referral
+
+LOG_ROLES = (Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER)
+PAGE_SIZE = 100
+CSV_LIMIT = 50_000
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _acting_membership(user, referral: Referral | None):
+    """The membership ``user`` acted in on ``referral``: their office's (responsible or receiving),
+    else their station's or authority's, else the district coordinator's, else the first one."""
+    memberships = memberships_of(user)
+    if referral is not None:
+        offices = {referral.youth_office_id, referral.forwarded_to_id} - {None}
+        rules = (
+            (OFFICE_ROLES, offices),
+            ((Role.POLICE_OFFICER,), {referral.station_id}),
+            ((Role.POLICE_COORDINATOR,), {referral.police_authority_id}),
+        )
+        for roles, agency_ids in rules:
+            for membership in memberships:
+                if membership.role in roles and membership.agency_id in agency_ids:
+                    return membership
+    for roles in (OFFICE_ROLES, POLICE_ROLES, (Role.DISTRICT_COORDINATOR,)):
+        for membership in memberships:
+            if membership.role in roles:
+                return membership
+    return memberships[0] if memberships else None
+
+
+def access_log_record(
+    *,
+    request,
+    action: str,
+    referral: Referral | None = None,
+    obj_type: str = AccessLogEntry.ObjectType.REFERRAL,
+    obj_id: int | None = None,
+) -> AccessLogEntry:
+    """Write one access-log entry for ``request``: who (person, and the agency and role they acted
+    in), what, how, when, the request id and the client address (``REMOTE_ADDR``). No names, no
+    content. A refused attempt passes no ``referral`` but the requested id as ``obj_id``."""
+    user = request.user if getattr(request.user, "is_authenticated", False) else None
+    membership = _acting_membership(user, referral) if user is not None else None
+    if referral is not None:
+        referral_id = referral.pk
+        obj_id = referral.pk if obj_id is None and obj_type == AccessLogEntry.ObjectType.REFERRAL else obj_id
+    else:
+        referral_id = obj_id if obj_type == AccessLogEntry.ObjectType.REFERRAL else None
+    request_id = getattr(request, "request_id", None)
+    return AccessLogEntry.objects.create(
+        person=user,
+        agency_id=membership.agency_id if membership else None,
+        role=membership.role if membership else "",
+        action=action,
+        obj_type=obj_type,
+        obj_id=obj_id,
+        referral_id=referral_id,
+        request_id=request_id if isinstance(request_id, uuid.UUID) else None,
+        address=request.META.get("REMOTE_ADDR") or None,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def log_office_ids(user) -> list[int]:
+    """The youth offices whose log ``user`` reads: those they lead or are data protection officer of."""
+    return agency_ids_with_role(user, *LOG_ROLES)
+
+
+def access_log_for(user):
+    """The access-log entries ``user`` may read: for the offices they lead or are data protection
+    officer of, the entries of referrals those offices are responsible for (whoever read them) and
+    the entries made by the offices' own members (whatever they tried to read). Nobody else reads
+    the log. The data protection officer reads the log, never a referral: ``visible_to`` does not
+    open referrals to that role. Fast: an indexed ``agency`` comparison, and ``referral_id`` against
+    the office's referrals (the ``youth_office`` index)."""
+    offices = log_office_ids(user)
+    if not offices:
+        return AccessLogEntry.objects.none()
+    own_referrals = Referral.objects.filter(youth_office_id__in=offices).values("pk")
+    return AccessLogEntry.objects.filter(Q(agency_id__in=offices) | Q(referral_id__in=own_referrals)).select_related(
+        "person", "agency"
+    )
+
+
+def referral_access_log(user, referral_id: int):
+    """ "Who viewed this": the entries of one referral, for the lead and the data protection officer
+    of its responsible office; ``None`` (→ 404) for everyone else and for a nonexistent id."""
+    offices = log_office_ids(user)
+    if not offices or not Referral.objects.filter(pk=referral_id, youth_office_id__in=offices).exists():
+        return None
+    return AccessLogEntry.objects.filter(referral_id=referral_id).select_related("person", "agency")
+
+
+def references_of(user, entries) -> dict[int, str]:
+    """The references of the entries' referrals, for those of the reader's offices only (a refused
+    attempt on another office's referral stays a bare id)."""
+    ids = {e.referral_id for e in entries if e.referral_id}
+    if not ids:
+        return {}
+    rows = Referral.objects.filter(pk__in=ids, youth_office_id__in=log_office_ids(user)).values_list("pk", "reference")
+    return dict(rows)
+
+
+def _person_name(person) -> str:
+    if person is None:
+        return ""
+    return person.get_full_name() or person.get_username()
+
+
+def entry_row(entry: AccessLogEntry, references: dict[int, str]) -> dict:
+    """One entry as the page, the CSV and the API show it: staff, codes and ids — no child's name."""
+    return {
+        "id": entry.pk,
+        "at": entry.at,
+        "person": {"id": entry.person_id, "name": _person_name(entry.person)} if entry.person_id else None,
+        "agency": {"id": entry.agency_id, "name": entry.agency.name} if entry.agency_id else None,
+        "role": entry.role,
+        "action": entry.action,
+        "object_type": entry.obj_type,
+        "object_id": entry.obj_id,
+        "referral_id": entry.referral_id,
+        "reference": references.get(entry.referral_id, ""),
+        "request_id": str(entry.request_id) if entry.request_id else "",
+        "address": entry.address or "",
+    }
+
+
+# --- the page and its CSV -------------------------------------------------------------------------
+
+
+class AccessLogFilterForm(forms.Form):
+    """Filters of the office's access log (GET). Invalid values are ignored and shown."""
+
+    person = forms.TypedChoiceField(label=gettext_lazy("Person"), required=False, coerce=int, empty_value=None)
+    action = forms.ChoiceField(label=gettext_lazy("Kind of access"), required=False)
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("Until"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"),
+        required=False,
+        max_length=40,
+        help_text=gettext_lazy("Reference or referral number"),
+    )
+
+    def __init__(self, *args, people=(), **kwargs):
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", _("Anyone"))] + [(p.pk, _person_name(p)) for p in people]
+        self.fields["action"].choices = [("", _("Any"))] + list(AccessLogEntry.Action.choices)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end of the range lies before its start."))
+        return data
+
+    def filter(self, entries):
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("person"):
+            entries = entries.filter(person_id=data["person"])
+        if data.get("action"):
+            entries = entries.filter(action=data["action"])
+        if data.get("date_from"):
+            entries = entries.filter(at__gte=_midnight(data["date_from"]))
+        if data.get("date_to"):
+            entries = entries.filter(at__lt=_midnight(data["date_to"] + datetime.timedelta(days=1)))
+        if term := (data.get("reference") or "").strip():
+            match = Q(referral_id__in=Referral.objects.filter(reference__iexact=term).values("pk"))
+            if term.isdigit():
+                match |= Q(referral_id=int(term))
+            entries = entries.filter(match)
+        return entries
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _log_and_form(request):
+    if not log_office_ids(request.user):
+        raise PermissionDenied(_("The access log is open to the office lead and the data protection officer."))
+    entries = access_log_for(request.user)
+    people = get_user_model().objects.filter(pk__in=entries.filter(person__isnull=False).values("person_id"))
+    form = AccessLogFilterForm(request.GET, people=people.order_by("last_name", "first_name", "username"))
+    return form.filter(entries).order_by("-at", "-id"), form
+
+
+@login_required
+def access_log_page(request):
+    """The office's access log, newest first, filterable by person, action, dates and reference."""
+    entries, form = _log_and_form(request)
+    shown = list(entries[:PAGE_SIZE])
+    references = references_of(request.user, shown)
+    rows = []
+    for entry in shown:
+        row = entry_row(entry, references)
+        row["role_label"] = Role(entry.role).label if entry.role in Role.values else entry.role
+        row["action_label"] = entry.get_action_display()
+        row["object_label"] = entry.get_obj_type_display()
+        rows.append(row)
+    context = {
+        "form": form,
+        "rows": rows,
+        "truncated": len(shown) == PAGE_SIZE,
+        "page_size": PAGE_SIZE,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "referrals/access_log.html", context)
+
+
+CSV_COLUMNS = (
+    "at", "person", "agency", "role", "action", "object_type", "object_id", "referral_id", "reference", "request_id",
+    "address",
+)  # fmt: skip
+
+
+@login_required
+def access_log_csv(request):
+    """The same entries as the page (same filters) as CSV: staff, codes and ids, no child's name."""
+    entries, _form = _log_and_form(request)
+    shown = list(entries[:CSV_LIMIT])
+    references = references_of(request.user, shown)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for entry in shown:
+        row = entry_row(entry, references)
+        row["at"] = timezone.localtime(row["at"]).isoformat()
+        row["person"] = row["person"]["name"] if row["person"] else ""
+        row["agency"] = row["agency"]["name"] if row["agency"] else ""
+        writer.writerow([_csv_safe(row[column]) for column in CSV_COLUMNS])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="zugriffsprotokoll.csv"'
+    return response
+
+
+def _csv_safe(value):
+    """No spreadsheet formulas from a cell (a person's name starting with "=")."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,91 @@
+"""Retention rules and their dry run, for office leads only: every rule comes from
+``retention.rules_for_lead`` (the offices the caller leads); a rule of another office answers 404,
+a caller who leads no office gets 403 on the list."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from agencies.models import Role, has_role
+
+from ..models import RetentionRule
+from ..retention import dry_run_moment, retention_dry_run, rules_in_force
+from .serializers import ErrorSerializer
+
+
+class RetentionRuleSerializer(serializers.ModelSerializer):
+    office_name = serializers.CharField(source="office.name", read_only=True)
+    in_force = serializers.SerializerMethodField(help_text="The rule applies today for its office and outcome.")
+
+    class Meta:
+        model = RetentionRule
+        fields = ["id", "office", "office_name", "outcome", "keep_days", "valid_from", "in_force", "created_at"]
+
+    def get_in_force(self, rule) -> bool:
+        return rule.pk in self.context["in_force"]
+
+
+class DryRunReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    closed_at = serializers.DateTimeField()
+
+
+class DryRunSerializer(serializers.Serializer):
+    rule = serializers.IntegerField()
+    computed_for = serializers.DateTimeField(help_text="The start of the rule's first day.")
+    count = serializers.IntegerField()
+    referrals = DryRunReferralSerializer(many=True)
+
+
+class RetentionRuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The retention rules of the offices the caller leads, and for a rule not yet in force the
+    referrals it would delete on its first day (as they stand now)."""
+
+    serializer_class = RetentionRuleSerializer
+    pagination_class = None  # a handful of rules per office
+
+    def get_queryset(self):
+        from ..retention import rules_for_lead
+
+        return rules_for_lead(self.request.user).order_by("office__name", "outcome", "-valid_from", "-id")
+
+    def list(self, request, *args, **kwargs):
+        if not has_role(request.user, Role.OFFICE_LEAD):
+            raise PermissionDenied(_("Only office leads see retention rules."))
+        rules = list(self.get_queryset())
+        today = timezone.localdate()
+        in_force = {
+            rule.pk
+            for office in {r.office for r in rules}
+            for rule in rules_in_force(office=office, day=today).values()
+        }
+        context = {**self.get_serializer_context(), "in_force": in_force}
+        return Response(self.get_serializer(rules, many=True, context=context).data)
+
+    @extend_schema(
+        responses={
+            200: DryRunSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="The rule is already in force."),
+            404: OpenApiResponse(ErrorSerializer, description="No rule of an office you lead."),
+        }
+    )
+    @action(detail=True, methods=["get"], url_path="dry-run", url_name="dry-run")
+    def dry_run(self, request, pk=None):
+        rule = self.get_object()
+        if rule.valid_from <= timezone.localdate():
+            raise ValidationError(
+                {"valid_from": [_("This rule is already in force; a dry run exists only before its first day.")]}
+            )
+        referrals = retention_dry_run(rule=rule)
+        data = {
+            "rule": rule.pk,
+            "computed_for": dry_run_moment(rule),
+            "count": len(referrals),
+            "referrals": [{"id": r.pk, "reference": r.reference, "closed_at": r.closed_at} for r in referrals],
+        }
+        return Response(DryRunSerializer(data).data)

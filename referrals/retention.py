@@ -1,0 +1,214 @@
+"""Retention of closed referrals (§ 9b SGB VIII, data minimisation; DESIGN.md "Data protection").
+
+Each youth office keeps its closed referrals as long as its ``RetentionRule`` for the referral's
+outcome says, counted from ``closed_at``. A daily beat job (``tasks.retention_delete``) deletes
+what is due, each referral in its own transaction, with everything that hangs on it — children,
+persons, history, assessments, notes, attachments and their files, follow-ups, fingerprints,
+escalations, grants and the notifications that link to it. What remains is an anonymous count in
+``RetentionStatistic`` and a ``DeletionRecord`` (reference, office, rule, time).
+
+A system job: there is no user, so it does not go through ``Referral.objects.visible_to``; the
+dry run shown to a lead is limited to the offices that person leads (``rules_for_lead``).
+"""
+
+import datetime
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.models import Agency, AgencyKind, Role, agency_ids_with_role
+from notifications.models import Notification
+
+from .models import (
+    DEFAULT_RETENTION_DAYS,
+    Assessment,
+    DeletionRecord,
+    Referral,
+    ReferralEvent,
+    RetentionOutcome,
+    RetentionRule,
+    RetentionStatistic,
+    Status,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def retention_outcome_expression():
+    """The outcome that decides a referral's retention, computed in the database: the outcome of the
+    last signed-off assessment; without one ``handed_over`` if it was exported, else ``none``."""
+    signed = (
+        Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=False)
+        .order_by("-signed_off_at", "-id")
+        .values("outcome")[:1]
+    )
+    exported = ReferralEvent.objects.filter(referral=OuterRef("pk"), kind=ReferralEvent.Kind.EXPORTED)
+    return Coalesce(
+        Subquery(signed, output_field=CharField()),
+        Case(
+            When(Exists(exported), then=Value(RetentionOutcome.HANDED_OVER.value)),
+            default=Value(RetentionOutcome.NONE.value),
+            output_field=CharField(),
+        ),
+    )
+
+
+def rules_in_force(*, office: Agency, day: datetime.date) -> dict[str, RetentionRule]:
+    """Per outcome the office's rule in force on ``day``: the latest ``valid_from`` not after it."""
+    rules = RetentionRule.objects.filter(office=office, valid_from__lte=day).order_by(
+        "outcome", "-valid_from", "-created_at", "-id"
+    )
+    in_force: dict[str, RetentionRule] = {}
+    for rule in rules:
+        in_force.setdefault(rule.outcome, rule)
+    return in_force
+
+
+def _closed_of(office: Agency) -> QuerySet[Referral]:
+    return Referral.objects.filter(youth_office=office, status=Status.CLOSED, closed_at__isnull=False).annotate(
+        retention_outcome=retention_outcome_expression()
+    )
+
+
+def _due_q(rules: dict[str, RetentionRule], at: datetime.datetime) -> Q:
+    due = Q(pk__in=[])  # no rule, nothing due
+    for outcome, rule in rules.items():
+        due |= Q(retention_outcome=outcome, closed_at__lte=at - datetime.timedelta(days=rule.keep_days))
+    return due
+
+
+def retention_due(*, office: Agency, now: datetime.datetime | None = None) -> list[int]:
+    """Ids of the office's closed referrals whose ``closed_at`` + ``keep_days`` of the rule in force
+    today (for their outcome) is past. Rules whose ``valid_from`` lies after today do not count."""
+    now = now or timezone.now()
+    rules = rules_in_force(office=office, day=timezone.localdate(now))
+    return list(_closed_of(office).filter(_due_q(rules, now)).order_by("closed_at", "id").values_list("pk", flat=True))
+
+
+def dry_run_moment(rule: RetentionRule) -> datetime.datetime:
+    """The moment a rule's dry run is computed for: the start (local midnight) of its first day."""
+    return timezone.make_aware(datetime.datetime.combine(rule.valid_from, datetime.time.min))
+
+
+def retention_dry_run(*, rule: RetentionRule) -> list[Referral]:
+    """The office's closed referrals of the rule's outcome that the rule would delete on its first
+    day, as they stand now: ``closed_at`` + ``keep_days`` not after the start of ``valid_from``."""
+    due = _due_q({rule.outcome: rule}, dry_run_moment(rule))
+    return list(_closed_of(rule.office).filter(due).order_by("closed_at", "id").only("pk", "reference", "closed_at"))
+
+
+def rules_for_lead(user) -> QuerySet[RetentionRule]:
+    """The retention rules of the offices ``user`` leads — the only way pages and the API reach
+    rules (office leads only; everyone else gets none)."""
+    return RetentionRule.objects.filter(office_id__in=agency_ids_with_role(user, Role.OFFICE_LEAD)).select_related(
+        "office", "created_by"
+    )
+
+
+def retention_rule_create(
+    *, user, office: Agency, outcome: str, keep_days: int, valid_from: datetime.date
+) -> RetentionRule:
+    """A lead adds a rule for their office. It must start in the future: a rule never applies
+    retroactively, and the lead sees its dry run before its first day."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils.translation import gettext as _
+
+    if office.pk not in agency_ids_with_role(user, Role.OFFICE_LEAD):
+        raise PermissionDenied(_("Only the lead of the office sets its retention rules."))
+    if valid_from <= timezone.localdate():
+        raise ValidationError({"valid_from": [_("A new rule must start in the future (tomorrow at the earliest).")]})
+    rule = RetentionRule(office=office, outcome=outcome, keep_days=keep_days, valid_from=valid_from, created_by=user)
+    rule.full_clean(exclude=["created_by"])
+    rule.save()
+    return rule
+
+
+def retention_rules_seed(*, office: Agency, valid_from: datetime.date | None = None) -> int:
+    """Create the default rules (``DEFAULT_RETENTION_DAYS``) for every outcome that has no rule in
+    ``office`` yet; idempotent. Returns how many were created."""
+    valid_from = valid_from or timezone.localdate()
+    existing = set(RetentionRule.objects.filter(office=office).values_list("outcome", flat=True))
+    missing = [
+        RetentionRule(office=office, outcome=outcome, keep_days=days, valid_from=valid_from)
+        for outcome, days in DEFAULT_RETENTION_DAYS.items()
+        if outcome not in existing
+    ]
+    RetentionRule.objects.bulk_create(missing)
+    return len(missing)
+
+
+def _count_statistic(*, office_id: int, year: int, urgency: str, concerns: str, outcome: str, children: int) -> None:
+    key = {"office_id": office_id, "year": year, "urgency": urgency, "concerns": concerns, "outcome": outcome}
+    add = {"referrals": F("referrals") + 1, "children": F("children") + children}
+    if not RetentionStatistic.objects.filter(**key).update(**add):
+        try:
+            with transaction.atomic():
+                RetentionStatistic.objects.create(**key, referrals=1, children=children)
+        except IntegrityError:  # created by a concurrent run in the meantime: count on it
+            RetentionStatistic.objects.filter(**key).update(**add)
+
+
+def _delete_files(names: list[str]) -> None:
+    from .models import Attachment
+
+    storage = Attachment._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # the name is random, no personal data in the log
+            logger.exception("retention: could not delete attachment file %s", name)
+
+
+def _delete_one(*, pk: int, office: Agency, now: datetime.datetime) -> bool:
+    """Delete one due referral in its own transaction; False if it is gone or no longer due."""
+    with transaction.atomic():
+        if not Referral.objects.select_for_update().filter(pk=pk).exists():
+            return False  # deleted by a concurrent run
+        rules = rules_in_force(office=office, day=timezone.localdate(now))
+        referral = (
+            _closed_of(office)
+            .filter(_due_q(rules, now), pk=pk)
+            .annotate(children_count=Count("children", distinct=True))
+            .first()
+        )
+        if referral is None:
+            return False  # reopened or changed since it was found
+        rule = rules[referral.retention_outcome]
+        receipt = referral.received_at or referral.submitted_at or referral.created_at
+        _count_statistic(
+            office_id=office.pk,
+            year=timezone.localtime(receipt).year,
+            urgency=referral.urgency,
+            concerns=",".join(sorted(set(referral.concerns or []))),
+            outcome=referral.retention_outcome,
+            children=referral.children_count,
+        )
+        DeletionRecord.objects.create(reference=referral.reference, office=office, rule=rule, deleted_at=now)
+        files = [name for name in referral.attachments.values_list("file", flat=True) if name]
+        link = reverse("referrals:detail", args=[pk])
+        Notification.objects.filter(link__startswith=link).delete()
+        referral.delete()  # cascades to everything that hangs on it
+        transaction.on_commit(lambda: _delete_files(files), robust=True)
+    return True
+
+
+def retention_delete(*, now: datetime.datetime | None = None) -> int:
+    """Delete every referral that is due in any youth office (beat, daily); returns how many.
+
+    Each referral in its own transaction: a failure leaves that one for the next run and the rest
+    deleted. Running twice deletes once (a deleted referral is no longer found)."""
+    now = now or timezone.now()
+    deleted = 0
+    for office in Agency.objects.filter(kind=AgencyKind.YOUTH_OFFICE).order_by("pk"):  # inactive offices too
+        for pk in retention_due(office=office, now=now):
+            try:
+                deleted += _delete_one(pk=pk, office=office, now=now)
+            except Exception:  # keep deleting the others; the next run tries this one again
+                logger.exception("retention: deleting referral id %s failed", pk)
+    if deleted:
+        logger.info("retention: %d referrals deleted", deleted)
+    return deleted

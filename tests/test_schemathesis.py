@@ -1,0 +1,102 @@
+"""Property-based API tests from the OpenAPI schema (schemathesis): as caseworkers of two offices,
+every GET and POST operation on referrals answers without a server error and never with the other
+office's referral — also when the path names the other office's referral on purpose."""
+
+import time
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from rest_framework.authtoken.models import Token
+
+from config.wsgi import application
+from referrals.models import Referral
+from tests.factories import make_referral
+
+pytestmark = pytest.mark.schemathesis
+
+EXAMPLES_PER_OPERATION = 10
+OPERATIONS = "^/api/v1/referrals"
+
+
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """The WSGI handler closes database connections at the end of each request; inside the test's
+    transaction it must not (Django's test client does the same)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def offices(personas, wsgi_keeps_the_test_connection):
+    """Hilden's and Velbert's caseworker, each with a token and one referral of their office."""
+    hilden = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    velbert = make_referral(personas.police_velbert, postcode="42551", city="Velbert")
+    assert hilden.youth_office.code == "JA-HIL" and velbert.youth_office.code == "JA-VEL"
+    return [(personas.caseworker_hilden, hilden, velbert), (personas.caseworker_velbert, velbert, hilden)]
+
+
+def _token(user) -> dict[str, str]:
+    token, _ = Token.objects.get_or_create(user=user)
+    return {"Authorization": f"Token {token.key}"}
+
+
+def _may_see(user, referral) -> bool:
+    """A fuzzed forward may legitimately hand one office's referral to the other."""
+    return Referral.objects.visible_to(user).filter(pk=referral.pk).exists()
+
+
+def _operations():
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    schema = schema.include(path_regex=OPERATIONS, method=["GET", "POST"])
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+def test_referral_operations_as_members_of_two_offices(offices):
+    operations = _operations()
+    assert len(operations) >= 10, [op.label for op in operations]  # the filter found the referral API
+    calls, hidden_checks, statuses, started = 0, 0, {}, time.monotonic()
+
+    def probe(case, user, own, other):
+        nonlocal calls, hidden_checks
+        # A generated id almost never names a referral: aim every detail operation at the other
+        # office's referral (must stay hidden) and at the own one (reaches the real code paths).
+        variants = [case.path_parameters]
+        if "id" in (case.path_parameters or {}):
+            variants = [{**case.path_parameters, "id": other.pk}, {**case.path_parameters, "id": own.pk}]
+        for path_parameters in variants:
+            case.path_parameters = path_parameters
+            response = case.call(headers=_token(user))
+            calls += 1
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            where = f"{case.method} {case.formatted_path}"
+            assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:500]}"
+            if not _may_see(user, other):
+                hidden_checks += 1
+                assert other.reference not in response.text, f"{where} shows the other office's referral"
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case):
+            for user, own, other in offices:
+                probe(case, user, own, other)
+
+        run()
+
+    took = time.monotonic() - started
+    counts = f"{calls} calls, {hidden_checks} checked for the other office's data, {sorted(statuses.items())}"
+    print(f"schemathesis: {len(operations)} operations, {counts}, {took:.0f}s")
+    assert calls >= len(operations) * 2 and hidden_checks >= calls // 2
+    assert any(200 <= status < 300 for status in statuses), "no call succeeded: the probe proved nothing"
