@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 
 class InvalidCursor(ValueError):
@@ -78,3 +82,50 @@ def _value(obj, dotted: str):
     for part in dotted.split("__"):
         value = getattr(value, part)
     return value
+
+
+class KeysetPagination(BasePagination):
+    """DRF pagination on ``keyset_page``: the view names its total order in ``keyset_ordering``.
+    Answers ``{"next": url or null, "results": [...]}``; bad ``page_size``/``cursor`` → 400."""
+
+    page_size = 50
+    max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            size = min(int(request.query_params.get("page_size", self.page_size)), self.max_page_size)
+        except ValueError:
+            raise ValidationError({"page_size": ["A whole number is required."]}) from None
+        if size < 1:
+            raise ValidationError({"page_size": ["Must be at least 1."]})
+        try:
+            page = keyset_page(
+                queryset, ordering=view.keyset_ordering, cursor=request.query_params.get("cursor"), size=size
+            )
+        except InvalidCursor:
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+        self.request = request
+        self.next_cursor = page.next_cursor
+        return page.items
+
+    def get_paginated_response(self, data):
+        next_url = None
+        if self.next_cursor:
+            next_url = replace_query_param(self.request.build_absolute_uri(), "cursor", self.next_cursor)
+        return Response({"next": next_url, "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "example": None,
+                    "description": "The next page, or null on the last.",
+                },
+                "results": schema,
+            },
+        }

@@ -20,15 +20,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import BasePagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, has_role
 from referrals.api.serializers import ErrorSerializer
-from referrals.pagination import InvalidCursor, keyset_page
+from referrals.pagination import KeysetPagination
 
 from .. import ics, services
 from ..models import (
@@ -64,52 +62,6 @@ from .serializers import (
 )
 
 # --- Shared wiring ----------------------------------------------------------------------------------
-
-
-class KeysetPagination(BasePagination):
-    """Cursor pagination on the view's ``keyset_ordering`` (a total order), without OFFSET."""
-
-    page_size = 50
-    max_page_size = 100
-
-    def paginate_queryset(self, queryset, request, view=None):
-        try:
-            size = min(int(request.query_params.get("page_size", self.page_size)), self.max_page_size)
-        except ValueError:
-            raise ValidationError({"page_size": ["A whole number is required."]}) from None
-        if size < 1:
-            raise ValidationError({"page_size": ["Must be at least 1."]})
-        try:
-            page = keyset_page(
-                queryset, ordering=view.keyset_ordering, cursor=request.query_params.get("cursor"), size=size
-            )
-        except InvalidCursor:
-            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
-        self.request = request
-        self.next_cursor = page.next_cursor
-        return page.items
-
-    def get_paginated_response(self, data):
-        next_url = None
-        if self.next_cursor:
-            next_url = replace_query_param(self.request.build_absolute_uri(), "cursor", self.next_cursor)
-        return Response({"next": next_url, "results": data})
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["results"],
-            "properties": {
-                "next": {
-                    "type": "string",
-                    "nullable": True,
-                    "format": "uri",
-                    "example": None,
-                    "description": "The next page, or null on the last.",
-                },
-                "results": schema,
-            },
-        }
 
 
 @contextmanager

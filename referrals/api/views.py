@@ -24,16 +24,14 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from agencies.models import POLICE_ROLES, Role, agency_ids_with_role, has_role
 from config.api import LimitedMultiPartParser, VersionConflict
 
 from ..access_log import access_log_record, entry_row, references_of, referral_access_log
 from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
-from ..pagination import InvalidCursor, keyset_page
+from ..pagination import KeysetPagination
 from ..selectors import (
     LIST_RELATED,
     attachments_for,
@@ -90,41 +88,6 @@ from .serializers import (
 )
 
 API_ORDERING = ["-created_at", "-id"]
-
-
-class KeysetPagination(BasePagination):
-    """Cursor pagination on a total order (newest first), without OFFSET."""
-
-    page_size = 50
-    max_page_size = 100
-
-    def paginate_queryset(self, queryset, request, view=None):
-        try:
-            size = min(int(request.query_params.get("page_size", self.page_size)), self.max_page_size)
-        except ValueError:
-            raise ValidationError({"page_size": ["A whole number is required."]}) from None
-        if size < 1:
-            raise ValidationError({"page_size": ["Must be at least 1."]})
-        try:
-            page = keyset_page(queryset, ordering=API_ORDERING, cursor=request.query_params.get("cursor"), size=size)
-        except InvalidCursor:
-            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
-        self.request = request
-        self.next_cursor = page.next_cursor
-        return page.items
-
-    def get_paginated_response(self, data):
-        next_url = None
-        if self.next_cursor:
-            next_url = replace_query_param(self.request.build_absolute_uri(), "cursor", self.next_cursor)
-        return Response({"next": next_url, "results": data})
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["results"],
-            "properties": {"next": {"type": "string", "nullable": True, "format": "uri"}, "results": schema},
-        }
 
 
 def nest_errors(flat: dict) -> dict:
@@ -378,6 +341,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     grants); transitions the caller may not make inside their scope answer 403 (from the service)."""
 
     pagination_class = KeysetPagination
+    keyset_ordering = API_ORDERING
     serializer_class = ReferralListSerializer
 
     def get_queryset(self):
