@@ -7,4 +7,4 @@ class AgenciesConfig(AppConfig):
     verbose_name = _("Agencies and people")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import checks, signals  # noqa: F401  (registers the checks, connects the receivers)

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
 
 postcode_validator = RegexValidator(r"^\d{5}$", _("A German postcode has exactly five digits."))
 
@@ -241,3 +242,63 @@ def agency_ids_with_role(user, *roles) -> list[int]:
 
 def has_role(user, *roles) -> bool:
     return any(m.role in roles for m in memberships_of(user))
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Single-use codes as a second factor (django-otp device), stored only as keyed hashes.
+
+    Two purposes: ``backup`` — the ten codes a person receives when setting up the authenticator
+    app, for when the phone is not at hand; ``recovery`` — one code an office lead or administrator
+    issues after resetting a person's second factor (``agencies.mfa.mfa_reset``), handed over after
+    checking who is asking. A recovery code expires and, once used, allows nothing but setting up a
+    new authenticator app (config.middleware.SecondFactorMiddleware): recovery never bypasses the
+    second factor, it is one.
+    """
+
+    class Purpose(models.TextChoices):
+        BACKUP = "backup", _("Backup codes")
+        RECOVERY = "recovery", _("Recovery code")
+
+    purpose = models.CharField(_("kind of codes"), max_length=10, choices=Purpose.choices, default=Purpose.BACKUP)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta(Device.Meta):
+        verbose_name = _("backup code set")
+        verbose_name_plural = _("backup code sets")
+        constraints = [models.UniqueConstraint(fields=["user", "purpose"], name="backup_code_device_once_per_purpose")]
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token) -> bool:
+        from django.utils import timezone
+
+        from .mfa import code_digest
+
+        allowed, _info = self.verify_is_allowed()
+        if not allowed:
+            return False
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return False
+        deleted, _rows = self.codes.filter(digest=code_digest(token)).delete()
+        if deleted:
+            self.throttle_reset(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False
+
+
+class BackupCode(models.Model):
+    """One unused code of a ``BackupCodeDevice``: its HMAC-SHA256 under the server key, never the
+    code. Deleted when used."""
+
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
+
+    def __str__(self) -> str:
+        return f"code {self.pk} of device {self.device_id}"  # never the digest

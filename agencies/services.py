@@ -105,6 +105,7 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
 
     for office, _office_data in offices:
         retention_rules_seed(office=office)  # default retention per outcome, only where none is set
+    retention_rules_seed(office=coordination)  # referrals it hands over from the triage queue
     report.agencies = 2 + len(stations) + len(offices)
 
     if demo_users:
@@ -122,8 +123,9 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
 # --- sessions and API tokens of a person ---------------------------------------------------------
 
 
-def person_sessions_end(*, user) -> int:
-    """Delete every session of ``user`` (all browsers and devices) and their API token.
+def person_sessions_end(*, user, revoke_token: bool = True) -> int:
+    """Delete every session of ``user`` (all browsers and devices) and, unless ``revoke_token`` is
+    false, their API token.
 
     Sessions are found by decoding the unexpired rows of the session table: no session outlives
     ``SESSION_ABSOLUTE_TIMEOUT`` (12 hours), so the table holds at most the logins of half a day, and
@@ -145,8 +147,9 @@ def person_sessions_end(*, user) -> int:
         if str(store.decode(session.session_data).get(SESSION_KEY)) == user_id
     ]
     Session.objects.filter(session_key__in=keys).delete()
-    Token.objects.filter(user=user).delete()
-    logger.info("sessions and token of person %s ended (%d sessions)", user.pk, len(keys))
+    if revoke_token:
+        Token.objects.filter(user=user).delete()
+    logger.info("sessions of person %s ended (%d sessions, token revoked: %s)", user.pk, len(keys), revoke_token)
     return len(keys)
 
 

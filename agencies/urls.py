@@ -4,7 +4,11 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.Login.as_view(), name="login"),
+    path("second-factor/", views.mfa_verify, name="mfa_verify"),
+    path("second-factor/setup/", views.mfa_enrol, name="mfa_enrol"),
+    path("second-factor/backup-codes/", views.mfa_backup_codes, name="mfa_backup_codes"),
+    path("people/<int:pk>/second-factor-reset/", views.mfa_reset_view, name="mfa_reset"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.account, name="account"),
     path("logout-everywhere/", views.logout_everywhere, name="logout_everywhere"),

@@ -1,18 +1,28 @@
-"""Pages of a person's account: sessions ("log out everywhere", keep-alive) and API tokens."""
+"""Pages of a person's account: login with the second factor, sessions ("log out everywhere",
+keep-alive), API tokens, and what an office lead does for their people (tokens, second-factor reset)."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
-from .models import Agency, Role, memberships_of
+from . import mfa
+from .models import Agency, BackupCodeDevice, Role, memberships_of
 from .services import person_sessions_end, token_issue, token_revoke
 
 
@@ -35,11 +45,18 @@ def people_managed_by(user, agency_ids=None):
     whether they hold an API token and since when. The key itself is never loaded."""
     agency_ids = agencies_managed_by(user) if agency_ids is None else agency_ids
     tokens = Token.objects.filter(user=OuterRef("pk"))
+    apps = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    recovery = BackupCodeDevice.objects.filter(user=OuterRef("pk"), purpose=BackupCodeDevice.Purpose.RECOVERY)
     return (
         get_user_model()
         .objects.filter(is_active=True, memberships__agency_id__in=agency_ids, memberships__agency__is_active=True)
         .distinct()
-        .annotate(has_token=Exists(tokens), token_created=Subquery(tokens.values("created")[:1]))
+        .annotate(
+            has_token=Exists(tokens),
+            token_created=Subquery(tokens.values("created")[:1]),
+            has_app=Exists(apps),
+            recovery_pending=Exists(recovery),
+        )
         .order_by("last_name", "first_name", "username")
     )
 
@@ -63,8 +80,140 @@ def account(request):
             "memberships": memberships_of(request.user),
             "has_token": has_token,
             "can_manage_tokens": bool(agencies_managed_by(request.user)),
+            "app": mfa.totp_device(request.user),
+            "backup_codes_left": mfa.backup_codes_left(request.user),
         },
     )
+
+
+# --- Login and the second factor (agencies.mfa) --------------------------------------------------
+
+
+class Login(LoginView):
+    """Django's login, plus the notice of the demo mode. The second factor follows as its own step
+    (``mfa_verify``): config.middleware.SecondFactorMiddleware sends every unverified session there."""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "demo_mode": settings.DEMO_MODE}
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
+        error_messages={"required": gettext_lazy("Enter the code.")},
+    )
+
+
+def _next_url(request, default="referrals:home"):
+    """Where to go after the second factor: ``next`` if it is a path of this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        return target
+    return default
+
+
+def _wrong_code(request, form) -> None:
+    until = mfa.mfa_throttled_until(request.user)
+    if until is not None:
+        seconds = max(1, int((until - timezone.now()).total_seconds() + 0.999))
+        message = ngettext(
+            "Too many wrong codes. Wait %(seconds)d second before the next attempt.",
+            "Too many wrong codes. Wait %(seconds)d seconds before the next attempt.",
+            seconds,
+        )
+        form.add_error("code", message % {"seconds": seconds})
+    else:
+        form.add_error("code", _("The code is not correct or has already been used. Please try again."))
+
+
+@login_required
+def mfa_verify(request):
+    """The second step of the login: the code of the authenticator app, a backup code or a recovery
+    code. A correct code marks the session as verified and gives it a new key."""
+    user = request.user
+    if user.is_verified():
+        return redirect(_next_url(request))
+    if not user_has_device(user):
+        return redirect("mfa_enrol")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = mfa.mfa_verify(user=user, code=form.cleaned_data["code"])
+        if device is not None:
+            request.session.cycle_key()
+            otp_login(request, device)
+            if isinstance(device, BackupCodeDevice) and device.purpose == BackupCodeDevice.Purpose.RECOVERY:
+                messages.info(request, _("Recovery code accepted. Now set up your authenticator app."))
+                return redirect("mfa_enrol")
+            if isinstance(device, BackupCodeDevice):
+                left = mfa.backup_codes_left(user)
+                messages.warning(
+                    request,
+                    _("Backup code used. %(left)d backup codes are left; you can create new ones in your account.")
+                    % {"left": left},
+                )
+            return redirect(_next_url(request))
+        _wrong_code(request, form)
+    return render(request, "agencies/mfa_verify.html", {"form": form, "next": _next_url(request, default="")})
+
+
+@login_required
+def mfa_enrol(request):
+    """Set up (or replace) the authenticator app. Without any second factor the password suffices
+    (first set-up); a person who has one must have proved it in this session."""
+    user = request.user
+    if not user.is_verified() and user_has_device(user):
+        return redirect("mfa_verify")
+    device = mfa.mfa_enrol_start(user=user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = mfa.mfa_enrol_confirm(user=user, device=device, code=form.cleaned_data["code"])
+        if codes is not None:
+            request.session.cycle_key()
+            otp_login(request, TOTPDevice.objects.get(pk=device.pk))
+            context = {"codes": codes, "enrolled": True, "next": _next_url(request)}
+            return render(request, "agencies/mfa_backup_codes.html", context)
+        _wrong_code(request, form)
+    context = {
+        "form": form,
+        "qr": mfa.totp_qr_data_uri(device),
+        "secret": mfa.totp_secret_text(device),
+        "replacing": mfa.totp_device(user) is not None,
+        "next": _next_url(request, default=""),
+    }
+    return render(request, "agencies/mfa_enrol.html", context)
+
+
+@login_required
+def mfa_backup_codes(request):
+    """New backup codes (the old ones stop working), shown once; asked for on a confirmation page."""
+    if request.method == "POST":
+        codes = mfa.backup_codes_issue(user=request.user)
+        return render(request, "agencies/mfa_backup_codes.html", {"codes": codes, "enrolled": False})
+    return render(request, "agencies/mfa_backup_confirm.html", {"left": mfa.backup_codes_left(request.user)})
+
+
+@login_required
+def mfa_reset_view(request, pk):
+    """An office lead removes the second factor of one of their people who lost it, and receives a
+    recovery code to hand over after checking who is asking (shown on this answer only)."""
+    person = _managed_person(request, pk)
+    if person.pk == request.user.pk:
+        messages.error(request, _("Set up your own authenticator app in your account."))
+        return redirect("token_list")
+    if request.method == "POST":
+        code = mfa.mfa_reset(user=person, by=request.user)
+        context = {"person": person, "code": code, "hours": settings.MFA_RECOVERY_HOURS}
+        return render(request, "agencies/mfa_reset_done.html", context)
+    return render(request, "agencies/mfa_reset_confirm.html", {"person": person})
 
 
 @login_required

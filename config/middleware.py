@@ -120,3 +120,55 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = str(request.request_id)
         return response
+
+
+class SecondFactorMiddleware:
+    """No page or API answer for a logged-in person whose session has not proved a second factor
+    (agencies.mfa; issue 4 § 1). Such a session reaches only the login and logout, the code step
+    (``mfa_verify``), the set-up page (``mfa_enrol``), the keep-alive and the language switch; a page
+    request is sent to the code step (or, without any factor yet, to the set-up), an API request
+    is answered 403. A session verified with a recovery code reaches only the set-up.
+
+    Requests with an API token are not affected: DRF authenticates them after the middleware, and a
+    token is a credential of its own (issued by a lead, shown once). In the demo mode a person
+    without a second factor passes (``mfa.mfa_required``).
+    """
+
+    OPEN_VIEWS = frozenset({"login", "logout", "mfa_verify", "mfa_enrol", "keepalive", "set_language"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+        from django.utils.http import urlencode
+        from django.utils.translation import gettext as _
+
+        from agencies import mfa
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        match = request.resolver_match
+        if match is not None and match.url_name in self.OPEN_VIEWS:
+            return None
+        if user.is_verified():
+            if not mfa.is_recovery_login(user):
+                return None
+            target = "mfa_enrol"
+        elif not mfa.mfa_required(user):
+            return None
+        else:
+            target = "mfa_verify" if mfa.user_has_device(user) else "mfa_enrol"
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": _("Confirm your login with your second factor first.")}, status=403)
+        from django.urls import reverse
+
+        url = reverse(target)
+        if request.method == "GET":
+            url += "?" + urlencode({"next": request.get_full_path()})
+        return redirect(url)

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "csp",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "agencies",
     "referrals",
     "notifications",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "config.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.NoStoreMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
@@ -146,6 +150,13 @@ AXES_RESET_ON_SUCCESS = True
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # no session row or cookie outlives the absolute timeout
+
+# Second factor (agencies.mfa): TOTP with an authenticator app, backup codes, recovery codes issued
+# by a lead or an administrator. Required for every login; DEMO_MODE (set by `make run`) lets people
+# without one in and says so on the login page — never for real data (`check --deploy` warns).
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
+OTP_TOTP_ISSUER = "Kinderschutz-Kooperation"
+MFA_RECOVERY_HOURS = env.int("MFA_RECOVERY_HOURS", default=72)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "referrals:home"
@@ -335,6 +346,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
 }
+# Police drafts never submitted are deleted this many days after their last change (nightly job).
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 # Hospitations: visitors a host agency takes per day at most, unless the agency sets its own number.
 HOSPITATION_MAX_PER_DAY = env.int("HOSPITATION_MAX_PER_DAY", default=2)
 # Reminders of meetings, events and action items before they start or fall due: "<n>d", "<n>h" or "<n>m".

@@ -72,3 +72,18 @@ def service_args(payload: dict) -> dict:
 def make_referral(user, *, submit=True, **payload_overrides):
     """A referral filed by ``user`` through the real service (routed and notified when submitted)."""
     return referral_save(user=user, submit=submit, **service_args(referral_payload(**payload_overrides)))
+
+
+def pass_second_factor(client, user):
+    """The second step of a real login: give ``user`` an authenticator app (if they have none) and
+    answer the code step with a fresh backup code — a TOTP code cannot be used twice within its 30
+    seconds, a backup code can be issued for every login. Returns the answer of the code step."""
+    from django.urls import reverse
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from agencies.mfa import backup_codes_issue
+
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
+    code = backup_codes_issue(user=user)[0]
+    return client.post(reverse("mfa_verify"), {"code": code})

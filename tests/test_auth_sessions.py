@@ -7,7 +7,7 @@ import importlib
 import pytest
 import time_machine
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -17,13 +17,19 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agencies.services import person_deactivate, token_issue
+from tests.factories import pass_second_factor
 
 PASSWORD = "Test-Passwort-123"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def _login(client, username, password=PASSWORD):
-    return client.post(reverse("login"), {"username": username, "password": password})
+    """Log in through the login form; after a right password also through the second factor.
+    Returns the answer to the password step."""
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    if response.status_code == 302:
+        pass_second_factor(client, get_user_model().objects.get(username=username))
+    return response
 
 
 def _sessions_of(user) -> int:

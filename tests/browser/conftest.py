@@ -87,12 +87,25 @@ def assert_accessible():
 
 @pytest.fixture
 def login(live_server):
-    """Log in through the login form as one of the personas (password from tests/conftest.py)."""
+    """Log in through the login form as one of the personas (password from tests/conftest.py), and
+    through the second factor with a backup code issued for this login (the persona is given an
+    authenticator app if they have none; tests/browser/test_second_factor.py sets one up for real)."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from agencies.mfa import backup_codes_issue
 
     def do_login(page, username: str) -> None:
+        user = get_user_model().objects.get(username=username)
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
+        code = backup_codes_issue(user=user)[0]
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", "Test-Passwort-123")
+        page.click("form.login-form button[type=submit]")
+        page.wait_for_url("**/accounts/second-factor/**")
+        page.fill("#id_code", code)
         page.click("form.login-form button[type=submit]")
         page.wait_for_load_state()
 
