@@ -629,10 +629,17 @@ DEFAULT_RETENTION_DAYS = {
     RetentionOutcome.NONE: 730,
 }
 MAX_RETENTION_DAYS = 36_525  # 100 years: a typo, not a policy, beyond that
+# Offices that keep closed referrals and so have retention rules (AgencyKind values).
+RETENTION_OFFICE_KINDS = ["youth_office", "coordination"]
 
 
 class RetentionRule(models.Model):
-    """How long a youth office keeps its closed referrals of one outcome, from ``valid_from`` on.
+    """How long an office keeps its closed referrals of one outcome, from ``valid_from`` on.
+
+    The office is a youth office (its lead sets the rules) or a district's coordination office (the
+    district coordinator sets them) for the referrals it handed over from the triage queue to an
+    office outside the system: those never reach a youth office, so their only outcome is
+    ``handed_over``.
 
     Rules are never edited: a change is a new rule with a later ``valid_from``, so what applied on
     any day stays traceable and the lead sees before the first day which referrals the new rule
@@ -645,8 +652,8 @@ class RetentionRule(models.Model):
         Agency,
         on_delete=models.PROTECT,
         related_name="retention_rules",
-        limit_choices_to={"kind": "youth_office"},
-        verbose_name=_("youth office"),
+        limit_choices_to={"kind__in": RETENTION_OFFICE_KINDS},
+        verbose_name=_("youth office or coordination office"),
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=RetentionOutcome.choices)
     keep_days = models.PositiveIntegerField(
@@ -670,6 +677,22 @@ class RetentionRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.office_id}: {self.outcome} {self.keep_days}d from {self.valid_from}"
+
+    def clean(self):
+        if self.office_id is None:
+            return
+        if self.office.kind not in RETENTION_OFFICE_KINDS:
+            raise ValidationError({"office": _("Retention rules belong to youth offices and coordination offices.")})
+        if self.office.kind == "coordination" and self.outcome != RetentionOutcome.HANDED_OVER:
+            raise ValidationError(
+                {
+                    "outcome": _(
+                        "The coordination office keeps only the referrals it handed over outside the system: "
+                        "choose “%(outcome)s”."
+                    )
+                    % {"outcome": RetentionOutcome.HANDED_OVER.label}
+                }
+            )
 
 
 class RetentionStatistic(models.Model):
@@ -699,12 +722,24 @@ class RetentionStatistic(models.Model):
 
 
 class DeletionRecord(models.Model):
-    """Proof that a referral was deleted under a retention rule: its reference, office, the rule
-    and when — no content. One per reference, so a job that runs twice deletes once."""
+    """Proof that a referral was deleted: its reference, the agency that held it, the rule and when —
+    no content. One per reference, so a job that runs twice deletes once.
+
+    A closed referral is deleted under a ``RetentionRule`` of its youth office or — handed over from
+    the triage queue — of the district's coordination office. A draft that was never submitted is
+    deleted after ``DRAFT_RETENTION_DAYS`` without a change: ``office`` is the police station that
+    filed it and ``rule`` is empty."""
 
     reference = models.CharField(_("reference"), max_length=32, unique=True)
     office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
-    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="deletions")
+    rule = models.ForeignKey(
+        RetentionRule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deletions",
+        help_text="Empty for a draft deleted after DRAFT_RETENTION_DAYS without a change.",
+    )
     deleted_at = models.DateTimeField(_("deleted"))
 
     class Meta:

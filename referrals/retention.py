@@ -1,26 +1,35 @@
 """Retention of closed referrals (§ 9b SGB VIII, data minimisation; DESIGN.md "Data protection").
 
-Each youth office keeps its closed referrals as long as its ``RetentionRule`` for the referral's
-outcome says, counted from ``closed_at``. A daily beat job (``tasks.retention_delete``) deletes
-what is due, each referral in its own transaction, with everything that hangs on it — children,
-persons, history, assessments, notes, attachments and their files, follow-ups, fingerprints,
-escalations, grants and the notifications that link to it. What remains is an anonymous count in
-``RetentionStatistic`` and a ``DeletionRecord`` (reference, office, rule, time).
+Each office keeps its closed referrals as long as its ``RetentionRule`` for the referral's outcome
+says, counted from ``closed_at``. The office is the youth office the referral was sent to or — for a
+referral the district coordinator handed over from the triage queue to an office outside the system,
+which never reached a youth office — the district's coordination office (its only outcome is
+``handed_over``). A daily beat job (``tasks.retention_delete``) deletes what is due, each referral in
+its own transaction, with everything that hangs on it — children, persons, history, assessments,
+notes, attachments and their files, follow-ups, fingerprints, escalations, grants and the
+notifications that link to it. What remains is an anonymous count in ``RetentionStatistic`` and a
+``DeletionRecord`` (reference, office, rule, time).
+
+The same job deletes drafts that were never submitted and not changed for ``DRAFT_RETENTION_DAYS``
+(setting, default 30): they hold children's data nobody but their author can see. Only a
+``DeletionRecord`` remains (reference, station, no rule), no statistic — nothing was ever reported.
 
 A system job: there is no user, so it does not go through ``Referral.objects.visible_to``; the
-dry run shown to a lead is limited to the offices that person leads (``rules_for_lead``).
+dry run shown to a lead or district coordinator is limited to the offices whose rules that person
+sets (``retention_office_ids``).
 """
 
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Agency, AgencyKind, Role, agency_ids_with_role
+from agencies.models import Agency, AgencyKind, Role, memberships_of
 from notifications.models import Notification
 
 from .models import (
@@ -68,10 +77,35 @@ def rules_in_force(*, office: Agency, day: datetime.date) -> dict[str, Retention
     return in_force
 
 
+# Who sets the retention rules of which kind of office.
+RETENTION_ROLE = {AgencyKind.YOUTH_OFFICE: Role.OFFICE_LEAD, AgencyKind.COORDINATION: Role.DISTRICT_COORDINATOR}
+
+
+def retention_office_ids(user) -> list[int]:
+    """The offices whose retention rules ``user`` sets: the youth offices they lead and the
+    coordination offices they work in as district coordinator."""
+    return sorted({m.agency_id for m in memberships_of(user) if RETENTION_ROLE.get(m.agency.kind) == m.role})
+
+
+def _keeps_district_handovers(office: Agency) -> bool:
+    """Whether this coordination office holds the referrals its district handed over from triage:
+    the district's coordination office (with several, the first one created)."""
+    return not Agency.objects.filter(
+        kind=AgencyKind.COORDINATION, district_id=office.district_id, pk__lt=office.pk
+    ).exists()
+
+
 def _closed_of(office: Agency) -> QuerySet[Referral]:
-    return Referral.objects.filter(youth_office=office, status=Status.CLOSED, closed_at__isnull=False).annotate(
-        retention_outcome=retention_outcome_expression()
-    )
+    closed = Referral.objects.filter(status=Status.CLOSED, closed_at__isnull=False)
+    if office.kind == AgencyKind.COORDINATION:
+        # Handed over from the triage queue (referral_export): closed without ever reaching a youth office.
+        if _keeps_district_handovers(office):
+            closed = closed.filter(youth_office__isnull=True, police_authority__district_id=office.district_id)
+        else:
+            closed = closed.none()
+    else:
+        closed = closed.filter(youth_office=office)
+    return closed.annotate(retention_outcome=retention_outcome_expression())
 
 
 def _due_q(rules: dict[str, RetentionRule], at: datetime.datetime) -> Q:
@@ -102,22 +136,21 @@ def retention_dry_run(*, rule: RetentionRule) -> list[Referral]:
 
 
 def rules_for_lead(user) -> QuerySet[RetentionRule]:
-    """The retention rules of the offices ``user`` leads — the only way pages and the API reach
-    rules (office leads only; everyone else gets none)."""
-    return RetentionRule.objects.filter(office_id__in=agency_ids_with_role(user, Role.OFFICE_LEAD)).select_related(
-        "office", "created_by"
-    )
+    """The retention rules of the offices whose rules ``user`` sets (``retention_office_ids``: office
+    leads, district coordinators) — the only way pages and the API reach rules; everyone else gets none."""
+    return RetentionRule.objects.filter(office_id__in=retention_office_ids(user)).select_related("office", "created_by")
 
 
 def retention_rule_create(
     *, user, office: Agency, outcome: str, keep_days: int, valid_from: datetime.date
 ) -> RetentionRule:
-    """A lead adds a rule for their office. It must start in the future: a rule never applies
-    retroactively, and the lead sees its dry run before its first day."""
+    """A lead adds a rule for their office, the district coordinator one for the coordination
+    office (``handed_over`` only). It must start in the future: a rule never applies retroactively,
+    and the person sees its dry run before its first day."""
     from django.core.exceptions import PermissionDenied, ValidationError
     from django.utils.translation import gettext as _
 
-    if office.pk not in agency_ids_with_role(user, Role.OFFICE_LEAD):
+    if office.pk not in retention_office_ids(user):
         raise PermissionDenied(_("Only the lead of the office sets its retention rules."))
     if valid_from <= timezone.localdate():
         raise ValidationError({"valid_from": [_("A new rule must start in the future (tomorrow at the earliest).")]})
@@ -129,12 +162,16 @@ def retention_rule_create(
 
 def retention_rules_seed(*, office: Agency, valid_from: datetime.date | None = None) -> int:
     """Create the default rules (``DEFAULT_RETENTION_DAYS``) for every outcome that has no rule in
-    ``office`` yet; idempotent. Returns how many were created."""
+    ``office`` yet — a coordination office only for ``handed_over``, its only outcome; idempotent.
+    Returns how many were created."""
     valid_from = valid_from or timezone.localdate()
+    defaults = DEFAULT_RETENTION_DAYS
+    if office.kind == AgencyKind.COORDINATION:
+        defaults = {RetentionOutcome.HANDED_OVER: DEFAULT_RETENTION_DAYS[RetentionOutcome.HANDED_OVER]}
     existing = set(RetentionRule.objects.filter(office=office).values_list("outcome", flat=True))
     missing = [
         RetentionRule(office=office, outcome=outcome, keep_days=days, valid_from=valid_from)
-        for outcome, days in DEFAULT_RETENTION_DAYS.items()
+        for outcome, days in defaults.items()
         if outcome not in existing
     ]
     RetentionRule.objects.bulk_create(missing)
@@ -163,6 +200,16 @@ def _delete_files(names: list[str]) -> None:
             logger.exception("retention: could not delete attachment file %s", name)
 
 
+def _purge(referral: Referral) -> None:
+    """Delete ``referral`` with everything that hangs on it: the notifications that link to it, the
+    rows that cascade from it, and — after the commit — its attachment files."""
+    files = [name for name in referral.attachments.values_list("file", flat=True) if name]
+    link = reverse("referrals:detail", args=[referral.pk])
+    Notification.objects.filter(link__startswith=link).delete()
+    referral.delete()  # cascades to everything that hangs on it
+    transaction.on_commit(lambda: _delete_files(files), robust=True)
+
+
 def _delete_one(*, pk: int, office: Agency, now: datetime.datetime) -> bool:
     """Delete one due referral in its own transaction; False if it is gone or no longer due."""
     with transaction.atomic():
@@ -188,27 +235,59 @@ def _delete_one(*, pk: int, office: Agency, now: datetime.datetime) -> bool:
             children=referral.children_count,
         )
         DeletionRecord.objects.create(reference=referral.reference, office=office, rule=rule, deleted_at=now)
-        files = [name for name in referral.attachments.values_list("file", flat=True) if name]
-        link = reverse("referrals:detail", args=[pk])
-        Notification.objects.filter(link__startswith=link).delete()
-        referral.delete()  # cascades to everything that hangs on it
-        transaction.on_commit(lambda: _delete_files(files), robust=True)
+        _purge(referral)
+    return True
+
+
+def draft_retention_days() -> int:
+    """How many days a draft is kept without a change (setting ``DRAFT_RETENTION_DAYS``, default 30)."""
+    return max(1, int(getattr(settings, "DRAFT_RETENTION_DAYS", 30)))
+
+
+def _stale_drafts(now: datetime.datetime) -> QuerySet[Referral]:
+    cutoff = now - datetime.timedelta(days=draft_retention_days())
+    return Referral.objects.filter(status=Status.DRAFT, updated_at__lte=cutoff)
+
+
+def drafts_due(*, now: datetime.datetime | None = None) -> list[int]:
+    """Ids of the drafts (never submitted) whose last change (``updated_at``) is older than
+    ``DRAFT_RETENTION_DAYS``."""
+    now = now or timezone.now()
+    return list(_stale_drafts(now).order_by("updated_at", "id").values_list("pk", flat=True))
+
+
+def _delete_draft(*, pk: int, now: datetime.datetime) -> bool:
+    """Delete one stale draft in its own transaction; False if it is gone, submitted or changed since."""
+    with transaction.atomic():
+        draft = _stale_drafts(now).select_for_update().filter(pk=pk).first()
+        if draft is None:
+            return False
+        DeletionRecord.objects.create(reference=draft.reference, office_id=draft.station_id, rule=None, deleted_at=now)
+        _purge(draft)
     return True
 
 
 def retention_delete(*, now: datetime.datetime | None = None) -> int:
-    """Delete every referral that is due in any youth office (beat, daily); returns how many.
+    """Delete every referral that is due in any youth office or coordination office, and every stale
+    draft (beat, daily); returns how many.
 
     Each referral in its own transaction: a failure leaves that one for the next run and the rest
     deleted. Running twice deletes once (a deleted referral is no longer found)."""
     now = now or timezone.now()
     deleted = 0
-    for office in Agency.objects.filter(kind=AgencyKind.YOUTH_OFFICE).order_by("pk"):  # inactive offices too
+    offices = Agency.objects.filter(kind__in=list(RETENTION_ROLE)).order_by("pk")  # inactive offices too
+    for office in offices:
         for pk in retention_due(office=office, now=now):
             try:
                 deleted += _delete_one(pk=pk, office=office, now=now)
             except Exception:  # keep deleting the others; the next run tries this one again
                 logger.exception("retention: deleting referral id %s failed", pk)
-    if deleted:
-        logger.info("retention: %d referrals deleted", deleted)
-    return deleted
+    drafts = 0
+    for pk in drafts_due(now=now):
+        try:
+            drafts += _delete_draft(pk=pk, now=now)
+        except Exception:  # as above
+            logger.exception("retention: deleting draft id %s failed", pk)
+    if deleted or drafts:
+        logger.info("retention: %d referrals and %d drafts deleted", deleted, drafts)
+    return deleted + drafts

@@ -18,7 +18,9 @@ def escalate_overdue() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def retention_delete() -> int:
-    """Delete the closed referrals whose retention has run out (beat, daily); returns how many."""
+    """Delete the closed referrals whose retention has run out — of youth offices and, handed over
+    from the triage queue, of coordination offices — and the drafts unchanged for longer than
+    ``DRAFT_RETENTION_DAYS`` (beat, daily); returns how many."""
     from .retention import retention_delete as delete_due
 
     return delete_due()

@@ -52,6 +52,7 @@ from .forms import (
 )
 from .models import OPEN_STATUSES, AccessLogEntry, Child, Outcome, Referral, ReferralEvent, Status, Urgency
 from .pagination import InvalidCursor, keyset_page
+from .retention import draft_retention_days
 from .selectors import FeedbackCode
 from .services import (
     WORKING,
@@ -116,7 +117,9 @@ def referral_create(request):
 @login_required
 def referral_edit(request, pk):
     drafts = Referral.objects.visible_to(request.user).filter(status=Status.DRAFT, created_by=request.user)
-    referral = get_object_or_404(drafts.prefetch_related("children", "persons"), pk=pk)
+    referral = selectors.visible_referral_or_404(request, pk, queryset=drafts.prefetch_related("children", "persons"))
+    if request.method == "GET":  # the page shows the children and persons: a read (a save is not)
+        access_log_record(request=request, action=AccessLogEntry.Action.VIEW, referral=referral)
     return _referral_form(request, referral=referral)
 
 
@@ -134,7 +137,12 @@ def _referral_form(request, *, referral: Referral | None):
             else:
                 messages.success(request, _success_message(saved, submitted=submit))
                 return redirect("referrals:detail", pk=saved.pk)
-    context = {"forms": forms, "referral": referral, "error_summary": forms.error_summary()}
+    context = {
+        "forms": forms,
+        "referral": referral,
+        "error_summary": forms.error_summary(),
+        "draft_retention_days": draft_retention_days(),
+    }
     return render(request, "referrals/referral_form.html", context)
 
 
@@ -157,7 +165,8 @@ def _success_message(referral: Referral, *, submitted: bool) -> str:
 def station_list(request):
     _require_role(request.user, *POLICE_ROLES)
     page, paged = _page(request, selectors.station_referrals_for(request.user), selectors.STATION_ORDERING)
-    return render(request, "referrals/station_list.html", {"page": page, "paged": paged})
+    context = {"page": page, "paged": paged, "draft_retention_days": draft_retention_days()}
+    return render(request, "referrals/station_list.html", context)
 
 
 @login_required
@@ -170,7 +179,7 @@ def triage_queue(request):
 @login_required
 @require_POST
 def assign_office(request, pk):
-    referral = get_object_or_404(selectors.triage_queue_for(request.user), pk=pk)
+    referral = selectors.visible_referral_or_404(request, pk, queryset=selectors.triage_queue_for(request.user))
     form = AssignOfficeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a youth office from the list."))
@@ -1035,11 +1044,23 @@ def export(request, pk):
 def _retention_form(offices, data=None):
     from django import forms
 
+    from agencies.models import AgencyKind
+
     from .models import MAX_RETENTION_DAYS, RetentionOutcome
 
+    kinds = {office.kind for office in offices}
+    youth_offices = AgencyKind.YOUTH_OFFICE in kinds
+    if AgencyKind.COORDINATION not in kinds:
+        office_label = _("Youth office")
+    else:
+        office_label = _("Youth office or coordination office") if youth_offices else _("Coordination office")
+    # A coordination office keeps only what it handed over: offer that outcome alone if it is all there is.
+    handed_over = RetentionOutcome.HANDED_OVER
+    outcomes = RetentionOutcome.choices if youth_offices else [(handed_over.value, handed_over.label)]
+
     class RetentionRuleForm(forms.Form):
-        office = forms.ModelChoiceField(label=_("Youth office"), queryset=offices, empty_label=None)
-        outcome = forms.ChoiceField(label=_("Outcome"), choices=RetentionOutcome.choices)
+        office = forms.ModelChoiceField(label=office_label, queryset=offices, empty_label=None)
+        outcome = forms.ChoiceField(label=_("Outcome"), choices=outcomes)
         keep_days = forms.IntegerField(
             label=_("Keep for (days after closing)"), min_value=1, max_value=MAX_RETENTION_DAYS
         )
@@ -1054,14 +1075,25 @@ def _retention_form(offices, data=None):
 
 @login_required
 def retention(request):
-    """The retention rules of the offices the person leads; a new rule (starting in the future) is
-    added here, and for every rule not yet in force the page lists the referrals it would delete on
-    its first day. Office leads only (403 for everyone else)."""
-    from .retention import retention_dry_run, retention_rule_create, rules_for_lead, rules_in_force
+    """The retention rules of the offices whose rules the person sets — the youth offices they lead,
+    the coordination office of a district coordinator (referrals handed over from the triage queue);
+    a new rule (starting in the future) is added here, and for every rule not yet in force the page
+    lists the referrals it would delete on its first day. Everyone else gets 403."""
+    from agencies.models import AgencyKind
+
+    from .retention import (
+        retention_dry_run,
+        retention_office_ids,
+        retention_rule_create,
+        rules_for_lead,
+        rules_in_force,
+    )
 
     user = request.user
-    _require_role(user, Role.OFFICE_LEAD)
-    offices = Agency.objects.filter(pk__in=agency_ids_with_role(user, Role.OFFICE_LEAD)).order_by("name")
+    office_ids = retention_office_ids(user)
+    if not office_ids:
+        raise PermissionDenied
+    offices = Agency.objects.filter(pk__in=office_ids).order_by("kind", "name")
     form = _retention_form(offices, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -1092,5 +1124,9 @@ def retention(request):
                     dry_run=retention_dry_run(rule=rule) if future else None,
                 )
             )
-        sections.append(SimpleNamespace(office=office, rows=rows))
-    return render(request, "referrals/retention.html", {"sections": sections, "form": form, "today": today})
+        # A district coordinator cannot open a closed referral: the dry run lists references without links.
+        coordination = office.kind == AgencyKind.COORDINATION
+        sections.append(SimpleNamespace(office=office, rows=rows, coordination=coordination))
+    only_coordination = all(section.coordination for section in sections)
+    context = {"sections": sections, "form": form, "today": today, "only_coordination": only_coordination}
+    return render(request, "referrals/retention.html", context)

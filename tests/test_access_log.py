@@ -111,6 +111,24 @@ def test_a_404_by_scope_is_logged_as_denied(personas, referral):
     only_new(before, person=personas.lead_velbert, action="denied", referral_id=referral.pk)
 
 
+def test_the_draft_form_is_a_read_and_other_peoples_drafts_are_refused(personas):
+    draft = make_referral(personas.police_hilden, submit=False)
+    before = last_id()
+    assert web(personas.police_hilden).get(f"/referrals/{draft.pk}/edit/").status_code == 200
+    only_new(before, person=personas.police_hilden, role=Role.POLICE_OFFICER, action="view", referral_id=draft.pk)
+    before = last_id()
+    assert web(personas.police_hilden2).get(f"/referrals/{draft.pk}/edit/").status_code == 404
+    only_new(before, person=personas.police_hilden2, action="denied", referral_id=draft.pk)
+
+
+def test_assigning_a_referral_outside_the_triage_queue_is_refused_and_logged(personas, referral):
+    before = last_id()
+    office = Agency.objects.get(code="JA-VEL")
+    response = web(personas.district_coordinator).post(f"/triage/{referral.pk}/assign/", {"office": office.pk})
+    assert response.status_code == 404
+    only_new(before, person=personas.district_coordinator, action="denied", referral_id=referral.pk)
+
+
 def test_note_attachment_timeline_assessment_followup_reads_are_logged(personas, referral):
     note_add(referral=referral, user=personas.caseworker_hilden, text="Schule informiert.", confidential=False)
     attachment = attachment_add(

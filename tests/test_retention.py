@@ -79,6 +79,10 @@ def office(key):
     return Agency.objects.get(code={"hilden": "JA-HIL", "velbert": "JA-VEL"}[key])
 
 
+def coordination():
+    return Agency.objects.get(code="KOORD")
+
+
 def closed(personas, outcome="support_need", place="hilden"):
     """A referral of ``place`` that went through acknowledgement, a signed-off assessment and closing."""
     postcode, city = PLACES[place]
@@ -94,6 +98,16 @@ def closed(personas, outcome="support_need", place="hilden"):
 def exported(personas):
     referral = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
     referral_export(referral=referral, user=personas.lead_hilden, recipient="Jugendamt Köln")
+    return referral
+
+
+def exported_from_triage(personas):
+    """A referral that never reached a youth office: triage queue, handed over by the district coordinator."""
+    referral = make_referral(personas.police_hilden, postcode="40721", city="Düsseldorf")
+    assert referral.status == Status.TRIAGE
+    referral_export(referral=referral, user=personas.district_coordinator, recipient="Jugendamt Düsseldorf")
+    referral = Referral.objects.get(pk=referral.pk)
+    assert (referral.status, referral.youth_office) == (Status.CLOSED, None)
     return referral
 
 
@@ -115,8 +129,10 @@ def test_the_seed_gives_every_office_the_default_rules_once(personas):
     assert (
         DEFAULT_RETENTION_DAYS[RetentionOutcome.NO_RISK_NO_NEED] < DEFAULT_RETENTION_DAYS[RetentionOutcome.SUPPORT_NEED]
     )
+    koord = dict(RetentionRule.objects.filter(office=coordination()).values_list("outcome", "keep_days"))
+    assert koord == {"handed_over": DEFAULT_RETENTION_DAYS[RetentionOutcome.HANDED_OVER]}
     district_seed(slug="mettmann")
-    assert RetentionRule.objects.count() == 10 * len(RetentionOutcome)
+    assert RetentionRule.objects.count() == 10 * len(RetentionOutcome) + 1
 
 
 def test_due_per_outcome_under_the_default_rules(personas, at):
@@ -323,17 +339,21 @@ def test_the_lead_adds_a_future_rule_and_sees_exactly_what_it_would_delete(clien
 def test_only_the_lead_of_the_office_sees_the_dry_run(client, personas, dry_world):
     new = rule("hilden", "no_risk_no_need", 30, FIRST_DAY)
     reference = dry_world["a"].reference
+    managers = {"lead_velbert": office("velbert"), "district_coordinator": coordination()}
     for name in ("lead_velbert", "caseworker_hilden", "police_hilden", "district_coordinator", "admin", "no_role"):
         user = getattr(personas, name)
         client.force_login(user)
         page = client.get("/retention/")
-        if name == "lead_velbert":
-            assert page.status_code == 200 and reference not in page.content.decode()
-        else:
-            assert page.status_code == 403, name
         api = APIClient()
         api.force_authenticate(user)
-        assert api.get("/api/v1/retention-rules/").status_code == (200 if name == "lead_velbert" else 403), name
+        rules = api.get("/api/v1/retention-rules/")
+        if name in managers:
+            assert page.status_code == 200 and reference not in page.content.decode()
+            assert "Hilden" not in page.content.decode(), name
+            assert rules.status_code == 200 and {r["office"] for r in rules.json()} == {managers[name].pk}, name
+        else:
+            assert page.status_code == 403, name
+            assert rules.status_code == 403, name
         assert api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/").status_code == 404, name
     client.force_login(personas.lead_velbert)
     assert _add_rule(client).status_code == 200  # not an office they lead: the form refuses it
@@ -356,3 +376,220 @@ def test_a_rule_never_applies_retroactively(client, personas, dry_world, change,
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert RetentionRule.objects.count() == before
+
+
+# --- referrals that never reached a youth office: the coordination office's rules ------------------------
+
+
+def test_an_exported_triage_referral_is_deleted_after_the_coordination_rule_and_not_before(
+    personas, at, storage, django_capture_on_commit_callbacks
+):
+    referral = exported_from_triage(personas)
+    pk, reference = referral.pk, referral.reference
+    keep = DEFAULT_RETENTION_DAYS[RetentionOutcome.HANDED_OVER]
+    still_in_triage = make_referral(personas.police_hilden, postcode="40721", city="Düsseldorf")
+
+    at(T0 + datetime.timedelta(days=keep - 1))
+    assert retention_due(office=coordination(), now=T0 + datetime.timedelta(days=keep - 1)) == []
+    assert retention_delete() == 0
+    assert Referral.objects.filter(pk=pk).exists()
+
+    moment = at(T0 + datetime.timedelta(days=keep, minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_delete() == 1
+    assert not Referral.objects.filter(pk=pk).exists()
+    for model in (Child, Person, ReferralEvent, ChildFingerprint):
+        assert not model.objects.filter(referral_id=pk).exists(), model
+    assert not Notification.objects.filter(link__startswith=f"/referrals/{pk}/").exists()
+    assert Referral.objects.get(pk=still_in_triage.pk).status == Status.TRIAGE
+
+    record = DeletionRecord.objects.get(reference=reference)
+    assert (record.office, record.deleted_at) == (coordination(), moment)
+    assert record.rule == RetentionRule.objects.get(office=coordination(), outcome="handed_over")
+    stat = RetentionStatistic.objects.get()
+    assert (stat.office, stat.outcome, stat.year, stat.urgency) == (coordination(), "handed_over", 2027, "urgent")
+    assert (stat.concerns, stat.referrals, stat.children) == ("domestic_violence", 1, 1)
+    for row in (record, stat):
+        text = repr(model_to_dict(row))
+        assert not any(name in text for name in NAMES), text
+
+
+def test_coordination_rules_touch_only_referrals_that_never_reached_an_office(personas, at):
+    triage = exported_from_triage(personas)
+    by_office = exported(personas)  # handed over by the Hilden lead: Hilden's rules decide
+    no_need = closed(personas, "no_risk_no_need")
+    RetentionRule.objects.create(office=coordination(), outcome="handed_over", keep_days=30, valid_from=T0.date())
+    later = at(T0 + datetime.timedelta(days=31))
+    assert retention_due(office=coordination(), now=later) == [triage.pk]
+    assert retention_due(office=office("hilden"), now=later) == []
+    assert retention_delete() == 1
+    assert set(Referral.objects.values_list("pk", flat=True)) == {by_office.pk, no_need.pk}
+
+    at(T0 + datetime.timedelta(days=366))
+    assert retention_delete() == 1  # Hilden's own handed-over rule (1 year), unchanged
+    assert DeletionRecord.objects.get(reference=by_office.reference).office == office("hilden")
+    assert Referral.objects.filter(pk=no_need.pk).exists()
+
+
+def test_the_coordination_office_of_another_district_never_deletes_ours(personas, at):
+    from agencies.models import AgencyKind, District
+
+    other = District.objects.create(slug="anderswo", name="Kreis Anderswo")
+    foreign = Agency.objects.create(district=other, kind=AgencyKind.COORDINATION, name="Koordination", code="KOORD")
+    RetentionRule.objects.create(office=foreign, outcome="handed_over", keep_days=1, valid_from=T0.date())
+    triage = exported_from_triage(personas)
+    at(T0 + datetime.timedelta(days=2))
+    assert retention_due(office=foreign, now=T0 + datetime.timedelta(days=2)) == []
+    assert retention_delete() == 0
+    assert Referral.objects.filter(pk=triage.pk).exists()
+
+
+def test_the_district_coordinator_sets_a_rule_and_sees_its_dry_run(client, personas, at):
+    first = exported_from_triage(personas)
+    at(T0 + datetime.timedelta(days=50))
+    second = exported_from_triage(personas)
+    at(T0 + datetime.timedelta(days=60))
+    client.force_login(personas.district_coordinator)
+    assert _add_rule(client, office=coordination().pk, outcome="handed_over").status_code == 302
+    new = RetentionRule.objects.get(office=coordination(), valid_from=FIRST_DAY)
+    assert (new.outcome, new.keep_days, new.created_by) == ("handed_over", 30, personas.district_coordinator)
+
+    text = client.get("/retention/").content.decode()
+    assert first.reference in text and second.reference not in text
+    assert f"/referrals/{first.pk}/" not in text  # the coordinator cannot open a closed case: no link
+    api = APIClient()
+    api.force_authenticate(personas.district_coordinator)
+    assert {r["office"] for r in api.get("/api/v1/retention-rules/").json()} == {coordination().pk}
+    dry = api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/").json()
+    assert (dry["count"], [r["reference"] for r in dry["referrals"]]) == (1, [first.reference])
+
+    at(datetime.datetime.combine(FIRST_DAY, datetime.time(3, 15), tzinfo=BERLIN))
+    assert retention_delete() == 1
+    assert not Referral.objects.filter(pk=first.pk).exists() and Referral.objects.filter(pk=second.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("user", "data"),
+    [
+        ("district_coordinator", {"office": "KOORD", "outcome": "support_need"}),  # nothing else reaches it
+        ("district_coordinator", {"office": "JA-HIL", "outcome": "no_risk_no_need"}),  # not theirs
+        ("lead_hilden", {"office": "KOORD", "outcome": "handed_over"}),  # not theirs
+    ],
+)
+def test_coordination_rules_are_the_coordinators_and_only_for_handed_over(client, personas, at, user, data):
+    at(T0 + datetime.timedelta(days=60))
+    client.force_login(getattr(personas, user))
+    before = RetentionRule.objects.count()
+    response = _add_rule(client, office=Agency.objects.get(code=data["office"]).pk, outcome=data["outcome"])
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert RetentionRule.objects.count() == before
+
+
+def test_nobody_else_sees_the_coordination_rules(client, personas, at):
+    triage = exported_from_triage(personas)
+    at(T0 + datetime.timedelta(days=60))
+    koord = RetentionRule.objects.create(
+        office=coordination(), outcome="handed_over", keep_days=30, valid_from=FIRST_DAY
+    )
+    for name in ("lead_hilden", "caseworker_hilden", "police_hilden", "police_coordinator", "admin", "no_role"):
+        user = getattr(personas, name)
+        client.force_login(user)
+        page = client.get("/retention/")
+        assert page.status_code == (200 if name == "lead_hilden" else 403), name
+        assert triage.reference not in page.content.decode()
+        api = APIClient()
+        api.force_authenticate(user)
+        rules = api.get("/api/v1/retention-rules/")
+        if name == "lead_hilden":
+            assert coordination().pk not in {r["office"] for r in rules.json()}
+        else:
+            assert rules.status_code == 403, name
+        assert api.get(f"/api/v1/retention-rules/{koord.pk}/dry-run/").status_code == 404, name
+
+
+# --- drafts -------------------------------------------------------------------------------------------------
+
+
+def test_drafts_unchanged_longer_than_the_limit_are_deleted(personas, at):
+    old = make_referral(personas.police_hilden, submit=False)
+    submitted = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    at(T0 + datetime.timedelta(days=10))
+    young = make_referral(personas.police_hilden, submit=False)
+    assert Child.objects.filter(referral=old).exists() and Person.objects.filter(referral=old).exists()
+
+    at(T0 + datetime.timedelta(days=30) - datetime.timedelta(minutes=1))
+    assert retention_delete() == 0
+    moment = at(T0 + datetime.timedelta(days=30, minutes=1))
+    assert retention_delete() == 1
+    assert not Referral.objects.filter(pk=old.pk).exists()
+    for model in (Child, Person, ReferralEvent):
+        assert not model.objects.filter(referral_id=old.pk).exists(), model
+    assert set(Referral.objects.values_list("pk", flat=True)) == {submitted.pk, young.pk}
+
+    record = DeletionRecord.objects.get(reference=old.reference)
+    assert (record.office, record.rule, record.deleted_at) == (old.station, None, moment)
+    assert not any(name in repr(model_to_dict(record)) for name in NAMES)
+    assert not RetentionStatistic.objects.exists()  # never submitted: nothing to count
+
+
+def test_a_change_restarts_the_draft_clock_and_the_limit_is_a_setting(personas, at, settings):
+    from referrals.services import referral_save
+    from tests.factories import referral_payload, service_args
+
+    draft = make_referral(personas.police_hilden, submit=False)
+    at(T0 + datetime.timedelta(days=20))
+    referral_save(user=personas.police_hilden, submit=False, referral=draft, **service_args(referral_payload()))
+    at(T0 + datetime.timedelta(days=31))
+    assert retention_delete() == 0
+
+    settings.DRAFT_RETENTION_DAYS = 10
+    assert retention_delete() == 1
+    assert not Referral.objects.filter(pk=draft.pk).exists()
+
+
+def test_the_nightly_task_deletes_due_referrals_and_drafts(personas, at):
+    draft = make_referral(personas.police_hilden, submit=False)
+    triage = exported_from_triage(personas)
+    no_need = closed(personas, "no_risk_no_need")
+    at(T0 + datetime.timedelta(days=731))
+    assert retention_delete_task() == 3  # the Celery task, as beat calls it
+    assert not Referral.objects.filter(pk__in=[draft.pk, triage.pk, no_need.pk]).exists()
+    assert DeletionRecord.objects.count() == 3
+
+
+def test_the_police_are_told_that_drafts_are_deleted(client, personas):
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):  # as the pages render it, translated or not
+        sentence = translation.ngettext(
+            "Drafts are deleted after %(days)s day without changes.",
+            "Drafts are deleted after %(days)s days without changes.",
+            30,
+        ) % {"days": 30}
+    draft = make_referral(personas.police_hilden, submit=False)
+    client.force_login(personas.police_hilden)
+    for url in ("/referrals/", "/referrals/new/", f"/referrals/{draft.pk}/edit/"):
+        assert sentence in client.get(url).content.decode(), url
+
+
+def test_the_setting_is_what_the_police_read_and_the_coordinator_finds_the_page(client, personas, settings):
+    settings.DRAFT_RETENTION_DAYS = 14
+    client.force_login(personas.police_hilden)
+    assert "Entwürfe werden nach 14 Tagen ohne Änderung gelöscht." in client.get("/referrals/").content.decode()
+    client.force_login(personas.district_coordinator)
+    assert 'href="/retention/"' in client.get("/triage/").content.decode()
+
+
+def test_a_coordination_rule_is_only_for_handed_over_and_only_offices_have_rules(personas):
+    from django.core.exceptions import ValidationError
+
+    tomorrow = T0.date() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        RetentionRule(office=coordination(), outcome="support_need", keep_days=30, valid_from=tomorrow).full_clean()
+    assert set(refused.value.message_dict) == {"outcome"}
+    station = Agency.objects.get(code="PW-HIL")
+    with pytest.raises(ValidationError) as refused:
+        RetentionRule(office=station, outcome="handed_over", keep_days=30, valid_from=tomorrow).full_clean()
+    assert set(refused.value.message_dict) == {"office"}
+    RetentionRule(office=coordination(), outcome="handed_over", keep_days=30, valid_from=tomorrow).full_clean()

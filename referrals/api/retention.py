@@ -1,6 +1,7 @@
-"""Retention rules and their dry run, for office leads only: every rule comes from
-``retention.rules_for_lead`` (the offices the caller leads); a rule of another office answers 404,
-a caller who leads no office gets 403 on the list."""
+"""Retention rules and their dry run, for the people who set them — office leads for their youth
+offices, district coordinators for their coordination office: every rule comes from
+``retention.rules_for_lead`` (``retention_office_ids``); a rule of another office answers 404, a
+caller who sets no office's rules gets 403 on the list."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,8 +10,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
-
-from agencies.models import Role, has_role
 
 from ..models import RetentionRule
 from ..retention import dry_run_moment, retention_dry_run, rules_in_force
@@ -43,8 +42,9 @@ class DryRunSerializer(serializers.Serializer):
 
 
 class RetentionRuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The retention rules of the offices the caller leads, and for a rule not yet in force the
-    referrals it would delete on its first day (as they stand now)."""
+    """The retention rules of the offices the caller leads (or, as district coordinator, of the
+    coordination office), and for a rule not yet in force the referrals it would delete on its first
+    day (as they stand now)."""
 
     serializer_class = RetentionRuleSerializer
     pagination_class = None  # a handful of rules per office
@@ -55,8 +55,10 @@ class RetentionRuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return rules_for_lead(self.request.user).order_by("office__name", "outcome", "-valid_from", "-id")
 
     def list(self, request, *args, **kwargs):
-        if not has_role(request.user, Role.OFFICE_LEAD):
-            raise PermissionDenied(_("Only office leads see retention rules."))
+        from ..retention import retention_office_ids
+
+        if not retention_office_ids(request.user):
+            raise PermissionDenied(_("Only office leads and district coordinators see retention rules."))
         rules = list(self.get_queryset())
         today = timezone.localdate()
         in_force = {
