@@ -2,7 +2,8 @@
 
 Administrators manage accounts and agencies; they do not read case contents. The list and change
 views use ``Referral.objects.visible_to`` (an administrator without a membership sees nothing) and
-show no children, persons or facts.
+show no children, persons or facts, and nothing here changes a referral: state changes go through
+the services (referrals.services), which write the case history and notify the participants.
 """
 
 from django.contrib import admin
@@ -23,6 +24,9 @@ class ReferralAdmin(admin.ModelAdmin):
         return Referral.objects.visible_to(request.user).select_related("station", "youth_office")
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
