@@ -4,9 +4,11 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import override_settings
+from django.test import Client, override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from agencies.models import Agency, Membership, Role
+from agencies.models import Agency, District, Membership, Role
 from agencies.services import district_seed
 
 
@@ -16,9 +18,44 @@ def _fast_password_hasher():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _force_login_with_second_factor(monkeypatch):
+    """``Client.force_login`` stands for a complete login — password and second factor — so that
+    tests of pages and the API need not go through the TOTP step each time: it gives the person a
+    confirmed TOTP device (if they have none) and marks the session as verified with it, as
+    ``agencies.mfa`` does after a correct code. Tests of the login itself use ``Client.login`` or
+    the login form and get an unverified session (tests/test_mfa.py)."""
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database starts with the district seeded, committed once: each test's transaction
+    rolls back to it, so no test pays for seeding (about 200 queries). Tests that flush the database
+    (``transactional_db``, ``live_server``) run last; after them ``district`` seeds it again."""
+    with django_db_blocker.unblock():
+        district_seed(slug="mettmann")
+
+
 @pytest.fixture
 def district(db):
-    return district_seed(slug="mettmann").district
+    return district_get()
+
+
+def district_get():
+    """The seeded district; seeded here only if a test flushed the database before."""
+    return District.objects.filter(slug="mettmann").first() or district_seed(slug="mettmann").district
 
 
 def _person(username, agency_code, role):
@@ -31,6 +68,11 @@ def _person(username, agency_code, role):
 @pytest.fixture
 def personas(district):
     """One person per role: own office is Hilden (and Hilden station), the other is Velbert."""
+    return personas_create()
+
+
+def personas_create():
+    """The people of ``personas``; also used by fixtures of a wider scope (tests/test_permissions.py)."""
     admin = get_user_model().objects.create_superuser(username="admin", password="Test-Passwort-123")
     return SimpleNamespace(
         police_hilden=_person("police_hilden", "PW-HIL", Role.POLICE_OFFICER),
