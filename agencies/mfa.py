@@ -22,7 +22,6 @@ import secrets
 
 import segno
 from django.conf import settings
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -156,20 +155,14 @@ def mfa_reset(*, user, by) -> str:
     """Remove every second factor of ``user``, end their sessions (their API token stays: it is not
     a login) and return one recovery code, valid for ``MFA_RECOVERY_HOURS``. Recorded in the admin
     log (who reset whose factor, no code)."""
-    from .services import person_sessions_end
+    from .services import admin_log_change, person_sessions_end
 
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     expires_at = timezone.now() + timezone.timedelta(hours=settings.MFA_RECOVERY_HOURS)
     (code,) = _codes_device(user, BackupCodeDevice.Purpose.RECOVERY, 1, expires_at=expires_at)
     person_sessions_end(user=user, revoke_token=False)
-    LogEntry.objects.log_actions(
-        user_id=by.pk,
-        queryset=[user],
-        action_flag=CHANGE,
-        change_message=gettext("Second factor reset; recovery code issued"),
-        single_object=True,
-    )
+    admin_log_change(by=by, obj=user, message=gettext("Second factor reset; recovery code issued"))
     logger.info("second factor of person %s reset by person %s", user.pk, by.pk)
     return code
 

@@ -166,6 +166,16 @@ def person_deactivate(*, user, by) -> None:
     logger.info("person %s deactivated by %s", user.pk, getattr(by, "pk", None))
 
 
+def admin_log_change(*, by, obj, message: str) -> None:
+    """Write what a lead did to a person outside the admin (token issued or revoked, second factor
+    reset) into the admin log, beside the administrators' own changes: who, whom, what, when."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    LogEntry.objects.log_actions(
+        user_id=by.pk, queryset=[obj], action_flag=CHANGE, change_message=message, single_object=True
+    )
+
+
 def token_issue(*, user, by):
     """Issue a new API token for ``user`` (replacing any earlier one) and return it. The key is shown
     to ``by`` once and never again; callers check that ``by`` may manage ``user``."""

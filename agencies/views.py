@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from . import mfa
 from .models import Agency, BackupCodeDevice, Role, memberships_of
-from .services import person_sessions_end, token_issue, token_revoke
+from .services import admin_log_change, person_sessions_end, token_issue, token_revoke
 
 
 def agencies_managed_by(user) -> list[int]:
@@ -252,6 +252,7 @@ def token_issue_view(request, pk):
     shown again (no message, no session, no redirect)."""
     person = _managed_person(request, pk)
     token = token_issue(user=person, by=request.user)
+    admin_log_change(by=request.user, obj=person, message=_("API token issued"))
     return render(request, "agencies/token_issued.html", {"person": person, "key": token.key})
 
 
@@ -259,7 +260,8 @@ def token_issue_view(request, pk):
 def token_revoke_view(request, pk):
     person = _managed_person(request, pk)
     if request.method == "POST":
-        token_revoke(user=person, by=request.user)
+        if token_revoke(user=person, by=request.user):
+            admin_log_change(by=request.user, obj=person, message=_("API token revoked"))
         messages.success(request, _("The API token has been revoked."))
         return redirect("token_list")
     return render(request, "agencies/token_revoke.html", {"person": person})

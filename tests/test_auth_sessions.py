@@ -313,6 +313,20 @@ def test_lead_issues_a_token_shown_once(client, personas):
     assert api.get("/api/v1/referrals/").status_code == 200
 
 
+def test_issuing_and_revoking_by_a_lead_is_in_the_admin_log(client, personas):
+    from django.contrib.admin.models import LogEntry
+
+    person = personas.caseworker_hilden
+    client.force_login(personas.lead_hilden)
+    client.post(reverse("token_issue", args=[person.pk]))
+    key = Token.objects.get(user=person).key
+    client.post(reverse("token_revoke", args=[person.pk]))
+    client.post(reverse("token_revoke", args=[person.pk]))  # nothing left to revoke: no entry
+    entries = LogEntry.objects.filter(user=personas.lead_hilden, object_id=str(person.pk)).order_by("id")
+    assert [e.change_message for e in entries] == ["API-Token ausgestellt", "API-Token widerrufen"]
+    assert all(key not in e.change_message + e.object_repr for e in entries)
+
+
 def test_a_new_token_replaces_the_old(client, personas):
     client.force_login(personas.lead_hilden)
     old = token_issue(user=personas.caseworker_hilden, by=personas.lead_hilden).key
