@@ -134,6 +134,19 @@ def mfa_verify(*, user, code: str):
     return None
 
 
+def log_attempt(request, user, device, *, step: str) -> None:
+    """One line in the application log per second-factor attempt (an authentication decision): the
+    person's id, the kind of factor, the request id and the address — never the code."""
+    kind = type(device).__name__ if device is not None else "-"
+    if isinstance(device, BackupCodeDevice):
+        kind = f"{kind}/{device.purpose}"
+    args = (step, user.pk, kind, getattr(request, "request_id", "-"), request.META.get("REMOTE_ADDR", "-"))
+    if device is None:
+        logger.warning("second factor refused (%s) for person %s [%s] request %s from %s", *args)
+    else:
+        logger.info("second factor accepted (%s) for person %s [%s] request %s from %s", *args)
+
+
 def mfa_throttled_until(user):
     """When the next attempt is allowed after repeated wrong codes, or ``None`` if it is now."""
     until = None

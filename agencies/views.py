@@ -147,6 +147,7 @@ def mfa_verify(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = mfa.mfa_verify(user=user, code=form.cleaned_data["code"])
+        mfa.log_attempt(request, user, device, step="login")
         if device is not None:
             request.session.cycle_key()
             otp_login(request, device)
@@ -176,6 +177,7 @@ def mfa_enrol(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = mfa.mfa_enrol_confirm(user=user, device=device, code=form.cleaned_data["code"])
+        mfa.log_attempt(request, user, device if codes is not None else None, step="set-up")
         if codes is not None:
             request.session.cycle_key()
             otp_login(request, TOTPDevice.objects.get(pk=device.pk))

@@ -180,6 +180,22 @@ def test_app_code_verifies_once_and_not_again(personas):
         assert second.get("/inbox/").status_code == 302
 
 
+def test_every_attempt_is_logged_without_the_code(client, personas, caplog):
+    user = personas.caseworker_hilden
+    device = _app(user)
+    codes = mfa.backup_codes_issue(user=user)
+    _password(client, "caseworker_hilden")
+    with caplog.at_level("INFO", logger="agencies.mfa"):
+        _code(client, "000000" if mfa.totp_code_now(device) != "000000" else "111111")
+        time.sleep(1.1)
+        _code(client, codes[0])
+    lines = [r.getMessage() for r in caplog.records if r.name == "agencies.mfa" and "second factor" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"second factor refused (login) for person {user.pk}")
+    assert lines[1].startswith(f"second factor accepted (login) for person {user.pk} [BackupCodeDevice/backup]")
+    assert not any(codes[0] in line or "000000" in line or "caseworker_hilden" in line for line in lines)
+
+
 def test_wrong_codes_are_throttled_with_a_german_message(client, personas):
     device = _app(personas.caseworker_hilden)
     with time_machine.travel(START, tick=False) as traveller:
