@@ -87,6 +87,32 @@ def access_log_record(
     )
 
 
+def access_log_search_hits(*, request, referrals) -> int:
+    """One "found by a search" entry per referral a search listed for ``request.user`` (the inbox
+    with a search term, which may be a child's name): whoever searches for a name and finds a case
+    shows up in that case's log. The term itself is not logged. One INSERT for the page."""
+    user = request.user
+    request_id = getattr(request, "request_id", None)
+    entries = []
+    for referral in referrals:
+        membership = _acting_membership(user, referral)
+        entries.append(
+            AccessLogEntry(
+                person=user,
+                agency_id=membership.agency_id if membership else None,
+                role=membership.role if membership else "",
+                action=AccessLogEntry.Action.SEARCH,
+                obj_type=AccessLogEntry.ObjectType.REFERRAL,
+                obj_id=referral.pk,
+                referral_id=referral.pk,
+                request_id=request_id if isinstance(request_id, uuid.UUID) else None,
+                address=request.META.get("REMOTE_ADDR") or None,
+            )
+        )
+    AccessLogEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
 # --- reading ----------------------------------------------------------------------------------------
 
 

@@ -768,6 +768,7 @@ class AccessLogEntry(models.Model):
         DOWNLOAD = "download", _("Downloaded")
         EXPORT = "export", _("Exported")
         DENIED = "denied", _("Refused")
+        SEARCH = "search", _("Found by a search")
 
     class ObjectType(models.TextChoices):
         REFERRAL = "referral", _("Referral")

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role, agency_ids_with_role, has_role
 
 from . import selectors
-from .access_log import access_log_record
+from .access_log import access_log_record, access_log_search_hits
 from .forms import (
     INBOX_TABS,
     AcceptForm,
@@ -298,6 +298,8 @@ def inbox(request):
     filtered = _filtered_inbox(user, form)
     counts = _tab_counts(filtered, user, now)
     page, paged = _page(request, filtered.filter(_tab_q(form.current_tab, user, now)), form.ordering)
+    if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
+        access_log_search_hits(request=request, referrals=page.items)
     tabs = [
         SimpleNamespace(key=key, label=label, count=counts[key], current=key == form.current_tab)
         for key, label in INBOX_TABS

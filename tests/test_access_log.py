@@ -129,6 +129,25 @@ def test_assigning_a_referral_outside_the_triage_queue_is_refused_and_logged(per
     only_new(before, person=personas.district_coordinator, action="denied", referral_id=referral.pk)
 
 
+def test_a_search_logs_every_case_it_lists_but_not_the_term(personas, referral):
+    other = make_referral(personas.police_hilden, postcode="40721", city="Hilden")
+    client = web(personas.caseworker_hilden)
+    before = last_id()
+    assert client.get("/inbox/").status_code == 200
+    assert last_id() == before, "the inbox without a search term logs nothing"
+    child = referral.children.first()
+    client.post("/inbox/", {"q": child.first_name})
+    response = client.get("/inbox/?tab=all")
+    assert response.status_code == 200
+    entries = list(AccessLogEntry.objects.filter(id__gt=before))
+    listed = {r.pk for r in (referral, other) if r.reference in response.content.decode()}
+    assert listed and {e.referral_id for e in entries} == listed
+    expected = {("search", personas.caseworker_hilden.pk, "caseworker")}
+    assert {(e.action, e.person_id, e.role) for e in entries} == expected
+    for entry in entries:
+        assert child.first_name not in str(entry.__dict__)
+
+
 def test_note_attachment_timeline_assessment_followup_reads_are_logged(personas, referral):
     note_add(referral=referral, user=personas.caseworker_hilden, text="Schule informiert.", confidential=False)
     attachment = attachment_add(
