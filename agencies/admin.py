@@ -7,6 +7,7 @@ Django's admin log (``LogEntry``): the form views write it themselves, the actio
 entry per object, and the log is readable by superusers only and cannot be changed or deleted here.
 """
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
@@ -21,19 +22,18 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.admin import TokenAdmin
-from rest_framework.authtoken.models import TokenProxy
 
 from .mfa import mfa_reset
-from .models import Agency, District, JurisdictionArea, Membership
-from .services import person_deactivate
+from .models import Agency, ApiToken, District, JurisdictionArea, Membership
+from .services import person_deactivate, token_issue, token_revoke
 
 
 def deleted_objects_summary(objs, request, admin_site):
     """``django.contrib.admin.utils.get_deleted_objects`` without the contents of what a deletion
-    takes along: Django names every cascaded or protecting object by its ``str()``, which for a
-    token is its key and for an agenda item its text. Objects of a model the admin site manages keep
-    their name and link; all others are named by their kind and number only."""
+    takes along: Django names every cascaded or protecting object by its ``str()``, which for an
+    agenda item is its text (and for rest_framework's tokens, before agencies.ApiToken, was the
+    key). Objects of a model the admin site manages keep their name and link; all others are named
+    by their kind and number only."""
     try:
         obj = objs[0]
     except IndexError:
@@ -46,7 +46,7 @@ def deleted_objects_summary(objs, request, admin_site):
         opts = obj._meta
         if not admin_site.is_registered(obj.__class__):
             kind = capfirst(opts.verbose_name)
-            return f"{kind}: #{obj.pk}" if isinstance(obj.pk, int) else kind  # a token's primary key is its key
+            return f"{kind}: #{obj.pk}" if isinstance(obj.pk, int) else kind  # a non-integer key may be a secret
         if not admin_site.get_model_admin(obj.__class__).has_delete_permission(request, obj):
             perms_needed.add(opts.verbose_name)
         try:
@@ -174,34 +174,58 @@ admin.site.unregister(TOTPDevice)
 
 
 # API tokens: the key is shown once when it is issued (by an office lead or police coordinator on
-# /accounts/tokens/) and never listed afterwards, not even here. Administrators see who holds a token
-# and revoke it (delete); a token added here shows its key on the answer to the form, once.
-admin.site.unregister(TokenProxy)
+# /accounts/tokens/, by an administrator here, or by `manage.py issue_token`) and is not stored: the
+# database holds its digest, which is shown nowhere. Administrators see who holds a token (with the
+# first characters of its key, when it was issued and last used) and revoke it (delete); a token
+# added here replaces the person's earlier one and shows its key on the answer to the form, once.
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user"]
+
+    def validate_unique(self):
+        """A person who holds a token gets a new one that replaces it (``token_issue``)."""
 
 
-def _token_label(token):
-    return gettext("API token of %(person)s") % {"person": token.user}
+@admin.register(ApiToken)
+class ApiTokenAdmin(NoContentsOnDeleteMixin, admin.ModelAdmin):
+    form = ApiTokenAddForm
+    list_display = ["user", "prefix", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    ordering = ["-created_at"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
 
-
-# DRF names a token by its key, and the admin puts str(obj) into page titles, breadcrumbs, the
-# deletion page, messages and the admin log. TokenProxy exists only for the admin site.
-TokenProxy.__str__ = _token_label
-
-
-@admin.register(TokenProxy)
-class ApiTokenAdmin(NoContentsOnDeleteMixin, TokenAdmin):
-    list_display = ("user", "created")
+    def get_fields(self, request, obj=None):
+        return ["user"] if obj is None else ["user", "prefix", "created_at", "last_used_at"]
 
     def has_change_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        """Issue through the service: the new key goes to the answer (``response_add``) only."""
+        obj.issued_key = token_issue(user=obj.user, by=request.user)
+        saved = ApiToken.objects.get(user=obj.user)
+        obj.digest, obj.prefix, obj.created_at = saved.digest, saved.prefix, saved.created_at
+        obj._state.adding = False
+
     def response_add(self, request, obj, post_url_continue=None):
-        return render(request, "agencies/token_issued.html", {"person": obj.user, "key": obj.key, "admin": True})
+        context = {"person": obj.user, "key": obj.issued_key, "admin": True}
+        return render(request, "agencies/token_issued.html", context)
+
+    def delete_model(self, request, obj):
+        token_revoke(user=obj.user, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            token_revoke(user=token.user, by=request.user)
 
 
 # The admin log itself: read by superusers, written only by the admin site, never changed or
 # deleted here (a person with entries cannot be deleted through the admin either: the log entries
 # would go with them).
+# Entries about rest_framework's tokens (before agencies.ApiToken) may name the token by its key.
 TOKEN_MODELS = {("authtoken", "token"), ("authtoken", "tokenproxy")}
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
@@ -302,3 +303,45 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"code {self.pk} of device {self.device_id}"  # never the digest
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+API_TOKEN_SALT = "agencies.ApiToken"  # noqa: S105 - a salt (domain separation), not a secret
+API_TOKEN_PREFIX_LENGTH = 8
+
+
+def api_token_digest(key: str, secret=None) -> str:
+    """The stored form of an API token key: HMAC-SHA256 under a key derived from ``SECRET_KEY``
+    (or ``secret``, one of ``SECRET_KEY_FALLBACKS``), hex. The key itself is never stored."""
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac(API_TOKEN_SALT, key, secret=secret, algorithm="sha256").hexdigest()
+
+
+class ApiToken(models.Model):
+    """The API token of a person (one each; a new one replaces the old). The database holds the
+    digest of the key and its first characters to recognise it in a list, never the key: a copy of
+    the database gives no access to the interface. The key is shown once, when it is issued
+    (``agencies.services.token_issue``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="api_token",
+        verbose_name=_("person"),
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("key begins with"), max_length=API_TOKEN_PREFIX_LENGTH, editable=False)
+    created_at = models.DateTimeField(_("issued"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext("API token of %(person)s") % {"person": self.user}  # never the digest or prefix

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import secrets
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -10,7 +11,17 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
-from .models import Agency, AgencyKind, District, JurisdictionArea, Membership, Role
+from .models import (
+    API_TOKEN_PREFIX_LENGTH,
+    Agency,
+    AgencyKind,
+    ApiToken,
+    District,
+    JurisdictionArea,
+    Membership,
+    Role,
+    api_token_digest,
+)
 
 logger = logging.getLogger(__name__)
 DISTRICTS_DIR = Path(__file__).resolve().parent / "districts"
@@ -136,7 +147,6 @@ def person_sessions_end(*, user, revoke_token: bool = True) -> int:
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.models import Session
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     user_id = str(user.pk)
@@ -148,7 +158,7 @@ def person_sessions_end(*, user, revoke_token: bool = True) -> int:
     ]
     Session.objects.filter(session_key__in=keys).delete()
     if revoke_token:
-        Token.objects.filter(user=user).delete()
+        ApiToken.objects.filter(user=user).delete()
     logger.info("sessions of person %s ended (%d sessions, token revoked: %s)", user.pk, len(keys), revoke_token)
     return len(keys)
 
@@ -176,22 +186,20 @@ def admin_log_change(*, by, obj, message: str) -> None:
     )
 
 
-def token_issue(*, user, by):
-    """Issue a new API token for ``user`` (replacing any earlier one) and return it. The key is shown
-    to ``by`` once and never again; callers check that ``by`` may manage ``user``."""
-    from rest_framework.authtoken.models import Token
-
+def token_issue(*, user, by) -> str:
+    """Issue a new API token for ``user`` (replacing any earlier one) and return its key. The key is
+    shown to ``by`` once and never again: the database holds only its digest and first characters.
+    Callers check that ``by`` may manage ``user``; ``by`` is None for the command line."""
+    key = secrets.token_urlsafe(32)
     with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        token = Token.objects.create(user=user)
-    logger.info("API token of person %s issued by %s", user.pk, by.pk)
-    return token
+        ApiToken.objects.filter(user=user).delete()
+        ApiToken.objects.create(user=user, digest=api_token_digest(key), prefix=key[:API_TOKEN_PREFIX_LENGTH])
+    logger.info("API token of person %s issued by %s", user.pk, getattr(by, "pk", None))
+    return key
 
 
 def token_revoke(*, user, by) -> bool:
     """Revoke the API token of ``user``; False if they had none."""
-    from rest_framework.authtoken.models import Token
-
-    deleted, _ = Token.objects.filter(user=user).delete()
-    logger.info("API token of person %s revoked by %s", user.pk, by.pk)
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    logger.info("API token of person %s revoked by %s", user.pk, getattr(by, "pk", None))
     return bool(deleted)

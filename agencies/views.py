@@ -19,10 +19,9 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from . import mfa
-from .models import Agency, BackupCodeDevice, Role, memberships_of
+from .models import Agency, ApiToken, BackupCodeDevice, Role, memberships_of
 from .services import admin_log_change, person_sessions_end, token_issue, token_revoke
 
 
@@ -42,9 +41,10 @@ def agencies_managed_by(user) -> list[int]:
 
 def people_managed_by(user, agency_ids=None):
     """Active people with a membership in an agency ``user`` manages (``agencies_managed_by``), with
-    whether they hold an API token and since when. The key itself is never loaded."""
+    whether they hold an API token, since when and when it was last used. The key is not stored; its
+    digest is never loaded."""
     agency_ids = agencies_managed_by(user) if agency_ids is None else agency_ids
-    tokens = Token.objects.filter(user=OuterRef("pk"))
+    tokens = ApiToken.objects.filter(user=OuterRef("pk"))
     apps = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
     recovery = BackupCodeDevice.objects.filter(user=OuterRef("pk"), purpose=BackupCodeDevice.Purpose.RECOVERY)
     return (
@@ -53,7 +53,8 @@ def people_managed_by(user, agency_ids=None):
         .distinct()
         .annotate(
             has_token=Exists(tokens),
-            token_created=Subquery(tokens.values("created")[:1]),
+            token_created=Subquery(tokens.values("created_at")[:1]),
+            token_last_used=Subquery(tokens.values("last_used_at")[:1]),
             has_app=Exists(apps),
             recovery_pending=Exists(recovery),
         )
@@ -72,7 +73,7 @@ def _managed_person(request, pk):
 
 @login_required
 def account(request):
-    has_token = Token.objects.filter(user=request.user).exists()
+    has_token = ApiToken.objects.filter(user=request.user).exists()
     return render(
         request,
         "agencies/account.html",
@@ -253,9 +254,9 @@ def token_issue_view(request, pk):
     """Issue a token and show its key on this answer only: it is not stored anywhere it could be
     shown again (no message, no session, no redirect)."""
     person = _managed_person(request, pk)
-    token = token_issue(user=person, by=request.user)
+    key = token_issue(user=person, by=request.user)
     admin_log_change(by=request.user, obj=person, message=_("API token issued"))
-    return render(request, "agencies/token_issued.html", {"person": person, "key": token.key})
+    return render(request, "agencies/token_issued.html", {"person": person, "key": key})
 
 
 @login_required

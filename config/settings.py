@@ -48,7 +48,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
@@ -240,9 +239,10 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kinderschutz-Kooperation <noreply@kinderschutz.invalid>")
 
 REST_FRAMEWORK = {
-    # Token first: a missing or revoked token is answered 401 with "WWW-Authenticate: Token".
+    # Token first: a missing or revoked token is answered 401 with "WWW-Authenticate: Token". Tokens
+    # are agencies.ApiToken (only a digest of the key is stored), not rest_framework.authtoken.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "agencies.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

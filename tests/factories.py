@@ -87,3 +87,19 @@ def pass_second_factor(client, user):
         TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
     code = backup_codes_issue(user=user)[0]
     return client.post(reverse("mfa_verify"), {"code": code})
+
+
+_API_KEYS: dict[int, str] = {}
+
+
+def api_token(user) -> str:
+    """The key of an API token of ``user``, issued on the first call (``token_issue``) and the same on
+    later calls while that token exists. The database keeps no key to look up, so the key handed out
+    is remembered here."""
+    from agencies.models import ApiToken, api_token_digest
+    from agencies.services import token_issue
+
+    key = _API_KEYS.get(user.pk)
+    if key is None or not ApiToken.objects.filter(user_id=user.pk, digest=api_token_digest(key)).exists():
+        key = _API_KEYS[user.pk] = token_issue(user=user, by=None)
+    return key

@@ -1,6 +1,8 @@
 """The admin site (issue 4 § 4): technical administrators manage people, agencies, postcodes and
 settings; the admin site shows no referral contents and no secrets; admin actions are logged."""
 
+import secrets
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
@@ -14,13 +16,12 @@ from django.forms import MultiWidget
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token, TokenProxy
 
 from agencies import mfa
-from agencies.models import Agency, BackupCodeDevice, JurisdictionArea, Membership, Role
+from agencies.models import Agency, ApiToken, BackupCodeDevice, JurisdictionArea, Membership, Role, api_token_digest
 from referrals.models import Attachment, Referral
 from referrals.services import assessment_save, attachment_add, note_add, referral_acknowledge
-from tests.factories import make_referral
+from tests.factories import api_token, make_referral
 from tests.test_meetings_api import meetings_world
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
@@ -98,7 +99,7 @@ def full_world(personas, client):
 
     referral = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
     note_add(referral=referral, user=personas.caseworker_hilden, text="Notiz")
-    Token.objects.create(user=personas.caseworker_hilden)
+    api_token(personas.caseworker_hilden)
     meetings_world(personas)
     AccessAttempt.objects.create(username="jemand", ip_address="192.0.2.1", failures_since_start=1)
     client.force_login(personas.admin)
@@ -235,7 +236,7 @@ def test_changing_a_membership_is_logged(personas, client):
 def test_deactivate_everywhere_logs_one_entry_per_person(personas, client):
     client.force_login(personas.admin)
     people = [personas.police_hilden, personas.caseworker_velbert, personas.admin]
-    Token.objects.create(user=personas.police_hilden)
+    api_token(personas.police_hilden)
     before = _last_log_id()
     response = client.post(
         _url(get_user_model(), "changelist"),
@@ -252,7 +253,7 @@ def test_deactivate_everywhere_logs_one_entry_per_person(personas, client):
         assert entry.change_message
     assert not get_user_model().objects.filter(pk__in=[p.pk for p in people[:2]], is_active=True).exists()
     assert get_user_model().objects.get(pk=personas.admin.pk).is_active
-    assert not Token.objects.filter(user=personas.police_hilden).exists()
+    assert not ApiToken.objects.filter(user=personas.police_hilden).exists()
 
 
 # --- the log itself -----------------------------------------------------------------------------
@@ -376,16 +377,17 @@ def test_second_factor_admins_are_not_registered():
 
 def test_no_keys_of_tokens_or_second_factors_in_the_admin(personas, client):
     person = personas.caseworker_hilden
-    token = Token.objects.create(user=person)
+    key = api_token(person)
+    token = ApiToken.objects.get(user=person)
     totp = TOTPDevice.objects.create(user=person, name="App", confirmed=True)
     codes = mfa.backup_codes_issue(user=person)
     digests = list(BackupCodeDevice.objects.get(user=person).codes.values_list("digest", flat=True))
     client.force_login(personas.admin)
     pages = [
-        _url(TokenProxy, "changelist"),
-        _url(TokenProxy, "change", person.pk),
-        _url(TokenProxy, "history", person.pk),
-        _url(TokenProxy, "delete", person.pk),
+        _url(ApiToken, "changelist"),
+        _url(ApiToken, "change", person.pk),
+        _url(ApiToken, "history", person.pk),
+        _url(ApiToken, "delete", person.pk),
         _url(get_user_model(), "change", person.pk),
         _url(get_user_model(), "delete", person.pk),  # lists what goes with the person: the token, too
         _url(LogEntry, "changelist"),
@@ -394,18 +396,18 @@ def test_no_keys_of_tokens_or_second_factors_in_the_admin(personas, client):
         response = client.get(path)
         assert response.status_code == 200, path
         html = response.content.decode()
-        for secret in (token.key, totp.key, *codes, *digests):
+        for secret in (key, token.digest, totp.key, *codes, *digests):
             assert secret not in html, (path, secret)
-    assert person.username in client.get(_url(TokenProxy, "changelist")).content.decode()
+    assert person.username in client.get(_url(ApiToken, "changelist")).content.decode()
 
     # revoking it is logged, without the key
     before = _last_log_id()
-    assert client.post(_url(TokenProxy, "delete", person.pk), {"post": "yes"}).status_code == 302
-    assert not Token.objects.filter(user=person).exists()
+    assert client.post(_url(ApiToken, "delete", person.pk), {"post": "yes"}).status_code == 302
+    assert not ApiToken.objects.filter(user=person).exists()
     entry = _only_new_entry(before, user=personas.admin, action_flag=DELETION, object_id=str(person.pk))
-    assert token.key not in entry.object_repr
+    assert key not in entry.object_repr
     log = client.get(_url(LogEntry, "changelist")).content.decode()
-    assert token.key not in log
+    assert key not in log
 
 
 def test_administrator_resets_a_second_factor_for_one_person(personas, client):
@@ -445,24 +447,26 @@ def test_a_token_added_in_the_admin_shows_its_key_once_and_logs_no_key(personas,
     person = personas.police_velbert
     client.force_login(personas.admin)
     before = _last_log_id()
-    response = client.post(_url(TokenProxy, "add"), {"user": person.pk})
+    response = client.post(_url(ApiToken, "add"), {"user": person.pk})
     assert response.status_code == 200
-    key = Token.objects.get(user=person).key
+    key = response.context["key"]
+    assert ApiToken.objects.get(user=person).digest == api_token_digest(key)
     assert key in response.content.decode()
     entry = _only_new_entry(before, user=personas.admin, action_flag=ADDITION, object_id=str(person.pk))
     assert key not in entry.object_repr
-    for path in (_url(TokenProxy, "changelist"), _url(TokenProxy, "change", person.pk), _url(LogEntry, "changelist")):
+    for path in (_url(ApiToken, "changelist"), _url(ApiToken, "change", person.pk), _url(LogEntry, "changelist")):
         assert key not in client.get(path).content.decode(), path
 
 
 def test_old_log_entries_naming_a_token_by_its_key_do_not_show_it(personas, client):
-    """Entries written before tokens had a name in the admin carry the key as the object's name."""
-    token = Token.objects.create(user=personas.caseworker_velbert)
+    """Entries written before tokens had a name in the admin carry the key as the object's name (and
+    the content type of rest_framework.authtoken's proxy, which is no longer installed)."""
+    key = secrets.token_hex(20)  # a key as rest_framework.authtoken made them
     LogEntry.objects.create(
         user=personas.admin,
-        content_type=ContentType.objects.get_for_model(TokenProxy, for_concrete_model=False),
+        content_type=ContentType.objects.get_or_create(app_label="authtoken", model="tokenproxy")[0],
         object_id=str(personas.caseworker_velbert.pk),
-        object_repr=token.key,
+        object_repr=key,
         action_flag=ADDITION,
     )
     client.force_login(personas.admin)
@@ -470,7 +474,7 @@ def test_old_log_entries_naming_a_token_by_its_key_do_not_show_it(personas, clie
     for path in (_url(LogEntry, "changelist"), _url(LogEntry, "change", entry.pk)):
         response = client.get(path)
         assert response.status_code == 200
-        assert token.key not in response.content.decode(), path
+        assert key not in response.content.decode(), path
 
 
 def test_referrals_and_notifications_are_read_only_in_the_admin(personas, client):

@@ -14,12 +14,11 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agencies.models import Agency, Membership, Role
 from referrals.models import Attachment, Note, Referral, ReferralEvent
-from tests.factories import make_referral
+from tests.factories import api_token, make_referral
 
 URL = "/api/v1/referrals/"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -37,8 +36,7 @@ def private_files(tmp_path, monkeypatch):
 def api():
     def client_for(user):
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return client
 
     return client_for

@@ -13,9 +13,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils.translation import gettext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from agencies.models import ApiToken, api_token_digest
 from agencies.services import person_deactivate, token_issue
 from tests.factories import pass_second_factor
 
@@ -207,9 +207,9 @@ def test_deactivation_ends_every_session_and_the_token(personas):
         assert _login(browser, "caseworker_hilden").status_code == 302
     other = Client()
     _login(other, "caseworker_velbert")
-    token = token_issue(user=user, by=personas.lead_hilden)
+    key = token_issue(user=user, by=personas.lead_hilden)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/referrals/").status_code == 200
 
     person_deactivate(user=user, by=personas.admin)
@@ -217,7 +217,7 @@ def test_deactivation_ends_every_session_and_the_token(personas):
     user.refresh_from_db()
     assert not user.is_active
     assert _sessions_of(user) == 0
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     assert api.get("/api/v1/referrals/").status_code == 401
     for browser in browsers:
         assert browser.get("/inbox/").status_code == 302
@@ -243,7 +243,7 @@ def test_unchecking_active_in_the_admin_ends_the_sessions(personas):
     user.refresh_from_db()
     assert not user.is_active
     assert _sessions_of(user) == 0
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
 
 
 def test_admin_action_deactivates_and_logs_out(personas):
@@ -284,7 +284,7 @@ def test_log_out_everywhere(personas):
     response = browsers[0].post(reverse("logout_everywhere"), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("login"))
     assert _sessions_of(user) == 0
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     assert browsers[1].get("/referrals/").status_code == 302
     user.refresh_from_db()
     assert user.is_active  # logging out is not a deactivation
@@ -300,14 +300,15 @@ def test_lead_issues_a_token_shown_once(client, personas):
     assert "caseworker_hilden" in page and "caseworker_velbert" not in page and "police_hilden" not in page
     response = client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk]))
     assert response.status_code == 200
-    key = Token.objects.get(user=personas.caseworker_hilden).key
+    key = response.context["key"]
+    assert ApiToken.objects.get(user=personas.caseworker_hilden).digest == api_token_digest(key)
     assert key in response.content.decode()
     assert response["Cache-Control"] == "no-store"
     for url in (reverse("token_list"), reverse("token_revoke", args=[personas.caseworker_hilden.pk])):
         assert key not in client.get(url).content.decode()
     admin = Client()
     admin.force_login(personas.admin)
-    assert key not in admin.get("/admin/authtoken/tokenproxy/").content.decode()
+    assert key not in admin.get("/admin/agencies/apitoken/").content.decode()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/referrals/").status_code == 200
@@ -318,8 +319,7 @@ def test_issuing_and_revoking_by_a_lead_is_in_the_admin_log(client, personas):
 
     person = personas.caseworker_hilden
     client.force_login(personas.lead_hilden)
-    client.post(reverse("token_issue", args=[person.pk]))
-    key = Token.objects.get(user=person).key
+    key = client.post(reverse("token_issue", args=[person.pk])).context["key"]
     client.post(reverse("token_revoke", args=[person.pk]))
     client.post(reverse("token_revoke", args=[person.pk]))  # nothing left to revoke: no entry
     entries = LogEntry.objects.filter(user=personas.lead_hilden, object_id=str(person.pk)).order_by("id")
@@ -329,9 +329,13 @@ def test_issuing_and_revoking_by_a_lead_is_in_the_admin_log(client, personas):
 
 def test_a_new_token_replaces_the_old(client, personas):
     client.force_login(personas.lead_hilden)
-    old = token_issue(user=personas.caseworker_hilden, by=personas.lead_hilden).key
-    client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk]))
-    assert Token.objects.get(user=personas.caseworker_hilden).key != old
+    old = token_issue(user=personas.caseworker_hilden, by=personas.lead_hilden)
+    new = client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk])).context["key"]
+    assert new != old
+    assert ApiToken.objects.get(user=personas.caseworker_hilden).digest == api_token_digest(new)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert api.get("/api/v1/referrals/").status_code == 401
 
 
 def test_token_for_another_office_is_404_and_for_a_caseworker_403(client, personas):
@@ -342,7 +346,7 @@ def test_token_for_another_office_is_404_and_for_a_caseworker_403(client, person
     client.force_login(personas.caseworker_hilden)
     assert client.get(reverse("token_list")).status_code == 403
     assert client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk])).status_code == 403
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_police_coordinator_manages_the_stations_people(client, personas):
@@ -354,14 +358,14 @@ def test_police_coordinator_manages_the_stations_people(client, personas):
 
 
 def test_lead_revokes_a_token_after_confirmation(client, personas):
-    key = token_issue(user=personas.caseworker_hilden, by=personas.lead_hilden).key
+    key = token_issue(user=personas.caseworker_hilden, by=personas.lead_hilden)
     client.force_login(personas.lead_hilden)
     url = reverse("token_revoke", args=[personas.caseworker_hilden.pk])
     assert client.get(url).status_code == 200
-    assert Token.objects.filter(key=key).exists()  # asking is not revoking
+    assert ApiToken.objects.filter(digest=api_token_digest(key)).exists()  # asking is not revoking
     response = client.post(url, follow=True)
     assert response.redirect_chain[-1][0] == reverse("token_list")
-    assert not Token.objects.filter(key=key).exists()
+    assert not ApiToken.objects.filter(digest=api_token_digest(key)).exists()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/referrals/").status_code == 401
@@ -370,8 +374,9 @@ def test_lead_revokes_a_token_after_confirmation(client, personas):
 def test_admin_adds_a_token_and_sees_the_key_once(personas):
     admin = Client()
     admin.force_login(personas.admin)
-    response = admin.post("/admin/authtoken/tokenproxy/add/", {"user": personas.caseworker_hilden.pk})
+    response = admin.post("/admin/agencies/apitoken/add/", {"user": personas.caseworker_hilden.pk})
     assert response.status_code == 200
-    key = Token.objects.get(user=personas.caseworker_hilden).key
+    key = response.context["key"]
+    assert ApiToken.objects.get(user=personas.caseworker_hilden).digest == api_token_digest(key)
     assert key in response.content.decode()
-    assert key not in admin.get("/admin/authtoken/tokenproxy/").content.decode()
+    assert key not in admin.get("/admin/agencies/apitoken/").content.decode()

@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import icalendar
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agencies.models import Agency, District
@@ -27,6 +26,7 @@ from meetings.models import (
     RegistrationStatus,
 )
 from notifications.models import Notification
+from tests.factories import api_token
 
 QUARTERLY = "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
 
@@ -131,8 +131,7 @@ def world(personas):
 def api():
     def client_for(user):
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return client
 
     return client_for

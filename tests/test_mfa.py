@@ -14,12 +14,12 @@ from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from agencies import mfa
 from agencies.checks import demo_mode_off
-from agencies.models import BackupCode, BackupCodeDevice
+from agencies.models import ApiToken, BackupCode, BackupCodeDevice
 from config.middleware import SecondFactorMiddleware
+from tests.factories import api_token
 
 PASSWORD = "Test-Passwort-123"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -93,8 +93,7 @@ def test_with_an_app_every_page_leads_to_the_code_step(client, personas):
 
 
 def test_an_api_token_is_a_credential_of_its_own(personas):
-    token = Token.objects.create(user=personas.caseworker_hilden)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_token(personas.caseworker_hilden)}")
     assert api.get("/api/v1/referrals/").status_code == 200
 
 
@@ -254,7 +253,7 @@ def test_lead_resets_the_factor_and_the_recovery_code_only_allows_a_new_set_up(c
     victim = Client()
     victim.force_login(person)
     assert victim.get("/inbox/").status_code == 200
-    Token.objects.create(user=person)
+    api_token(person)
 
     lead = Client()
     lead.force_login(personas.lead_hilden)
@@ -268,7 +267,7 @@ def test_lead_resets_the_factor_and_the_recovery_code_only_allows_a_new_set_up(c
     assert not TOTPDevice.objects.filter(user=person).exists()
     assert list(BackupCodeDevice.objects.filter(user=person).values_list("purpose", flat=True)) == ["recovery"]
     assert _sessions_of(person) == 0 and victim.get("/inbox/").status_code == 302
-    assert Token.objects.filter(user=person).exists(), "a reset is no token revocation"
+    assert ApiToken.objects.filter(user=person).exists(), "a reset is no token revocation"
     entry = LogEntry.objects.get(user=personas.lead_hilden, object_id=str(person.pk))
     assert entry.change_message and code not in entry.change_message
     assert "Wiederherstellungscode ausgegeben" in lead.get(reverse("token_list")).content.decode()

@@ -5,11 +5,10 @@ import re
 
 from django.core import mail
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
-from tests.factories import referral_payload
+from tests.factories import api_token, referral_payload
 
 # The names and the street of referral_payload, and a word that only the note below carries.
 NAMES = ("Mia", "Tom", "Beispiel", "Mittelstraße", "Sonnenschein")
@@ -18,8 +17,7 @@ URL = "/api/v1/referrals/"
 
 def _api(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

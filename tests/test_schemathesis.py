@@ -9,11 +9,10 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 
 from config.wsgi import application
 from referrals.models import Referral
-from tests.factories import make_referral
+from tests.factories import api_token, make_referral
 
 pytestmark = pytest.mark.schemathesis
 
@@ -42,8 +41,7 @@ def offices(personas, wsgi_keeps_the_test_connection):
 
 
 def _token(user) -> dict[str, str]:
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {api_token(user)}"}
 
 
 def _may_see(user, referral) -> bool:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from config.urls import SWAGGER_UI_STYLE_HASH
+from tests.factories import api_token
 
 TEMPLATE_DIRS = [Path(settings.BASE_DIR) / "templates", *Path(settings.BASE_DIR).glob("*/templates")]
 
@@ -84,8 +84,7 @@ def test_templates_have_no_inline_script_style_or_event_handlers():
 
 
 def test_api_answers_are_not_stored_also_for_token_requests(client, personas):
-    token, _ = Token.objects.get_or_create(user=personas.caseworker_hilden)
-    response = client.get("/api/v1/referrals/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/v1/referrals/", HTTP_AUTHORIZATION=f"Token {api_token(personas.caseworker_hilden)}")
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     assert client.get("/api/v1/referrals/")["Cache-Control"] == "no-store"  # refused, still not stored

@@ -8,9 +8,9 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from django.test import Client
 
-from agencies.models import Agency, Membership
+from agencies.models import Agency, ApiToken, Membership, api_token_digest
 
 
 def _settings_load(**env):
@@ -75,9 +75,25 @@ def test_unknown_district_is_a_clear_error(db):
         call_command("seed_district", "atlantis", stdout=io.StringIO())
 
 
-def test_drf_create_token_works(personas):
-    call_command("drf_create_token", "police_hilden", stdout=io.StringIO())
-    assert Token.objects.filter(user=personas.police_hilden).exists()
+def test_issue_token_command_prints_the_key_once(personas):
+    out = io.StringIO()
+    call_command("issue_token", "police_hilden", stdout=out)
+    key = out.getvalue().strip()
+    assert ApiToken.objects.filter(user=personas.police_hilden).exists()
+    assert ApiToken.objects.get(user=personas.police_hilden).digest == api_token_digest(key)
+    assert Client(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/referrals/").status_code == 200
+
+
+def test_issue_token_command_refuses_unknown_and_deactivated_people(personas):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="atlantis"):
+        call_command("issue_token", "atlantis", stdout=io.StringIO())
+    personas.police_hilden.is_active = False
+    personas.police_hilden.save(update_fields=["is_active"])
+    with pytest.raises(CommandError, match="police_hilden"):
+        call_command("issue_token", "police_hilden", stdout=io.StringIO())
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ from collections import Counter
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from notifications.models import Channel, Notification
 from referrals.models import Referral
-from tests.factories import referral_payload
+from tests.factories import api_token, referral_payload
 
 from .conftest import free_port, post_json, read_mails, wait_until
 
@@ -20,8 +19,8 @@ NAMES = ("Mia", "Tom", "Beispiel")  # the child's and parent's names in tests.fa
 
 
 def file_referral(web_url: str, user, **payload_overrides) -> tuple[Referral, float]:
-    """POST a complete referral as ``user`` would, with a DRF token. Returns it and the seconds taken."""
-    token = Token.objects.create(user=user).key
+    """POST a complete referral as ``user`` would, with an API token. Returns it and the seconds taken."""
+    token = api_token(user)
     started = time.monotonic()
     status, body = post_json(f"{web_url}/api/v1/referrals/", referral_payload(**payload_overrides), token=token)
     seconds = time.monotonic() - started
