@@ -17,6 +17,7 @@ set one up is asked for it there too.
 """
 
 import base64
+import datetime
 import logging
 import secrets
 
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
-from django_otp import devices_for_user, user_has_device
+from django_otp import devices_for_user
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -39,12 +40,6 @@ BACKUP_CODE_COUNT = 10
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 10  # 31^10 ≈ 8·10^14: not guessable within the throttling
 TOTP_DEVICE_NAME = "Authenticator-App"
-
-
-def mfa_required(user) -> bool:
-    """Whether ``user`` must prove a second factor: everyone, except in the demo mode those who
-    have not set one up."""
-    return not settings.DEMO_MODE or user_has_device(user)
 
 
 def normalise_code(code: str) -> str:
@@ -172,7 +167,7 @@ def mfa_reset(*, user, by) -> str:
 
     for device in devices_for_user(user, confirmed=None):
         device.delete()
-    expires_at = timezone.now() + timezone.timedelta(hours=settings.MFA_RECOVERY_HOURS)
+    expires_at = timezone.now() + datetime.timedelta(hours=settings.MFA_RECOVERY_HOURS)
     (code,) = _codes_device(user, BackupCodeDevice.Purpose.RECOVERY, 1, expires_at=expires_at)
     person_sessions_end(user=user, revoke_token=False)
     admin_log_change(by=by, obj=user, message=gettext("Second factor reset; recovery code issued"))

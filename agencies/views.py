@@ -152,7 +152,7 @@ def mfa_verify(request):
         if device is not None:
             request.session.cycle_key()
             otp_login(request, device)
-            if isinstance(device, BackupCodeDevice) and device.purpose == BackupCodeDevice.Purpose.RECOVERY:
+            if mfa.is_recovery_login(user):
                 messages.info(request, _("Recovery code accepted. Now set up your authenticator app."))
                 return redirect("mfa_enrol")
             if isinstance(device, BackupCodeDevice):

@@ -131,7 +131,7 @@ class SecondFactorMiddleware:
 
     Requests with an API token are not affected: DRF authenticates them after the middleware, and a
     token is a credential of its own (issued by a lead, shown once). In the demo mode a person
-    without a second factor passes (``mfa.mfa_required``).
+    without a second factor set up passes.
     """
 
     OPEN_VIEWS = frozenset({"login", "logout", "mfa_verify", "mfa_enrol", "keepalive", "set_language"})
@@ -143,10 +143,13 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.conf import settings
         from django.http import JsonResponse
         from django.shortcuts import redirect
+        from django.urls import reverse
         from django.utils.http import urlencode
         from django.utils.translation import gettext as _
+        from django_otp import user_has_device
 
         from agencies import mfa
 
@@ -160,14 +163,14 @@ class SecondFactorMiddleware:
             if not mfa.is_recovery_login(user):
                 return None
             target = "mfa_enrol"
-        elif not mfa.mfa_required(user):
+        elif user_has_device(user):
+            target = "mfa_verify"
+        elif settings.DEMO_MODE:  # no factor set up: only the demo mode lets the person in
             return None
         else:
-            target = "mfa_verify" if mfa.user_has_device(user) else "mfa_enrol"
+            target = "mfa_enrol"
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": _("Confirm your login with your second factor first.")}, status=403)
-        from django.urls import reverse
-
         url = reverse(target)
         if request.method == "GET":
             url += "?" + urlencode({"next": request.get_full_path()})

@@ -55,17 +55,16 @@ def _acting_membership(user, referral: Referral | None):
     return memberships[0] if memberships else None
 
 
-def access_log_record(
-    *,
+def _entry(
     request,
     action: str,
     referral: Referral | None = None,
     obj_type: str = AccessLogEntry.ObjectType.REFERRAL,
     obj_id: int | None = None,
 ) -> AccessLogEntry:
-    """Write one access-log entry for ``request``: who (person, and the agency and role they acted
-    in), what, how, when, the request id and the client address (``REMOTE_ADDR``). No names, no
-    content. A refused attempt passes no ``referral`` but the requested id as ``obj_id``."""
+    """The (unsaved) entry for ``request``: who (person, and the agency and role they acted in),
+    what, how, when, the request id and the client address (``REMOTE_ADDR``). No names, no content.
+    A refused attempt passes no ``referral`` but the requested id as ``obj_id``."""
     user = request.user if getattr(request.user, "is_authenticated", False) else None
     membership = _acting_membership(user, referral) if user is not None else None
     if referral is not None:
@@ -74,7 +73,7 @@ def access_log_record(
     else:
         referral_id = obj_id if obj_type == AccessLogEntry.ObjectType.REFERRAL else None
     request_id = getattr(request, "request_id", None)
-    return AccessLogEntry.objects.create(
+    return AccessLogEntry(
         person=user,
         agency_id=membership.agency_id if membership else None,
         role=membership.role if membership else "",
@@ -87,28 +86,25 @@ def access_log_record(
     )
 
 
+def access_log_record(
+    *,
+    request,
+    action: str,
+    referral: Referral | None = None,
+    obj_type: str = AccessLogEntry.ObjectType.REFERRAL,
+    obj_id: int | None = None,
+) -> AccessLogEntry:
+    """Write one access-log entry for ``request`` (see ``_entry`` for what it holds)."""
+    entry = _entry(request, action, referral, obj_type, obj_id)
+    entry.save()
+    return entry
+
+
 def access_log_search_hits(*, request, referrals) -> int:
     """One "found by a search" entry per referral a search listed for ``request.user`` (the inbox
     with a search term, which may be a child's name): whoever searches for a name and finds a case
     shows up in that case's log. The term itself is not logged. One INSERT for the page."""
-    user = request.user
-    request_id = getattr(request, "request_id", None)
-    entries = []
-    for referral in referrals:
-        membership = _acting_membership(user, referral)
-        entries.append(
-            AccessLogEntry(
-                person=user,
-                agency_id=membership.agency_id if membership else None,
-                role=membership.role if membership else "",
-                action=AccessLogEntry.Action.SEARCH,
-                obj_type=AccessLogEntry.ObjectType.REFERRAL,
-                obj_id=referral.pk,
-                referral_id=referral.pk,
-                request_id=request_id if isinstance(request_id, uuid.UUID) else None,
-                address=request.META.get("REMOTE_ADDR") or None,
-            )
-        )
+    entries = [_entry(request, AccessLogEntry.Action.SEARCH, referral) for referral in referrals]
     AccessLogEntry.objects.bulk_create(entries)
     return len(entries)
 

@@ -151,7 +151,9 @@ def retention_rule_create(
     from django.utils.translation import gettext as _
 
     if office.pk not in retention_office_ids(user):
-        raise PermissionDenied(_("Only the lead of the office sets its retention rules."))
+        raise PermissionDenied(
+            _("Only the office's lead (the district coordinator for the coordination office) sets its retention rules.")
+        )
     if valid_from <= timezone.localdate():
         raise ValidationError({"valid_from": [_("A new rule must start in the future (tomorrow at the earliest).")]})
     rule = RetentionRule(office=office, outcome=outcome, keep_days=keep_days, valid_from=valid_from, created_by=user)
@@ -241,7 +243,7 @@ def _delete_one(*, pk: int, office: Agency, now: datetime.datetime) -> bool:
 
 def draft_retention_days() -> int:
     """How many days a draft is kept without a change (setting ``DRAFT_RETENTION_DAYS``, default 30)."""
-    return max(1, int(getattr(settings, "DRAFT_RETENTION_DAYS", 30)))
+    return max(1, settings.DRAFT_RETENTION_DAYS)
 
 
 def _stale_drafts(now: datetime.datetime) -> QuerySet[Referral]:

@@ -74,19 +74,24 @@ def make_referral(user, *, submit=True, **payload_overrides):
     return referral_save(user=user, submit=submit, **service_args(referral_payload(**payload_overrides)))
 
 
-def pass_second_factor(client, user):
-    """The second step of a real login: give ``user`` an authenticator app (if they have none) and
-    answer the code step with a fresh backup code — a TOTP code cannot be used twice within its 30
-    seconds, a backup code can be issued for every login. Returns the answer of the code step."""
-    from django.urls import reverse
+def second_factor_code(user) -> str:
+    """A code for the code step of a real login of ``user``: gives them an authenticator app if they
+    have none, and returns a fresh backup code — a TOTP code cannot be used twice within its 30
+    seconds, a backup code can be issued for every login."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from agencies.mfa import backup_codes_issue
 
     if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
-    code = backup_codes_issue(user=user)[0]
-    return client.post(reverse("mfa_verify"), {"code": code})
+    return backup_codes_issue(user=user)[0]
+
+
+def pass_second_factor(client, user):
+    """The second step of a real login, answered with ``second_factor_code``. Returns the answer."""
+    from django.urls import reverse
+
+    return client.post(reverse("mfa_verify"), {"code": second_factor_code(user)})
 
 
 _API_KEYS: dict[int, str] = {}

@@ -91,15 +91,11 @@ def login(live_server):
     through the second factor with a backup code issued for this login (the persona is given an
     authenticator app if they have none; tests/browser/test_second_factor.py sets one up for real)."""
     from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from agencies.mfa import backup_codes_issue
+    from tests.factories import second_factor_code
 
     def do_login(page, username: str) -> None:
-        user = get_user_model().objects.get(username=username)
-        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-            TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
-        code = backup_codes_issue(user=user)[0]
+        code = second_factor_code(get_user_model().objects.get(username=username))
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", "Test-Passwort-123")
