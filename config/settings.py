@@ -9,6 +9,7 @@ With ``DEBUG`` off (production) the settings refuse to load without ``SECRET_KEY
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -39,6 +40,9 @@ else:
 
 # Base address used in links sent by e-mail (e-mails carry a reference and a link, never a name).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Right-hand side of the stable Message-ID of every notification e-mail, <notification-ID@DOMAIN>: a
+# re-sent copy carries the same one, so a duplicate is recognisable (notifications.services).
+MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="") or (urlsplit(SITE_URL).hostname or "localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -179,6 +183,10 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "p
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Key of the repeat-referral fingerprints (HMAC); defaults to one derived from SECRET_KEY.
 FINGERPRINT_KEY = env.str("FINGERPRINT_KEY", default="")
+# Earlier referrals of a child named in a repeat-referral event: the most recent ones, with the total.
+REPEAT_MATCHES_SHOWN = 10
+# Incident dates further back than this are refused as implausible (typing errors such as year 1).
+INCIDENT_MAX_AGE_DAYS = env.int("INCIDENT_MAX_AGE_DAYS", default=3650)
 
 # Request bodies: 1 MiB is far above any real referral and keeps oversized posts out.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

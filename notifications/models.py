@@ -12,6 +12,18 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", _("In the application")
 
 
+class DeliveryState(models.TextChoices):
+    """Where a notification's delivery stands. ``sending`` is recorded (and committed) before a
+    message leaves the system; a row that stays in it had its last attempt's outcome lost (worker or
+    database connection gone after the mail server may have accepted it) and is sent again by the
+    sweep with the same Message-ID."""
+
+    PENDING = "pending", _("waiting")
+    SENDING = "sending", _("sending (outcome not yet recorded)")
+    DELIVERED = "delivered", _("delivered")
+    FAILED = "failed", _("failed, will be retried")
+
+
 class NotificationQuerySet(models.QuerySet):
     def for_user(self, user):
         """A person's own in-app notifications — the only way pages reach notifications."""
@@ -43,9 +55,19 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
+    # Delivery bookkeeping (see notifications.services.notification_deliver): every attempt is counted
+    # in its own committed transaction before the message is handed to the mail server.
+    state = models.CharField(_("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    unconfirmed_attempts = models.PositiveSmallIntegerField(
+        _("attempts without recorded outcome"),
+        default=0,
+        help_text=_("Attempts whose outcome was never recorded; the mail server may have received the message "
+                    "once more for each of them (same Message-ID)."),
+    )  # fmt: skip
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=200, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 

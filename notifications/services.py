@@ -6,9 +6,10 @@ import time
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Channel, Notification
+from .models import Channel, DeliveryState, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -63,49 +64,88 @@ def notification_enqueue(*, notification_id: int) -> bool:
     return True
 
 
-def notification_deliver(*, notification_id: int) -> bool:
-    """Deliver one notification exactly when it is still undelivered. Returns True if it was sent now.
+def notification_message_id(notification_id: int) -> str:
+    """The Message-ID of a notification's e-mail: the same for every attempt, so a copy the mail
+    server got twice (see ``notification_deliver``) is recognisable as one message."""
+    return f"<notification-{notification_id}@{settings.MESSAGE_ID_DOMAIN}>"
 
-    The row lock makes two workers racing on the same id send it once; an e-mail that fails leaves
-    the row undelivered with the error, for the retry or the sweep.
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Deliver one notification if it is still undelivered. Returns True if it was sent now.
+
+    Two transactions, because no database can commit together with a mail server:
+
+    1. The attempt is recorded and committed before anything is sent (``attempts`` + 1,
+       ``last_attempt_at``, state ``sending``, the stable ``message_id``). If the row is still in
+       ``sending`` from an earlier attempt, that attempt's outcome was lost after it may have reached
+       the mail server: it is counted in ``unconfirmed_attempts`` (an upper bound: a second worker
+       that takes the row up in the same moment is counted too, though it then sends nothing).
+    2. Under the row lock the e-mail is sent with that Message-ID and the row marked delivered (or
+       the error recorded, state ``failed``). A second worker on the same id waits for the lock and
+       then finds it delivered.
+
+    If the connection to the database drops after the mail server accepted the message and before
+    step 2 commits, the row stays in ``sending`` and the retry or the sweep sends it again with the
+    same Message-ID: delivery to the mail server is at least once, and every copy is counted —
+    copies ≤ ``attempts`` and, for a delivered row, copies ≤ 1 + ``unconfirmed_attempts``.
     """
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
+        if notification is None or notification.delivered_at is not None:
+            return False
+        if notification.state == DeliveryState.SENDING:
+            notification.unconfirmed_attempts += 1
+        notification.attempts += 1
+        notification.last_attempt_at = timezone.now()
+        notification.state = DeliveryState.SENDING
+        notification.message_id = notification.message_id or notification_message_id(notification.pk)
+        notification.save(update_fields=["attempts", "unconfirmed_attempts", "last_attempt_at", "state", "message_id"])
+
     error = None
     with transaction.atomic():
         notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
         if notification is None or notification.delivered_at is not None:
             return False
-        notification.attempts += 1
-        notification.last_attempt_at = timezone.now()
         try:
             if notification.channel == Channel.EMAIL:
-                link = f"{settings.SITE_URL}{notification.link}" if notification.link else ""
-                body = f"{notification.body}\n\n{link}\n" if link else notification.body
-                message = EmailMessage(notification.subject, body, to=[notification.recipient_email])
-                if notification.attachment_content:
-                    message.attach(
-                        notification.attachment_name, notification.attachment_content, notification.attachment_type
-                    )
-                message.send()
+                _send_email(notification)
         except Exception as exc:  # noqa: BLE001 - recorded, then raised for Celery's retry
             error = exc
+            notification.state = DeliveryState.FAILED
             notification.last_error = type(exc).__name__
         else:
+            notification.state = DeliveryState.DELIVERED
             notification.delivered_at = timezone.now()
             notification.last_error = ""
-        notification.save(update_fields=["attempts", "last_attempt_at", "last_error", "delivered_at"])
+        notification.save(update_fields=["state", "last_error", "delivered_at"])
     if error is not None:
         raise error
     return True
 
 
+def _send_email(notification: Notification) -> None:
+    link = f"{settings.SITE_URL}{notification.link}" if notification.link else ""
+    body = f"{notification.body}\n\n{link}\n" if link else notification.body
+    message = EmailMessage(
+        notification.subject, body, to=[notification.recipient_email], headers={"Message-ID": notification.message_id}
+    )
+    if notification.attachment_content:
+        message.attach(notification.attachment_name, notification.attachment_content, notification.attachment_type)
+    message.send()
+
+
 def notifications_resend_undelivered() -> int:
-    """Enqueue again every notification still undelivered after the configured delay. One that failed
+    """Enqueue again every notification still undelivered after the configured delay — also one left
+    in ``sending`` by an attempt whose outcome was lost (re-sent with its Message-ID). One that failed
     ``NOTIFICATION_MAX_ATTEMPTS`` times (a mailbox that refuses it) stays with its error for an
     operator (admin: notifications) instead of being retried forever."""
     cutoff = timezone.now() - timezone.timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
     undelivered = (
         Notification.objects.undelivered()
         .filter(created_at__lte=cutoff, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
+        # A row attempted moments ago is probably still in a worker's hands; it is picked up one
+        # delay after its last attempt (state ``sending`` or ``failed``), with the same Message-ID.
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=cutoff))
         .order_by("created_at", "pk")
     )
     ids = list(undelivered.values_list("pk", flat=True)[:1000])
