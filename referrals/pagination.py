@@ -34,7 +34,7 @@ def _decode(cursor: str, count: int) -> list:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # a crafted cursor of nested brackets: 400, not 500
         raise InvalidCursor(cursor) from exc
     if not isinstance(values, list) or len(values) != count:
         raise InvalidCursor(cursor)
