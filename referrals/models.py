@@ -583,13 +583,16 @@ class ChildFingerprint(models.Model):
     repeat-referral check across offices without sharing case data: it reveals only that an earlier
     referral exists, when and at which office — no name, no content, no access."""
 
-    digest = models.CharField(max_length=64, db_index=True)
+    digest = models.CharField(max_length=64)
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="fingerprints")
     office = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField()
 
     class Meta:
         ordering = ["received_at", "id"]
+        # The repeat check reads the most recent receipts of a digest: one index serves the lookup,
+        # the order and the count (services._repeat_check).
+        indexes = [models.Index(fields=["digest", "received_at"], name="fingerprint_digest_received")]
 
     def __str__(self) -> str:
         return self.digest[:12]

@@ -636,25 +636,39 @@ def attachment_add(*, referral: Referral, user, uploaded_file, confidential: boo
 
 
 def child_digest(*, first_name: str, last_name: str, date_of_birth) -> str | None:
-    """Keyed hash of a child's normalised name and date of birth; None without a date of birth."""
+    """Keyed hash (HMAC-SHA256) of a child's normalised names and date of birth, or None when the
+    child cannot be fingerprinted: no date of birth, or a name with no letters left after
+    normalisation. Refusing is the rule, not a fallback: an empty name would make every such child
+    born on the same day "the same child" and tell one office of another office's unrelated case.
+    Names of every script count; the rules are ``core.text.normalize_name`` (docs/domain.md,
+    "Wiederholte Mitteilungen (Fingerabdruck)")."""
     import hashlib
     import hmac
 
     from django.conf import settings
 
-    from agencies.routing import normalize_city
+    from core.text import normalize_name
 
-    if not date_of_birth or not (first_name or "").strip() or not (last_name or "").strip():
+    first, last = normalize_name(first_name), normalize_name(last_name)
+    if not date_of_birth or not first or not last:
         return None
     key = (settings.FINGERPRINT_KEY or f"fingerprint:{settings.SECRET_KEY}").encode()
-    text = f"{normalize_city(first_name)}|{normalize_city(last_name)}|{date_of_birth.isoformat()}"
+    text = f"{first}|{last}|{date_of_birth.isoformat()}"
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def _repeat_check(referral: Referral, user) -> None:
     """On receipt: record the children's fingerprints for this office and tell the office of earlier
     referrals of the same child — in its own office with the referral id, elsewhere only date and
-    office. No content of another office is read."""
+    office. No content of another office is read.
+
+    The event keeps the ``REPEAT_MATCHES_SHOWN`` most recent earlier receipts (one per referral,
+    office and day of receipt, however many of its children match) and their total ``count``: a
+    child referred hundreds of times must not make every new receipt slower and its event larger.
+    Both lookups use the (digest, received_at) index; the count is asked only when the list is full.
+    """
+    from django.conf import settings
+
     from .models import ChildFingerprint
 
     digests = {
@@ -664,29 +678,33 @@ def _repeat_check(referral: Referral, user) -> None:
     }
     if not digests:
         return
+    shown = settings.REPEAT_MATCHES_SHOWN
     earlier = (
         ChildFingerprint.objects.filter(digest__in=digests)
         .exclude(referral=referral)
-        .select_related("office")
-        .order_by("received_at")
+        .values("referral_id", "office_id", "office__name", "received_at")
+        .distinct()
+        .order_by("-received_at", "-referral_id", "office_id")
     )
-    matches = [
-        {
-            "office": fp.office.name,
-            "date": timezone.localtime(fp.received_at).date().isoformat(),
-            "referral": fp.referral_id if fp.office_id == referral.youth_office_id else None,
-        }
-        for fp in earlier
-    ]
+    recent = list(earlier[:shown])
+    count = earlier.count() if len(recent) == shown else len(recent)
     received = referral.received_at or timezone.now()
     ChildFingerprint.objects.bulk_create(
         [
             ChildFingerprint(digest=d, referral=referral, office=referral.youth_office, received_at=received)
-            for d in digests
+            for d in sorted(digests)
         ]
     )
-    if matches:
-        _event(referral, user, ReferralEvent.Kind.REPEAT, earlier=matches)
+    if recent:
+        matches = [
+            {
+                "office": row["office__name"],
+                "date": timezone.localtime(row["received_at"]).date().isoformat(),
+                "referral": row["referral_id"] if row["office_id"] == referral.youth_office_id else None,
+            }
+            for row in recent
+        ]
+        _event(referral, user, ReferralEvent.Kind.REPEAT, earlier=matches, count=count)
 
 
 EXPORT_STATUSES = (Status.TRIAGE, *WORKING)
