@@ -291,15 +291,19 @@ def _start_clock(referral: Referral, *, received_at) -> None:
 
 
 def _lock(referral: Referral, expected_version: int | None) -> Referral:
-    """Lock the referral's row. The caller's ``expected_version`` is compared when the service writes
-    (``_save``), after the rights and status checks: someone without the right learns that, not
-    that the case changed."""
+    """Lock the referral's row and compare the caller's ``expected_version`` at once, before any
+    rights or status check: when the caller's version is stale, the competing change may be exactly
+    what makes the action impossible now (acknowledged, assigned, forwarded), and only a conflict
+    tells the client to reload and decide again — a 400 or 403 about a state it never saw would
+    not (issue 10 § 9). This discloses nothing: callers reach a service only through the referral's
+    scope (out of scope stays 404), and in scope the version is readable anyway (``ETag``)."""
     locked = (
         Referral.objects.select_for_update(of=("self",))
         .select_related("youth_office", "forwarded_to")
         .get(pk=referral.pk)
     )
-    locked._expected_version = expected_version
+    if expected_version is not None and int(expected_version) != locked.version:
+        raise Conflict(locked.version)
     return locked
 
 
@@ -332,9 +336,8 @@ def _require_status(referral: Referral, *allowed) -> None:
 
 
 def _save(referral: Referral, *fields) -> None:
-    expected = getattr(referral, "_expected_version", None)
-    if expected is not None and int(expected) != referral.version:
-        raise Conflict(referral.version)  # the transaction rolls back whatever the service wrote
+    """Write the locked referral with a new version (the caller's version was checked by ``_lock``,
+    and the row lock keeps it current until commit)."""
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
 

@@ -628,9 +628,15 @@ def _conflict_message() -> str:
 
 
 def _casework_referral(request, pk, *roles) -> Referral:
+    """The referral from the person's scope (404 outside) on which they hold one of ``roles`` (403).
+    A form built on an older version passes the role check: the service then answers it as a
+    conflict (409, the page reloaded), since the competing change may be what took the role away —
+    a forward, say (issue 10 § 9)."""
     referral = _visible(request, pk)
     if selectors.office_role_for(request.user, referral) not in roles:
-        raise PermissionDenied(_("This action is not available to you on this referral."))
+        posted = request.POST.get("version", "")
+        if not (posted.isdigit() and int(posted) != referral.version):
+            raise PermissionDenied(_("This action is not available to you on this referral."))
     return referral
 
 
