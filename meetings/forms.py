@@ -6,7 +6,6 @@ import datetime
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from dateutil.rrule import rrulestr
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Membership
 
 from .models import TEXT_LIMIT, Audience
+from .services import rrule_problem, series_preview
 
 DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
@@ -33,7 +33,6 @@ CADENCES = (
 )
 CUSTOM_CADENCE = "custom"
 CADENCE_RRULES = {key: rule for key, _label, rule in CADENCES}
-ALLOWED_FREQUENCIES = ("WEEKLY", "MONTHLY", "YEARLY")
 
 
 def _date_input(**attrs):
@@ -174,8 +173,9 @@ class SeriesForm(forms.Form):
 
     error_targets = {"invitees": "invitees-fieldset"}
 
-    def __init__(self, *args, district_ids=(), series=None, **kwargs):
+    def __init__(self, *args, district_ids=(), series=None, preview_data=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.preview_data = preview_data
         agencies = Agency.objects.filter(district_id__in=list(district_ids), is_active=True).order_by("kind", "name")
         self.fields["agencies"].queryset = agencies
         self.fields["invitees"].queryset = people_of(agencies.values_list("pk", flat=True))
@@ -219,6 +219,38 @@ class SeriesForm(forms.Form):
             )
         return list(groups.values())
 
+    def _cadence_input(self) -> tuple[str | None, datetime.datetime | None]:
+        """The rule and the first date as entered (posted, fetched by the form's script, or the
+        series' own), each None while missing or malformed."""
+        if self.is_bound or self.preview_data is not None:
+            data = self.data if self.is_bound else self.preview_data
+            raw = {name: self.fields[name].widget.value_from_datadict(data, {}, self.add_prefix(name))
+                   for name in ("cadence", "rrule", "first_start")}  # fmt: skip
+        else:
+            raw = {name: self.initial.get(name) for name in ("cadence", "rrule", "first_start")}
+        try:
+            first_start = self.fields["first_start"].clean(raw["first_start"])
+        except ValidationError:
+            first_start = None
+        cadence = raw["cadence"] or self.fields["cadence"].initial
+        if cadence == CUSTOM_CADENCE:
+            rule = (raw["rrule"] or "").strip().upper().removeprefix("RRULE:") or None
+        else:
+            rule = CADENCE_RRULES.get(cadence)
+        return rule, first_start
+
+    def cadence_preview(self) -> dict:
+        """What the page shows under the cadence before anything is saved: the next dates
+        (``meetings.services.series_preview``), or why the rule gives none; template context."""
+        rule, first_start = self._cadence_input()
+        context = {"preview": None, "preview_problem": None, "preview_first_start": first_start}
+        if rule and first_start:
+            try:
+                context["preview"] = series_preview(rrule=rule, first_start=first_start)
+            except ValidationError as exc:
+                context["preview_problem"] = " ".join(exc.messages)
+        return context
+
     def clean_rrule(self):
         return self.cleaned_data["rrule"].strip().upper().removeprefix("RRULE:")
 
@@ -230,7 +262,7 @@ class SeriesForm(forms.Form):
             if not rule:
                 self.add_error("rrule", _("Enter the cadence as an RRULE, or choose a preset."))
             else:
-                problem = rrule_problem(rule)
+                problem = rrule_problem(rule, data.get("first_start"))
                 if problem:
                     self.add_error("rrule", problem)
                 else:
@@ -266,19 +298,6 @@ class SeriesForm(forms.Form):
             "location": series.location,
             "video_link": series.video_link,
         }
-
-
-def rrule_problem(rule: str) -> str | None:
-    """Why ``rule`` is no usable cadence, or None. Only weekly, monthly and yearly rules: a liaison
-    meeting every few minutes is a typo, not a cadence."""
-    parts = dict(part.partition("=")[::2] for part in rule.split(";") if part)
-    if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
-        return str(_("Use a weekly, monthly or yearly rule (FREQ=WEEKLY, MONTHLY or YEARLY)."))
-    try:
-        rrulestr(rule, dtstart=datetime.datetime(2026, 1, 1, 10, 0))  # noqa: DTZ001 - syntax check only
-    except (ValueError, TypeError):
-        return str(_("This is not a valid RRULE."))
-    return None
 
 
 # --- Meetings -----------------------------------------------------------------------------------------

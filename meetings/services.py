@@ -13,11 +13,13 @@ changes of daylight saving time, and proposals avoid weekends and the public hol
 Rhine-Westphalia.
 """
 
+import dataclasses
 import datetime
 import functools
 import logging
 import re
 import secrets
+import time
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -62,7 +64,17 @@ LOCAL_TZ = ZoneInfo("Europe/Berlin")
 # daily ones do not): the beat job must never flood calendars.
 MAX_OCCURRENCES_PER_HALF_YEAR = 60
 HALF_YEAR_DAYS = 183
-ALLOWED_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+ALLOWED_FREQUENCIES = ("WEEKLY", "MONTHLY", "YEARLY")
+# The parts of an RRULE a cadence may use: days only; the time of day comes from the first date.
+ALLOWED_RRULE_PARTS = frozenset(
+    ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "BYWEEKNO", "BYYEARDAY")
+    + ("WKST",)
+)
+MAX_INTERVAL = 52
+# A cadence must yield a date within this many years; see _probe_start for how the search is bounded.
+CADENCE_PROBE_YEARS = 10
+# How many dates the series form and the API show before saving.
+PREVIEW_COUNT = 3
 HORIZON_DAYS_RANGE = (7, 366)
 DURATION_MINUTES_RANGE = (15, 600)
 # A proposal moves at most this many days forward to find a free working day; if none is free it
@@ -195,24 +207,117 @@ def _normalised_rrule(text: str) -> str:
     return text
 
 
+def _rrule_parts(text: str) -> dict[str, str] | None:
+    """``FREQ=MONTHLY;BYDAY=2TU`` as ``{"FREQ": "MONTHLY", "BYDAY": "2TU"}``; None if a part is no
+    ``NAME=value`` pair or a name repeats."""
+    parts: dict[str, str] = {}
+    for part in text.upper().split(";"):
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip() or not value.strip() or name.strip() in parts:
+            return None
+        parts[name.strip()] = value.strip()
+    return parts
+
+
+def _probe_start(start: datetime.datetime) -> datetime.datetime:
+    """``start`` moved by whole 400-year cycles to within ``CADENCE_PROBE_YEARS`` to
+    ``CADENCE_PROBE_YEARS + 400`` years of the end of the calendar. The Gregorian calendar repeats
+    exactly every 400 years (weekdays and leap days alike), so a rule yields the same pattern there;
+    but dateutil stops at year 9999 even for a rule that yields nothing, which it otherwise searches
+    for until then (seconds for a weekly rule) — this bounds every expansion at input."""
+    last = datetime.MAXYEAR - CADENCE_PROBE_YEARS
+    return start.replace(year=start.year + 400 * ((last - start.year) // 400))
+
+
+def rrule_problem(rule: str, first_start: datetime.datetime | None = None) -> str | None:
+    """Why ``rule`` is no usable cadence of a meeting series, or None. The one check of a cadence
+    for the form, the API and the services (docs/domain.md, "Sitzungsreihen").
+
+    Only WEEKLY, MONTHLY and YEARLY (a liaison meeting every day is a typo); only the parts that name
+    days (the time of day comes from the first date); INTERVAL between 1 and ``MAX_INTERVAL`` (0 makes
+    dateutil loop for ever); then the rule is expanded with a bound in count and time: an error while
+    expanding, or no date within ``CADENCE_PROBE_YEARS`` years, is a problem too."""
+    text = _normalised_rrule(rule)
+    invalid = _("Enter a valid recurrence rule, e.g. FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU.")
+    if not text or any(c in text for c in "\r\n:") or len(text) > 300:
+        return invalid
+    parts = _rrule_parts(text)
+    if parts is None:
+        return invalid
+    if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
+        return _("Use a weekly, monthly or yearly rule (FREQ=WEEKLY, MONTHLY or YEARLY).")
+    unknown = sorted(parts.keys() - ALLOWED_RRULE_PARTS)
+    if unknown:
+        return _("A cadence names days only; not allowed here: %(parts)s.") % {"parts": ", ".join(unknown)}
+    interval = parts.get("INTERVAL", "1")
+    if not interval.isascii() or not interval.isdigit() or not 1 <= int(interval) <= MAX_INTERVAL:
+        return _("INTERVAL must be a whole number from 1 to %(max)s.") % {"max": MAX_INTERVAL}
+    count = parts.get("COUNT")
+    if count is not None and (not count.isascii() or not count.isdigit() or not 1 <= int(count) <= 1000):
+        return _("COUNT must be a whole number from 1 to 1000.")
+    probe_start = _probe_start(_local_naive(first_start) if first_start else datetime.datetime(2026, 1, 1, 10, 0))  # noqa: DTZ001
+    pattern = ";".join(f"{k}={v}" for k, v in parts.items() if k not in ("COUNT", "UNTIL"))
+    started = time.monotonic()
+    try:
+        rrulestr(text, dtstart=datetime.datetime(2026, 1, 1, 10, 0))  # noqa: DTZ001 - syntax of UNTIL/COUNT
+        first = next(iter(rrulestr(pattern, dtstart=probe_start)), None)
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError):
+        return invalid
+    finally:
+        elapsed = time.monotonic() - started
+        if elapsed > 0.5:
+            logger.warning("expanding a cadence took %.2f s", elapsed)
+    if first is None or first > probe_start.replace(year=probe_start.year + CADENCE_PROBE_YEARS):
+        return _("This rule yields no date within %(years)s years.") % {"years": CADENCE_PROBE_YEARS}
+    return None
+
+
 def parse_cadence(rule: str, first_start: datetime.datetime):
     """The recurrence of a series as a dateutil rule counting in local wall-clock time.
 
-    Accepts one RFC 5545 RRULE (with or without the ``RRULE:`` prefix) of frequency DAILY, WEEKLY,
-    MONTHLY or YEARLY; the start comes from ``first_start``, never from the text.
-    Raises ``ValidationError({"rrule": ...})``.
+    Accepts one RFC 5545 RRULE (with or without the ``RRULE:`` prefix) that ``rrule_problem`` accepts;
+    the start comes from ``first_start``, never from the text. Raises ``ValidationError({"rrule": ...})``.
     """
-    text = _normalised_rrule(rule)
-    invalid = ValidationError({"rrule": [_("Enter a valid recurrence rule, e.g. FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU.")]})
-    if not text or any(c in text for c in "\r\n:") or "DTSTART" in text.upper():
-        raise invalid
-    parts = dict(part.split("=", 1) for part in text.upper().split(";") if "=" in part)
-    if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
-        raise ValidationError({"rrule": [_("A series repeats daily, weekly, monthly or yearly.")]})
+    problem = rrule_problem(rule, first_start)
+    if problem:
+        raise ValidationError({"rrule": [problem]})
+    return rrulestr(_normalised_rrule(rule), dtstart=_local_naive(first_start))
+
+
+@dataclasses.dataclass(frozen=True)
+class CadencePreview:
+    """What a cadence will produce: the first ``dates`` the coordinator will be proposed (weekends
+    and public holidays already moved to the next working day; the invited people's other dates can
+    move a proposal further), each with the date the rule gave, and whether the first date entered
+    is itself one of the rule's dates (a "quarterly, 2nd Tuesday" series entered with 15 December,
+    a 3rd Tuesday, first meets in March)."""
+
+    occurrences: list[datetime.datetime]
+    dates: list[datetime.datetime]
+    first_start_is_occurrence: bool
+
+
+def series_preview(
+    *, rrule: str, first_start: datetime.datetime, count: int = PREVIEW_COUNT, now: datetime.datetime | None = None
+) -> CadencePreview:
+    """The next ``count`` dates of a cadence from ``first_start`` (or from now, if that is later),
+    before anything is saved. Raises ``ValidationError`` keyed ``rrule``/``first_start``."""
     try:
-        return rrulestr(text, dtstart=_local_naive(first_start))
-    except (ValueError, TypeError, OverflowError, IndexError, KeyError):
-        raise invalid from None
+        _aware(first_start)
+    except ValidationError as exc:
+        raise ValidationError({"first_start": exc.messages}) from None
+    rule = parse_cadence(rrule, first_start)
+    now = now or timezone.now()
+    begin = max(_local_naive(now), _local_naive(first_start))
+    occurrences = []
+    for naive in rule.xafter(begin, count=count, inc=True):
+        occurrences.append(naive.replace(tzinfo=LOCAL_TZ))
+    duration = datetime.timedelta(minutes=90)
+    return CadencePreview(
+        occurrences=occurrences,
+        dates=[propose_start(o, duration, [], set()) for o in occurrences],
+        first_start_is_occurrence=_local_naive(first_start) in rule,
+    )
 
 
 def _cadence_errors(series: MeetingSeries, now: datetime.datetime) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ urlpatterns = [
     # Liaison meetings and their series.
     path("series/", views.series_list, name="series_list"),
     path("series/new/", views.series_create, name="series_create"),
+    path("series/preview/", views.series_preview, name="series_preview"),
     path("series/<int:pk>/", views.series_detail, name="series_detail"),
     path("series/<int:pk>/edit/", views.series_edit, name="series_edit"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),

@@ -276,6 +276,8 @@ def series_create(request):
     user = request.user
     districts = coordinated_district_ids(user)
     _require(bool(districts))
+    if request.method == "POST" and "preview" in request.POST:
+        return _series_form_page(request, _form_for_preview(request, districts), series=None)
     form = SeriesForm(request.POST or None, district_ids=districts)
     if request.method == "POST" and form.is_valid():
         try:
@@ -288,13 +290,43 @@ def series_create(request):
                 _("Series “%(title)s” created and its dates proposed. Confirm a date to send the invitations.")
                 % {"title": series.title},
             )
+            _say_first_date(request, form)
             return redirect("meetings:series_detail", pk=series.pk)
-    context = {"form": form, "error_summary": error_summary(form), "series": None}
-    return render(request, "meetings/series_form.html", context)
+    return _series_form_page(request, form, series=None)
 
 
 def _rrule_field(form) -> str:
     return "rrule" if form.data.get("cadence") == "custom" else "cadence"
+
+
+def _form_for_preview(request, districts) -> SeriesForm:
+    """The series form as the coordinator filled it in, unbound (so that asking for the dates does not
+    flag the fields not yet filled in as errors) — nothing typed is lost."""
+    data = request.POST
+    initial = {name: data.get(name, "") for name in SeriesForm.base_fields if name not in ("agencies", "invitees")}
+    initial |= {"agencies": data.getlist("agencies"), "invitees": data.getlist("invitees")}
+    return SeriesForm(district_ids=districts, initial=initial, preview_data=data)
+
+
+def _series_form_page(request, form: SeriesForm, *, series):
+    context = {
+        "form": form,
+        "error_summary": error_summary(form) if form.is_bound else None,
+        "series": series,
+        **form.cadence_preview(),
+    }
+    return render(request, "meetings/series_form.html", context)
+
+
+def _say_first_date(request, form: SeriesForm) -> None:
+    """After saving: if the first date entered is not one the cadence gives, say which one comes first."""
+    preview = form.cadence_preview()["preview"]
+    if preview is not None and not preview.first_start_is_occurrence and preview.dates:
+        messages.warning(
+            request,
+            _("The first date entered is not a date of this cadence; the first meeting is on %(date)s.")
+            % {"date": formats.date_format(timezone.localtime(preview.dates[0]), "l, j. F Y, H:i")},
+        )
 
 
 @login_required
@@ -302,6 +334,8 @@ def series_edit(request, pk):
     user = request.user
     series = get_object_or_404(MeetingSeries.objects.visible_to(user), pk=pk)
     _require(series.district_id in coordinated_district_ids(user))
+    if request.method == "POST" and "preview" in request.POST:
+        return _series_form_page(request, _form_for_preview(request, {series.district_id}), series=series)
     form = SeriesForm(request.POST or None, district_ids={series.district_id}, initial=SeriesForm.initial_from(series))
     if request.method == "POST" and form.is_valid():
         try:
@@ -311,8 +345,18 @@ def series_edit(request, pk):
         else:
             messages.success(request, _("Series “%(title)s” saved.") % {"title": form.cleaned_data["title"]})
             return redirect("meetings:series_detail", pk=series.pk)
-    context = {"form": form, "error_summary": error_summary(form), "series": series}
-    return render(request, "meetings/series_form.html", context)
+    return _series_form_page(request, form, series=series)
+
+
+@login_required
+def series_preview(request):
+    """The first dates of a cadence as the series form shows them (an HTML fragment the form's script
+    fetches while the coordinator types; without script the form's "Show dates" button renders the same
+    fragment in the page). District coordinators only, like the form."""
+    districts = coordinated_district_ids(request.user)
+    _require(bool(districts))
+    form = SeriesForm(district_ids=districts, preview_data=request.GET)
+    return render(request, "meetings/_cadence_preview.html", form.cadence_preview())
 
 
 @login_required

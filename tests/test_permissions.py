@@ -581,6 +581,16 @@ def check_coop_role_page(path, roles):
     return check
 
 
+def check_coop_api_role(path, roles):
+    """An API endpoint for some roles only: 200 for them, 403 for everyone else."""
+
+    def check(persona, user, referrals):
+        _coop_world()
+        assert _api(user).get(path).status_code == (200 if persona in roles else 403), (path, persona)
+
+    return check
+
+
 def check_coop_action(url, keys, allowed, *, ok, data=None, api=False, method="post"):
     """An action on each object: 404 outside the scope; inside it ``ok`` for whom ``allowed(persona,
     key)`` says, else 403. A page action refuses GET (405)."""
@@ -757,6 +767,9 @@ COOP_ENDPOINTS = {
     "meetings:calendar_list": check_coop_calendar("list"),
     "meetings:series_list": check_coop_titles("/cooperation/series/", "series"),
     "meetings:series_create": check_coop_role_page("/cooperation/series/new/", COOP_COORDINATOR),
+    "meetings:series_preview": check_coop_role_page(
+        "/cooperation/series/preview/?cadence=quarterly_2tu&first_start=2027-03-09T10:00", COOP_COORDINATOR
+    ),
     "meetings:series_detail": check_coop_detail("/cooperation/series/{pk}/", COOP_MEETINGS),
     "meetings:series_edit": check_coop_edit_page,
     "meetings:meeting_detail": check_coop_detail("/cooperation/meetings/{pk}/", COOP_MEETINGS),
@@ -813,6 +826,10 @@ COOP_ENDPOINTS = {
         "/api/v1/meeting-series/", "series", COOP_COORDINATOR, _coop_series_payload
     ),
     "meeting-series-detail": check_coop_api_series_detail,
+    "meeting-series-preview": check_coop_api_role(
+        "/api/v1/meeting-series/preview/?rrule=FREQ%3DMONTHLY%3BBYDAY%3D2TU&first_start=2027-03-09T10%3A00%3A00%2B01%3A00",
+        COOP_COORDINATOR,
+    ),
     "meeting-list": check_coop_api_list,
     "meeting-detail": check_coop_detail("/api/v1/meetings/{pk}/", COOP_MEETINGS, api=True),
     "meeting-ics": check_coop_detail("/api/v1/meetings/{pk}/ics/", COOP_MEETINGS, api=True),

@@ -1,6 +1,7 @@
 """API representations of the cooperation programme. Writes go through ``meetings.services``; these
 classes only parse and render. People appear as ``{id, name}``, agencies as ``{id, name}``."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,7 +9,7 @@ from rest_framework import serializers
 from agencies.models import Agency
 from referrals.api.serializers import AgencyRefSerializer, StrictCharField, UserRefSerializer
 
-from ..forms import REASON_LIMIT, rrule_problem
+from ..forms import REASON_LIMIT
 from ..models import (
     TEXT_LIMIT,
     ActionItem,
@@ -23,6 +24,7 @@ from ..models import (
     MeetingStatus,
     RegistrationStatus,
 )
+from ..services import rrule_problem, series_preview
 
 PEOPLE_LIMIT = 200
 
@@ -56,18 +58,62 @@ def status_field(choices):
 # --- Series -------------------------------------------------------------------------------------------
 
 
+class CadencePreviewSerializer(serializers.Serializer):
+    """What a cadence gives before anything is saved (``meetings.services.series_preview``)."""
+
+    next_dates = serializers.ListField(
+        child=serializers.DateTimeField(),
+        help_text="The next dates of the cadence as they will be proposed (weekends and public holidays moved to "
+        "the next working day), from the first date or from now, whichever is later.",
+    )
+    first_start_is_occurrence = serializers.BooleanField(
+        help_text="False when the first date entered is not itself a date of the cadence (e.g. the 3rd Tuesday "
+        "for a series on the 2nd Tuesday): the series then starts with the first of `next_dates`."
+    )
+
+    def to_representation(self, instance):
+        return super().to_representation(
+            {"next_dates": instance.dates, "first_start_is_occurrence": instance.first_start_is_occurrence}
+        )
+
+
+class CadencePreviewQuerySerializer(serializers.Serializer):
+    rrule = StrictCharField(
+        max_length=300, help_text="RFC 5545 recurrence rule, e.g. FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
+    )
+    first_start = serializers.DateTimeField()
+
+    def validate_rrule(self, value):
+        return value.strip().upper().removeprefix("RRULE:")
+
+    def validate(self, attrs):
+        problem = rrule_problem(attrs["rrule"], attrs["first_start"])
+        if problem:
+            raise serializers.ValidationError({"rrule": [problem]})
+        return attrs
+
+
 class MeetingSeriesSerializer(serializers.ModelSerializer):
     agencies = AgencyRefSerializer(many=True, read_only=True)
     invitees = UserRefSerializer(many=True, read_only=True)
     district = serializers.CharField(source="district.name", read_only=True)
+    cadence = serializers.SerializerMethodField(help_text="The next dates the cadence gives from now.")
 
     class Meta:
         model = MeetingSeries
         fields = [
             "id", "title", "district", "agencies", "invitees", "rrule", "first_start", "duration_minutes",
-            "location", "video_link", "horizon_days", "is_active", "created_at",
+            "location", "video_link", "horizon_days", "is_active", "created_at", "cadence",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(CadencePreviewSerializer(allow_null=True))
+    def get_cadence(self, series):
+        try:
+            preview = series_preview(rrule=series.rrule, first_start=series.first_start)
+        except DjangoValidationError:
+            return None
+        return CadencePreviewSerializer(preview).data
 
 
 class MeetingSeriesWriteSerializer(serializers.Serializer):

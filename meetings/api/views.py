@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, has_role
+from core.idempotency import IdempotentPostMixin
 from referrals.api.serializers import ErrorSerializer
 from referrals.pagination import KeysetPagination
 
@@ -46,6 +47,8 @@ from .serializers import (
     AgendaItemInputSerializer,
     AgendaItemSerializer,
     ApproveSerializer,
+    CadencePreviewQuerySerializer,
+    CadencePreviewSerializer,
     FeedbackSerializer,
     FeedSerializer,
     HospitationRequestSerializer,
@@ -154,6 +157,10 @@ SERIES_EXAMPLE = {
     "horizon_days": 183,
     "is_active": True,
     "created_at": "2026-01-15T09:12:00+01:00",
+    "cadence": {
+        "next_dates": ["2026-03-10T10:00:00+01:00", "2026-06-09T10:00:00+02:00", "2026-09-08T10:00:00+02:00"],
+        "first_start_is_occurrence": True,
+    },
 }
 SERIES_INPUT = {
     "title": "Polizei – Jugendamt Velbert, Sachbearbeiter-Ebene",
@@ -178,7 +185,9 @@ SERIES_INPUT = {
         examples=[_example("Series", SERIES_EXAMPLE)],
     ),
 )  # fmt: skip
-class MeetingSeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MeetingSeriesViewSet(
+    IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Series through ``MeetingSeries.objects.visible_to``. Creating and changing is the district
     coordinator's (checked by the service: 403 for anyone else who sees the series)."""
 
@@ -213,6 +222,29 @@ class MeetingSeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         with service_errors():
             series = services.series_create(user=user, **data)
         return Response(self._fresh(series.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Preview a cadence before creating or changing a series (district coordinator)",
+        description="The next dates a cadence gives from `first_start` (or from now, if later), as they will be "
+        "proposed, and whether `first_start` is itself a date of the cadence. Nothing is saved.",
+        parameters=[
+            OpenApiParameter("rrule", str, required=True, description="RFC 5545 rule, e.g. FREQ=MONTHLY;BYDAY=2TU"),
+            OpenApiParameter("first_start", OpenApiTypes.DATETIME, required=True, description="ISO, with offset"),
+        ],
+        responses={200: CadencePreviewSerializer, 400: ERRORS[400], 403: ERRORS[403]},
+        examples=[
+            _example("Not an occurrence", {"next_dates": ["2027-03-09T10:00:00+01:00", "2027-06-08T10:00:00+02:00",
+                     "2027-09-14T10:00:00+02:00"], "first_start_is_occurrence": False}),
+        ],
+    )  # fmt: skip
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def preview(self, request):
+        _require_role(request.user, Role.DISTRICT_COORDINATOR, message=_("Only the district coordinator plans series."))
+        query = CadencePreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        with service_errors():
+            preview = services.series_preview(**query.validated_data)
+        return Response(CadencePreviewSerializer(preview).data)
 
     @extend_schema(
         summary="Change a series (district coordinator)",
@@ -303,7 +335,7 @@ def meeting_action_schema(summary, description, request, request_example, respon
         examples=[_example("Meeting", MEETING_DETAIL_EXAMPLE)],
     ),
 )
-class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Meetings through ``Meeting.objects.visible_to``. Confirming, moving, cancelling, minutes and
     action items are the coordinator's; any invited person proposes agenda items (the service
     decides: 403 inside the scope)."""
@@ -553,7 +585,9 @@ def hospitation_schema(summary, description, request, request_example, response_
         examples=[_example("Hospitation", HOSPITATION_EXAMPLE)],
     ),
 )  # fmt: skip
-class HospitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class HospitationViewSet(
+    IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Hospitations through ``Hospitation.objects.visible_to``. The host's lead approves or declines;
     completion with feedback after the visit."""
 
@@ -682,7 +716,7 @@ EVENT_INPUT = {k: v for k, v in EVENT_EXAMPLE.items() if k in InfoEventWriteSeri
         examples=[_example("Event", EVENT_EXAMPLE)],
     ),
 )  # fmt: skip
-class InfoEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InfoEventViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Events through ``InfoEvent.objects.visible_to``. Registration is first come, first served; a
     full event keeps a waiting list that moves up on cancellation."""
 

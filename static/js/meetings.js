@@ -52,6 +52,60 @@
       filterGroups();
     }
 
+    // The first dates of the cadence, fetched while the coordinator types (without script the
+    // "show the first dates" button posts the form and the page shows the same fragment).
+    var box = form.querySelector("[data-coop-preview-url]");
+    if (box && window.fetch && window.URLSearchParams) {
+      var url = box.getAttribute("data-coop-preview-url");
+      var timer = null;
+      var latest = 0;
+      var refresh = function () {
+        var params = new URLSearchParams();
+        ["cadence", "rrule", "first_start"].forEach(function (name) {
+          var input = form.elements[name];
+          if (input) {
+            params.append(name, input.value);
+          }
+        });
+        var mine = ++latest;
+        fetch(url + "?" + params.toString(), { credentials: "same-origin" })
+          .then(function (response) {
+            return response.ok ? response.text() : null;
+          })
+          .then(function (html) {
+            var current = box.querySelector("[data-coop-preview]");
+            if (html === null || mine !== latest || !current) {
+              return;
+            }
+            var holder = document.createElement("div");
+            holder.innerHTML = html;
+            var fresh = holder.querySelector("[data-coop-preview]");
+            if (fresh) {
+              current.innerHTML = fresh.innerHTML; // the live region stays, so its change is announced
+            }
+          })
+          .catch(function () {});
+      };
+      var schedule = function () {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(refresh, 250);
+      };
+      ["cadence", "rrule", "first_start"].forEach(function (name) {
+        var input = form.elements[name];
+        if (input) {
+          input.addEventListener("change", schedule);
+          input.addEventListener("input", schedule);
+        }
+      });
+      var button = box.querySelector("[data-coop-preview-button]");
+      if (button) {
+        button.addEventListener("click", function (event) {
+          event.preventDefault();
+          refresh();
+        });
+      }
+    }
+
     // A person of two agencies appears in both groups: keep their boxes in step.
     form.addEventListener("change", function (event) {
       var box = event.target;
