@@ -77,6 +77,10 @@ class Agency(models.Model):
         _("on-call mailbox"), blank=True, help_text=_("Receives immediate referrals round the clock.")
     )
     is_24h = models.BooleanField(_("staffed round the clock"), default=False)
+    # Seeded placeholder contact data (phone numbers, mailboxes, persons) that the agency still has
+    # to replace with its real ones; the directory marks it as such.
+    contacts_placeholder = models.BooleanField(_("contact details are placeholders"), default=False)
+    contacts_updated_at = models.DateTimeField(_("contact details updated"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     # Response clocks of a youth office (DESIGN.md "Urgency and response clocks"): how long it has to
     # acknowledge a referral. Immediate runs round the clock; the others count NRW working days.
@@ -88,6 +92,11 @@ class Agency(models.Model):
     )
     clock_routine_working_days = models.PositiveSmallIntegerField(
         _("acknowledge routine referrals within (working days)"), default=3
+    )
+    # Coordination office: how long an immediate referral may wait in the triage queue before it
+    # escalates (real hours, round the clock; docs/domain.md "Sofort-Fälle").
+    clock_triage_hours = models.PositiveSmallIntegerField(
+        _("route immediate referrals from triage within (hours)"), default=1
     )
 
     objects = AgencyQuerySet.as_manager()
@@ -345,3 +354,69 @@ class ApiToken(models.Model):
         from django.utils.translation import gettext
 
         return gettext("API token of %(person)s") % {"person": self.user}  # never the digest or prefix
+
+
+# --- Contact directory (Erreichbarkeiten) ------------------------------------------------------
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OfficeHours(models.Model):
+    """One opening span of an agency on a weekday (Monday 08:00–12:00); a weekday may have several
+    spans (morning and afternoon) or none (closed). Public holidays in NRW are closed whatever the
+    weekday says (``agencies.directory.is_open``)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="office_hours", verbose_name=_("agency"))
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        verbose_name = _("office hours")
+        verbose_name_plural = _("office hours")
+        ordering = ["agency", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes__gt=models.F("opens")), name="office_hours_closes_after")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class ContactPerson(models.Model):
+    """A named contact of an agency (name, role, phone, e-mail), kept by its lead or coordinator.
+    ``user`` links the entry to a person of the system, so police feedback can name the caseworker
+    with a full name and a direct phone number instead of a user name."""
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="contact_persons", verbose_name=_("agency")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    function = models.CharField(_("role"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact_entries",
+        verbose_name=_("person in the system"),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
+        ordering = ["agency", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -56,16 +56,75 @@ def _agency(district, kind, data, parent=None) -> Agency:
         "is_24h": data.get("is_24h", False),
         "is_active": True,
     }
+    contacts = {
+        "email": data.get("email", ""),
+        "phone": data.get("phone", ""),
+        "oncall_phone": data.get("oncall_phone", ""),
+        "oncall_email": data.get("oncall_email", ""),
+    }
     if kind == AgencyKind.YOUTH_OFFICE:
-        defaults.update(
+        contacts.update(
             email=data.get("email") or f"kinderschutz@jugendamt-{slug}.example",
-            phone=data.get("phone") or "",
-            oncall_phone=data.get("oncall_phone") or "",
             oncall_email=data.get("oncall_email") or f"rufbereitschaft@jugendamt-{slug}.example",
-            is_24h=False,
         )
-    agency, _ = Agency.objects.update_or_create(district=district, code=data["code"], defaults=defaults)
+        defaults["is_24h"] = False
+    for name in ("email", "phone", "oncall_phone", "oncall_email"):
+        defaults.pop(name, None)
+    agency, created = Agency.objects.update_or_create(district=district, code=data["code"], defaults=defaults)
+    # Contact details belong to the agency once it has edited them (page "Erreichbarkeiten"): a new
+    # seed run fills in only what is new or still the seeded placeholder.
+    if created or agency.contacts_updated_at is None:
+        for name, value in contacts.items():
+            setattr(agency, name, value)
+        agency.save(update_fields=list(contacts))
     return agency
+
+
+PLACEHOLDER_PERSONS = {
+    AgencyKind.YOUTH_OFFICE: [
+        ("Anna Beispiel (Platzhalter)", "Leitung Allgemeiner Sozialer Dienst", "-101"),
+        ("Bernd Muster (Platzhalter)", "Kinderschutzfachkraft", "-102"),
+    ],
+    AgencyKind.COORDINATION: [("Clara Platzhalter (Platzhalter)", "Kinderschutzkoordination", "-901")],
+    AgencyKind.POLICE_AUTHORITY: [("Dirk Beispiel (Platzhalter)", "Opferschutz / Kinderschutz", "-501")],
+}
+
+
+def _placeholder_contacts(agency: Agency, hours: list) -> None:
+    """Seed office hours and named contact persons marked as placeholders, unless the agency has
+    edited its entry already (``contacts_updated_at``) or has some already."""
+    import datetime
+
+    from .models import ContactPerson, OfficeHours
+
+    if agency.contacts_updated_at is not None:
+        return
+    agency.contacts_placeholder = True
+    agency.save(update_fields=["contacts_placeholder"])
+    if not agency.office_hours.exists() and not agency.is_24h:
+        OfficeHours.objects.bulk_create(
+            OfficeHours(
+                agency=agency,
+                weekday=day,
+                opens=datetime.time.fromisoformat(opens),
+                closes=datetime.time.fromisoformat(closes),
+            )
+            for day, opens, closes in hours
+        )
+    if not agency.contact_persons.exists():
+        base = (agency.phone or "0000 0000").rsplit("-", 1)[0]
+        slug = _slug(agency.city or agency.code)
+        ContactPerson.objects.bulk_create(
+            ContactPerson(
+                agency=agency,
+                name=name,
+                function=function,
+                phone=f"{base}{suffix}",
+                email=f"{_slug(name.split(' (')[0]).replace('-', '.')}@{slug}.example",
+                position=index,
+            )
+            for index, (name, function, suffix) in enumerate(PLACEHOLDER_PERSONS.get(agency.kind, []))
+        )
 
 
 def _demo_user(username: str, agency: Agency, role: str, report: SeedReport) -> None:
@@ -112,6 +171,11 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
             )
             report.postcodes += 1
     coordination = _agency(district, AgencyKind.COORDINATION, data["coordination"])
+    if data.get("contacts_placeholder"):
+        hours = data.get("office_hours", {})
+        for agency in (authority, *stations, *(o for o, _d in offices), coordination):
+            kind_hours = hours.get(agency.kind) or hours.get("police_authority" if agency.parent_id else "", [])
+            _placeholder_contacts(agency, kind_hours)
     from referrals.retention import retention_rules_seed  # referrals builds on agencies, not the reverse
 
     for office, _office_data in offices:

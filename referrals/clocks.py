@@ -25,6 +25,11 @@ def _nrw_holidays(year: int) -> frozenset[datetime.date]:
     return frozenset(holidays.Germany(subdiv="NW", years=year))
 
 
+def nrw_holidays(year: int) -> frozenset[datetime.date]:
+    """The public holidays of North Rhine-Westphalia in ``year`` (also closing days of the offices)."""
+    return _nrw_holidays(year)
+
+
 def is_working_day(day: datetime.date) -> bool:
     """Monday to Friday and not a public holiday in North Rhine-Westphalia.
 
@@ -90,6 +95,15 @@ def acknowledgement_due(*, office, urgency: str, received_at: datetime.datetime)
     else:
         raise ValueError(f"unknown urgency: {urgency!r}")
     return add_working_days(received_at, days).astimezone(datetime.UTC)
+
+
+def triage_due(*, coordination, received_at: datetime.datetime) -> datetime.datetime:
+    """By when the coordination office has to route an immediate referral out of the triage queue:
+    ``coordination.clock_triage_hours`` real hours (default 1), round the clock, in UTC."""
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be an aware datetime")
+    hours = coordination.clock_triage_hours if coordination is not None else 1
+    return received_at.astimezone(datetime.UTC) + datetime.timedelta(hours=hours)
 
 
 def time_left(due_at: datetime.datetime, now: datetime.datetime) -> datetime.timedelta:

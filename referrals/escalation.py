@@ -11,7 +11,7 @@ import datetime
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, QuerySet
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -61,9 +61,40 @@ def _immediate_unacknowledged(now: datetime.datetime) -> QuerySet[Referral]:
     )
 
 
+def _triage_overdue(now: datetime.datetime) -> QuerySet[Referral]:
+    """Immediate referrals still in the triage queue after the coordination office's triage clock
+    (``due_at``, set on submission) and not escalated for this deadline."""
+    done = Escalation.objects.filter(
+        referral=OuterRef("pk"), kind=Escalation.Kind.TRIAGE_OVERDUE, due_at=OuterRef("due_at")
+    )
+    return (
+        Referral.objects.filter(status=Status.TRIAGE, urgency=Urgency.IMMEDIATE, due_at__lt=now)
+        .filter(~Exists(done))
+        .annotate(escalation_due=F("due_at"))
+    )
+
+
+def _forward_pending(now: datetime.datetime) -> QuerySet[Referral]:
+    """Hand-overs neither accepted nor returned when the clock ran out: the case's own clock if it
+    was never acknowledged (it keeps running during the hand-over), or — for an acknowledged
+    immediate case — the hand-over clock set by ``referral_forward`` (later than the acknowledgement)."""
+    done = Escalation.objects.filter(
+        referral=OuterRef("pk"), kind=Escalation.Kind.FORWARD_PENDING, due_at=OuterRef("due_at")
+    )
+    running = Q(acknowledged_at__isnull=True) | Q(urgency=Urgency.IMMEDIATE, due_at__gt=F("acknowledged_at"))
+    return (
+        Referral.objects.filter(status=Status.FORWARDED, forwarded_to__isnull=False, due_at__lt=now)
+        .filter(running)
+        .filter(~Exists(done))
+        .annotate(escalation_due=F("due_at"))
+    )
+
+
 CANDIDATES = {
     Escalation.Kind.OVERDUE: _overdue,
     Escalation.Kind.IMMEDIATE_UNACKNOWLEDGED: _immediate_unacknowledged,
+    Escalation.Kind.TRIAGE_OVERDUE: _triage_overdue,
+    Escalation.Kind.FORWARD_PENDING: _forward_pending,
 }
 
 
@@ -98,7 +129,7 @@ def _escalate(*, referral_id: int, kind: str, now: datetime.datetime) -> bool:
         referral = (
             CANDIDATES[kind](now)
             .filter(pk=referral_id)
-            .select_related("youth_office")
+            .select_related("youth_office", "forwarded_to", "police_authority")
             .select_for_update(of=("self",))
             .first()
         )
@@ -121,8 +152,84 @@ def _escalate(*, referral_id: int, kind: str, now: datetime.datetime) -> bool:
     return True
 
 
+def _leads(agency_ids, role=Role.OFFICE_LEAD):
+    return [
+        m.user
+        for m in Membership.objects.active()
+        .filter(agency_id__in=agency_ids, role=role)
+        .select_related("user")
+        .order_by("user_id")
+    ]
+
+
+def _send(referral, *, kind, subject, body, emails, users) -> None:
+    link = reverse("referrals:detail", args=[referral.pk])
+    notification_kind = f"referral_{kind}"
+    for email in dict.fromkeys(e for e in emails if e):
+        notification_create(
+            channel=Channel.EMAIL, kind=notification_kind, subject=subject, body=body, link=link, email=email
+        )
+    for user in dict.fromkeys(users):
+        notification_create(
+            channel=Channel.IN_APP, kind=notification_kind, subject=subject, body=body, link=link, user=user
+        )
+
+
+def _notify_triage_overdue(referral: Referral, *, values: dict) -> None:
+    """Missed triage clock: the coordination office's on-call and functional mailboxes, and the
+    district coordinators in the application."""
+    from agencies.directory import coordination_office_of
+
+    coordination = coordination_office_of(referral.police_authority.district_id)
+    with translation.override("de"):
+        subject = _("Immediate referral %(reference)s still in triage after the deadline") % values
+        body = (
+            _(
+                "The immediate police referral %(reference)s has not been assigned to a youth office in time.\n"
+                "Assign by: %(due)s\nOpen it in Kinderschutz-Kooperation (login required):"
+            )
+            % values
+        )
+    if coordination is None:
+        return
+    users = _leads([coordination.pk], Role.DISTRICT_COORDINATOR)
+    _send(referral, kind=Escalation.Kind.TRIAGE_OVERDUE, subject=subject, body=body,
+          emails=[coordination.oncall_email, coordination.email], users=users)  # fmt: skip
+
+
+def _notify_forward_pending(referral: Referral, *, values: dict) -> None:
+    """A hand-over pending past the clock: the leads of both offices in the application, both
+    functional mailboxes, and for an immediate case the receiving office's on-call mailbox."""
+    sender, receiver = referral.youth_office, referral.forwarded_to
+    with translation.override("de"):
+        subject = _("Hand-over of referral %(reference)s pending past the deadline (%(urgency)s)") % values
+        body = (
+            _(
+                "Referral %(reference)s (urgency: %(urgency)s) was handed over and has been neither accepted nor "
+                "returned in time.\nDeadline: %(due)s\nOpen it in Kinderschutz-Kooperation (login required):"
+            )
+            % values
+        )
+    emails = [sender.email, receiver.email]
+    if referral.urgency == Urgency.IMMEDIATE:
+        emails.append(receiver.oncall_email)
+    _send(referral, kind=Escalation.Kind.FORWARD_PENDING, subject=subject, body=body, emails=emails,
+          users=_leads([sender.pk, receiver.pk]))  # fmt: skip
+
+
 def _notify(referral: Referral, *, kind: str, due_at: datetime.datetime) -> None:
     office = referral.youth_office
+    if kind in (Escalation.Kind.TRIAGE_OVERDUE, Escalation.Kind.FORWARD_PENDING):
+        values = {
+            "reference": referral.reference,
+            "urgency": str(Urgency(referral.urgency).label) if referral.urgency in Urgency.values else "",
+            "due": due_at.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M"),
+        }
+        if kind == Escalation.Kind.TRIAGE_OVERDUE:
+            _notify_triage_overdue(referral, values=values)
+        else:
+            _notify_forward_pending(referral, values=values)
+        return
     deadline = due_at.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
     with translation.override("de"):
         values = {"reference": referral.reference, "urgency": str(Urgency(referral.urgency).label), "due": deadline}

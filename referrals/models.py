@@ -407,6 +407,7 @@ class ReferralEvent(models.Model):
         ATTACHMENT = "attachment", _("Attachment added")
         ESCALATED = "escalated", _("Escalated")
         REPEAT = "repeat", _("Earlier referral of a child found")
+        ALERTED = "alerted", _("On-call service alerted")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -565,6 +566,8 @@ class Escalation(models.Model):
     class Kind(models.TextChoices):
         OVERDUE = "overdue", _("Not acknowledged in time (to the office lead)")
         IMMEDIATE_UNACKNOWLEDGED = "immediate_unacknowledged", _("Immediate referral not acknowledged after one hour")
+        TRIAGE_OVERDUE = "triage_overdue", _("Immediate referral not routed from triage in time")
+        FORWARD_PENDING = "forward_pending", _("Hand-over neither accepted nor returned in time")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="escalations")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -9,7 +9,13 @@ from agencies.models import OFFICE_ROLES, Agency, AgencyKind, Membership, Role
 from notifications.models import Channel
 from notifications.services import notification_create
 
-from .models import Referral, Urgency
+from .models import Referral, ReferralEvent, Urgency
+
+
+def _local(moment) -> str:
+    from .clocks import LOCAL_TZ
+
+    return moment.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
 
 
 def _send(referral: Referral, kind: str, subject: str, body: str, *, users, emails) -> None:
@@ -34,9 +40,7 @@ def notify_office_of_new_referral(referral: Referral) -> None:
             "A new police referral has reached %(office)s.\nReference: %(reference)s\nUrgency: %(urgency)s\n"
             "Open it in Kinderschutz-Kooperation (login required):"
         ) % {"office": office.name, "reference": referral.reference, "urgency": urgency}
-    emails = [office.email]
-    if referral.urgency == Urgency.IMMEDIATE:
-        emails.append(office.oncall_email)
+    emails = [office.email]  # an immediate referral's on-call alert is its own message (``alert_oncall``)
     users = [
         m.user
         for m in Membership.objects.active()
@@ -48,15 +52,29 @@ def notify_office_of_new_referral(referral: Referral) -> None:
 
 
 def notify_coordination_of_triage(referral: Referral) -> None:
-    """A referral that could not be routed: the district's coordination office decides."""
+    """A referral that could not be routed: the district's coordination office decides (its
+    functional mailbox and the district coordinators in the application). An immediate one names its
+    triage deadline; its on-call alert is ``alert_oncall``."""
     district_id = referral.police_authority.district_id
     offices = list(Agency.objects.filter(kind=AgencyKind.COORDINATION, district_id=district_id, is_active=True))
     with translation.override("de"):
-        subject = _("Referral %(reference)s needs triage") % {"reference": referral.reference}
-        body = _(
-            "A police referral could not be routed automatically and waits in the triage queue.\n"
-            "Reference: %(reference)s\nOpen it in Kinderschutz-Kooperation (login required):"
-        ) % {"reference": referral.reference}
+        if referral.urgency == Urgency.IMMEDIATE and referral.due_at:
+            values = {"reference": referral.reference, "due": _local(referral.due_at)}
+            subject = _("IMMEDIATE referral %(reference)s needs triage now") % values
+            body = (
+                _(
+                    "An immediate police referral (acute danger) could not be routed automatically and waits in the "
+                    "triage queue.\nReference: %(reference)s\nAssign it to a youth office by: %(due)s\n"
+                    "Open it in Kinderschutz-Kooperation (login required):"
+                )
+                % values
+            )
+        else:
+            subject = _("Referral %(reference)s needs triage") % {"reference": referral.reference}
+            body = _(
+                "A police referral could not be routed automatically and waits in the triage queue.\n"
+                "Reference: %(reference)s\nOpen it in Kinderschutz-Kooperation (login required):"
+            ) % {"reference": referral.reference}
     users = [
         m.user
         for m in Membership.objects.active()
@@ -122,3 +140,60 @@ def notify_assignee(referral: Referral, kind: str) -> None:
             "reference": referral.reference
         }
     _send(referral, kind, subject, body, users=users, emails=[])
+
+
+class AlertCause:
+    """Why an on-call service is alerted (the ``cause`` of the timeline entry)."""
+
+    RECEIVED = "received"  # an immediate referral routed straight to the office
+    TRIAGE = "triage"  # an immediate referral in the triage queue: the coordination office's on-call
+    ASSIGNED = "assigned"  # the coordinator assigned an immediate referral from triage to the office
+    FORWARDED = "forwarded"  # an immediate or overdue case offered to the office
+    RERATED = "rerated"  # a case not yet acknowledged was re-rated to immediate
+
+
+def alert_oncall(referral: Referral, agency, *, cause: str, actor=None) -> None:
+    """Alert ``agency``'s on-call service (Rufbereitschaft) at once, through the outbox, and record
+    it in the case history. The e-mail carries the reference, the urgency, the deadline and a link —
+    never a name, an address or a phone number. An agency without an on-call mailbox is alerted
+    through its functional mailbox, so the alert never goes nowhere (docs/domain.md "Sofort-Fälle")."""
+    mailbox = agency.oncall_email or agency.email
+    with translation.override("de"):
+        values = {
+            "reference": referral.reference,
+            "urgency": str(Urgency(referral.urgency).label) if referral.urgency in Urgency.values else "",
+            "agency": agency.name,
+            "due": _local(referral.due_at) if referral.due_at else "–",
+        }
+        reasons = {
+            AlertCause.RECEIVED: _("An immediate police referral has reached %(agency)s."),
+            AlertCause.TRIAGE: _(
+                "An immediate police referral could not be routed to a youth office and waits in the triage queue "
+                "of %(agency)s."
+            ),
+            AlertCause.ASSIGNED: _(
+                "The district coordination office has assigned an immediate referral to %(agency)s."
+            ),
+            AlertCause.FORWARDED: _(
+                "An immediate or overdue case has been handed over to %(agency)s and is not yet acknowledged."
+            ),
+            AlertCause.RERATED: _("A case of %(agency)s not yet acknowledged has been re-rated to immediate."),
+        }
+        subject = _("ON-CALL: immediate referral %(reference)s – act now") % values
+        body = (
+            reasons[cause] % values
+            + "\n"
+            + _(
+                "Reference: %(reference)s\nUrgency: %(urgency)s\nDeadline: %(due)s\n"
+                "Open it in Kinderschutz-Kooperation (login required):"
+            )
+            % values
+        )
+    if mailbox:
+        _send(referral, f"oncall_{cause}", subject, body, users=[], emails=[mailbox])
+    ReferralEvent.objects.create(
+        referral=referral,
+        actor=actor,
+        kind=ReferralEvent.Kind.ALERTED,
+        data={"to_office": agency.pk, "cause": cause, "mailbox": "oncall" if agency.oncall_email else "functional"},
+    )

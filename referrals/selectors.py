@@ -139,11 +139,9 @@ def police_feedback(referral: Referral) -> dict | None:
     contact_user = referral.assignee or referral.acknowledged_by
     contact = None
     if contact_user is not None and office is not None:
-        contact = {
-            "name": contact_user.get_full_name() or contact_user.get_username(),
-            "phone": office.phone,
-            "email": office.email,
-        }
+        from agencies.directory import contact_person_of
+
+        contact = contact_person_of(contact_user, office)
     code = {
         Status.SUBMITTED: FeedbackCode.SUBMITTED,
         Status.TRIAGE: FeedbackCode.TRIAGE,

@@ -636,7 +636,7 @@ def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
     assert response.context["feedback"]["code"] == "in_progress"
     assert 'data-feedback="in_progress"' in text
     assert german("In progress") in text
-    assert "Jugendamt Hilden" in text and "caseworker_hilden" in text  # office and contact person
+    assert "Jugendamt Hilden" in text and "caseworker_hilden" not in text  # office as contact, never a user name
     assert "Mia" in text  # the referral as filed
     for secret in ("Interne Notiz zum Fall", "geheim.pdf", SUMMARY, german("Internal notes")):
         assert secret not in text, secret

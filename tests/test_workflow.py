@@ -53,7 +53,7 @@ def test_assign_rules(personas, referral):
     done = services.referral_assign(referral=referral, user=personas.lead_hilden, assignee=personas.lead_hilden)
     assert done.assignee == personas.lead_hilden
     feedback = police_feedback(reload(referral))
-    assert feedback["code"] == "in_progress" and feedback["contact"]["name"] == "lead_hilden"
+    assert feedback["code"] == "in_progress" and feedback["contact"]["name"] == "Jugendamt Hilden"  # no user name
 
 
 def test_rerate_needs_reason_and_moves_the_clock(personas, referral):
@@ -129,7 +129,8 @@ def test_four_eyes_and_close(personas, referral):
     assert police_feedback(closed) == {
         "code": "closed",
         "office": {"id": closed.youth_office_id, "name": "Jugendamt Hilden"},
-        "contact": {"name": "caseworker_hilden", "phone": "", "email": "kinderschutz@jugendamt-hilden.example"},
+        # No full name and no directory entry: the office is named (never the user name), with its phone.
+        "contact": {"name": "Jugendamt Hilden", "phone": "02103 0000-100", "email": "kinderschutz@jugendamt-hilden.example"},
     }  # noqa: E501
 
 
