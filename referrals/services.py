@@ -11,7 +11,9 @@ from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role
 from agencies.routing import TriageReason, route_address
 
 from . import notifications as referral_notifications
-from .models import URGENCY_RANK, Child, Person, ReferenceCounter, Referral, ReferralEvent, Status
+from .clocks import acknowledgement_due, is_overdue
+from .models import URGENCY_RANK, Child, Person, ReferenceCounter, Referral, ReferralEvent, Status, Urgency
+from .notifications import AlertCause
 
 REFERRAL_FIELDS = (
     "police_case_number", "callback_phone", "urgency", "incident_at", "incident_location", "callout_reason",
@@ -198,6 +200,7 @@ def _route_and_submit(referral: Referral, user) -> None:
         referral.triage_reason = result.reason
         referral.triage_detail = result.detail[:300]
     referral.save(
+        coordination = _triage_clock(referral)
         update_fields=[
             "status", "youth_office", "triage_reason", "triage_detail", "submitted_at", "received_at", "due_at",
             "updated_at",
@@ -210,11 +213,31 @@ def _route_and_submit(referral: Referral, user) -> None:
         _repeat_check(referral, user)
         referral_notifications.notify_office_of_new_referral(referral)
     else:
+        if referral.urgency == Urgency.IMMEDIATE:
+            referral_notifications.alert_oncall(referral, result.office, cause=AlertCause.RECEIVED, actor=user)
         ReferralEvent.objects.create(
             referral=referral, actor=user, kind=ReferralEvent.Kind.TRIAGED, data={"reason": result.reason}
         )
         referral_notifications.notify_coordination_of_triage(referral)
 
+        if referral.urgency == Urgency.IMMEDIATE and coordination is not None:
+            referral_notifications.alert_oncall(referral, coordination, cause=AlertCause.TRIAGE, actor=user)
+
+
+def _triage_clock(referral: Referral) -> Agency | None:
+    """An immediate referral in the triage queue carries the coordination office's triage clock
+    (``due_at``, default 1 hour round the clock); the others wait without one. Returns the
+    district's coordination office (None if the district has none)."""
+    from agencies.directory import coordination_office_of
+
+    from .clocks import triage_due
+
+    coordination = coordination_office_of(referral.police_authority.district_id)
+    referral.received_at = None
+    referral.due_at = None
+    if referral.urgency == Urgency.IMMEDIATE:
+        referral.due_at = triage_due(coordination=coordination, received_at=referral.submitted_at)
+    return coordination
 
 @transaction.atomic
 def referral_submit(*, referral: Referral, user) -> Referral:
@@ -299,6 +322,8 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
     scope (out of scope stays 404), and in scope the version is readable anyway (``ETag``)."""
     locked = (
         Referral.objects.select_for_update(of=("self",))
+    if locked.urgency == Urgency.IMMEDIATE:  # the office's on-call, as for a directly routed one
+        referral_notifications.alert_oncall(locked, office, cause=AlertCause.ASSIGNED, actor=user)
         .select_related("youth_office", "forwarded_to")
         .get(pk=referral.pk)
     )
@@ -409,7 +434,7 @@ def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expe
     previous = locked.urgency
     locked.urgency, locked.urgency_rank = urgency, URGENCY_RANK[urgency]
     if locked.acknowledged_at is None:
-        _start_clock(locked, received_at=locked.received_at or timezone.now())
+        _start_clock(locked, received_at=timezone.now() if now_immediate else locked.received_at or timezone.now())
     _save(locked, "urgency", "urgency_rank", "received_at", "due_at")
     _event(locked, user, ReferralEvent.Kind.RERATED, previous=previous, urgency=urgency, reason=reason)
     return locked
@@ -452,10 +477,15 @@ def referral_accept(*, referral: Referral, user, expected_version: int | None = 
         locked, "youth_office", "forwarded_to", "status", "status_before_forward", "assignee", "acknowledged_at",
         "acknowledged_by", "received_at", "due_at",
     )  # fmt: skip
+    # Re-rated to immediate before anyone acknowledged it: the clock restarts from now, and the
+    # office's on-call is alerted at once (docs/domain.md "Sofort-Fälle").
+    now_immediate = urgency == Urgency.IMMEDIATE and previous != Urgency.IMMEDIATE and locked.acknowledged_at is None
     _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
     _repeat_check(locked, user)
     referral_notifications.notify_police_of_status(locked)
     return locked
+    if now_immediate:
+        referral_notifications.alert_oncall(locked, locked.youth_office, cause=AlertCause.RERATED, actor=user)
 
 
 @transaction.atomic
@@ -468,12 +498,21 @@ def referral_return(*, referral: Referral, user, reason: str, expected_version: 
     returned_by = locked.forwarded_to
     locked.status, locked.status_before_forward = locked.status_before_forward or Status.SUBMITTED, ""
     locked.forwarded_to = None
-    _save(locked, "status", "status_before_forward", "forwarded_to")
+    _save(locked, "status", "status_before_forward", "forwarded_to", "due_at")
+    now = timezone.now()
+    # The clock keeps running during a hand-over. An unacknowledged case keeps its deadline; an
+    # acknowledged immediate case gets the receiving office's immediate clock for the hand-over, so a
+    # pending hand-over escalates to both leads (escalation.FORWARD_PENDING). docs/domain.md.
+    alert = locked.urgency == Urgency.IMMEDIATE or is_overdue(locked, now)
+    if locked.acknowledged_at is not None and locked.urgency == Urgency.IMMEDIATE:
+        locked.due_at = acknowledgement_due(office=to_office, urgency=locked.urgency, received_at=now)
     _event(locked, user, ReferralEvent.Kind.FORWARD_RETURNED, by_office=returned_by.pk, reason=reason)
     referral_notifications.notify_office_of_return(locked, returned_by)
     referral_notifications.notify_police_of_status(locked)
     return locked
 
+    if alert:
+        referral_notifications.alert_oncall(locked, to_office, cause=AlertCause.FORWARDED, actor=user)
 
 @transaction.atomic
 def assessment_save(
