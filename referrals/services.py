@@ -199,8 +199,8 @@ def _route_and_submit(referral: Referral, user) -> None:
         referral.youth_office = None
         referral.triage_reason = result.reason
         referral.triage_detail = result.detail[:300]
-    referral.save(
         coordination = _triage_clock(referral)
+    referral.save(
         update_fields=[
             "status", "youth_office", "triage_reason", "triage_detail", "submitted_at", "received_at", "due_at",
             "updated_at",
@@ -212,14 +212,13 @@ def _route_and_submit(referral: Referral, user) -> None:
         )
         _repeat_check(referral, user)
         referral_notifications.notify_office_of_new_referral(referral)
-    else:
         if referral.urgency == Urgency.IMMEDIATE:
             referral_notifications.alert_oncall(referral, result.office, cause=AlertCause.RECEIVED, actor=user)
+    else:
         ReferralEvent.objects.create(
             referral=referral, actor=user, kind=ReferralEvent.Kind.TRIAGED, data={"reason": result.reason}
         )
         referral_notifications.notify_coordination_of_triage(referral)
-
         if referral.urgency == Urgency.IMMEDIATE and coordination is not None:
             referral_notifications.alert_oncall(referral, coordination, cause=AlertCause.TRIAGE, actor=user)
 
@@ -238,6 +237,7 @@ def _triage_clock(referral: Referral) -> Agency | None:
     if referral.urgency == Urgency.IMMEDIATE:
         referral.due_at = triage_due(coordination=coordination, received_at=referral.submitted_at)
     return coordination
+
 
 @transaction.atomic
 def referral_submit(*, referral: Referral, user) -> Referral:
@@ -278,6 +278,8 @@ def referral_assign_office(*, referral: Referral, user, office: Agency) -> Refer
     )
     _repeat_check(locked, user)
     referral_notifications.notify_office_of_new_referral(locked)
+    if locked.urgency == Urgency.IMMEDIATE:  # the office's on-call, as for a directly routed one
+        referral_notifications.alert_oncall(locked, office, cause=AlertCause.ASSIGNED, actor=user)
     return locked
 
 
@@ -322,8 +324,6 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
     scope (out of scope stays 404), and in scope the version is readable anyway (``ETag``)."""
     locked = (
         Referral.objects.select_for_update(of=("self",))
-    if locked.urgency == Urgency.IMMEDIATE:  # the office's on-call, as for a directly routed one
-        referral_notifications.alert_oncall(locked, office, cause=AlertCause.ASSIGNED, actor=user)
         .select_related("youth_office", "forwarded_to")
         .get(pk=referral.pk)
     )
@@ -433,10 +433,15 @@ def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expe
         raise ValidationError({"urgency": [_("Choose immediate, urgent or routine.")]})
     previous = locked.urgency
     locked.urgency, locked.urgency_rank = urgency, URGENCY_RANK[urgency]
+    # Re-rated to immediate before anyone acknowledged it: the clock restarts from now, and the
+    # office's on-call is alerted at once (docs/domain.md "Sofort-Fälle").
+    now_immediate = urgency == Urgency.IMMEDIATE and previous != Urgency.IMMEDIATE and locked.acknowledged_at is None
     if locked.acknowledged_at is None:
         _start_clock(locked, received_at=timezone.now() if now_immediate else locked.received_at or timezone.now())
     _save(locked, "urgency", "urgency_rank", "received_at", "due_at")
     _event(locked, user, ReferralEvent.Kind.RERATED, previous=previous, urgency=urgency, reason=reason)
+    if now_immediate:
+        referral_notifications.alert_oncall(locked, locked.youth_office, cause=AlertCause.RERATED, actor=user)
     return locked
 
 
@@ -450,11 +455,20 @@ def referral_forward(*, referral: Referral, user, to_office: Agency, reason: str
     reason = _need_reason(reason)
     if to_office.kind != AgencyKind.YOUTH_OFFICE or not to_office.is_active or to_office.pk == locked.youth_office_id:
         raise ValidationError({"to_office": [_("Choose another active youth office.")]})
+    now = timezone.now()
+    # The clock keeps running during a hand-over. An unacknowledged case keeps its deadline; an
+    # acknowledged immediate case gets the receiving office's immediate clock for the hand-over, so a
+    # pending hand-over escalates to both leads (escalation.FORWARD_PENDING). docs/domain.md.
+    alert = locked.urgency == Urgency.IMMEDIATE or is_overdue(locked, now)
+    if locked.acknowledged_at is not None and locked.urgency == Urgency.IMMEDIATE:
+        locked.due_at = acknowledgement_due(office=to_office, urgency=locked.urgency, received_at=now)
     locked.status_before_forward, locked.status = locked.status, Status.FORWARDED
     locked.forwarded_to = to_office
-    _save(locked, "status", "status_before_forward", "forwarded_to")
+    _save(locked, "status", "status_before_forward", "forwarded_to", "due_at")
     _event(locked, user, ReferralEvent.Kind.FORWARDED, to_office=to_office.pk, reason=reason)
     referral_notifications.notify_office_of_forward(locked)
+    if alert:
+        referral_notifications.alert_oncall(locked, to_office, cause=AlertCause.FORWARDED, actor=user)
     referral_notifications.notify_police_of_status(locked)
     return locked
 
@@ -477,15 +491,10 @@ def referral_accept(*, referral: Referral, user, expected_version: int | None = 
         locked, "youth_office", "forwarded_to", "status", "status_before_forward", "assignee", "acknowledged_at",
         "acknowledged_by", "received_at", "due_at",
     )  # fmt: skip
-    # Re-rated to immediate before anyone acknowledged it: the clock restarts from now, and the
-    # office's on-call is alerted at once (docs/domain.md "Sofort-Fälle").
-    now_immediate = urgency == Urgency.IMMEDIATE and previous != Urgency.IMMEDIATE and locked.acknowledged_at is None
     _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
     _repeat_check(locked, user)
     referral_notifications.notify_police_of_status(locked)
     return locked
-    if now_immediate:
-        referral_notifications.alert_oncall(locked, locked.youth_office, cause=AlertCause.RERATED, actor=user)
 
 
 @transaction.atomic
@@ -498,21 +507,12 @@ def referral_return(*, referral: Referral, user, reason: str, expected_version: 
     returned_by = locked.forwarded_to
     locked.status, locked.status_before_forward = locked.status_before_forward or Status.SUBMITTED, ""
     locked.forwarded_to = None
-    _save(locked, "status", "status_before_forward", "forwarded_to", "due_at")
-    now = timezone.now()
-    # The clock keeps running during a hand-over. An unacknowledged case keeps its deadline; an
-    # acknowledged immediate case gets the receiving office's immediate clock for the hand-over, so a
-    # pending hand-over escalates to both leads (escalation.FORWARD_PENDING). docs/domain.md.
-    alert = locked.urgency == Urgency.IMMEDIATE or is_overdue(locked, now)
-    if locked.acknowledged_at is not None and locked.urgency == Urgency.IMMEDIATE:
-        locked.due_at = acknowledgement_due(office=to_office, urgency=locked.urgency, received_at=now)
+    _save(locked, "status", "status_before_forward", "forwarded_to")
     _event(locked, user, ReferralEvent.Kind.FORWARD_RETURNED, by_office=returned_by.pk, reason=reason)
     referral_notifications.notify_office_of_return(locked, returned_by)
     referral_notifications.notify_police_of_status(locked)
     return locked
 
-    if alert:
-        referral_notifications.alert_oncall(locked, to_office, cause=AlertCause.FORWARDED, actor=user)
 
 @transaction.atomic
 def assessment_save(
