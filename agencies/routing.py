@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.text import ascii_digits
+
 from .models import Agency, JurisdictionArea
 
 
@@ -54,8 +56,9 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
 
     ``district`` limits the lookup to one district's postcode table (None: all districts).
     """
-    postcode = (postcode or "").strip().replace(" ", "")
-    if not re.fullmatch(r"\d{5}", postcode) or not (city or "").strip():
+    # Digits of other scripts (４０７２３, ٤٠٧٢٣) are read as the ASCII digits they stand for.
+    postcode = ascii_digits(postcode).replace(" ", "")
+    if not re.fullmatch(r"[0-9]{5}", postcode) or not (city or "").strip():
         return RoutingResult(None, TriageReason.MALFORMED, str(_("Postcode or city missing or malformed.")))
 
     areas = JurisdictionArea.objects.select_related("youth_office").filter(

@@ -25,6 +25,13 @@ from .models import (
     Urgency,
 )
 from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, submission_errors
+from .validators import (
+    EARLIEST_BIRTH_DATE,
+    ascii_postcode_validator,
+    plausible_birth_date,
+    plausible_incident_at,
+    postcode_to_ascii,
+)
 
 DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
@@ -46,6 +53,26 @@ def _date_input():
 
 def _textarea(rows=4):
     return forms.Textarea(attrs={"rows": rows})
+
+
+class PostcodeField(forms.CharField):
+    """A postcode: digits of any script become ASCII digits (４０７２３ is stored and routed as 40723);
+    anything else that is not five digits is refused. A refused value stays in the field as typed."""
+
+    default_validators = [ascii_postcode_validator]
+
+    def to_python(self, value):
+        return postcode_to_ascii(super().to_python(value))
+
+
+def _birth_date_input():
+    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", "min": EARLIEST_BIRTH_DATE.isoformat()})
+
+
+def _clean_with(form, name, validator):
+    value = form.cleaned_data.get(name)
+    validator(value)
+    return value
 
 
 class ReferralForm(forms.ModelForm):
@@ -80,6 +107,7 @@ class ReferralForm(forms.ModelForm):
     class Meta:
         model = Referral
         fields = REFERRAL_FIELDS
+        field_classes = {"household_postcode": PostcodeField}
         widgets = {
             "incident_at": forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
             "callout_reason": _textarea(3),
@@ -100,6 +128,9 @@ class ReferralForm(forms.ModelForm):
             "parents_not_informed_reason": _("Only if the parents were not informed."),
         }
 
+    def clean_incident_at(self):
+        return _clean_with(self, "incident_at", plausible_incident_at)
+
 
 class ChildForm(forms.ModelForm):
     """One child of the referral."""
@@ -107,12 +138,15 @@ class ChildForm(forms.ModelForm):
     class Meta:
         model = Child
         fields = CHILD_FIELDS
-        widgets = {"date_of_birth": _date_input()}
+        widgets = {"date_of_birth": _birth_date_input()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
         self.fields["sex"].required = False
+
+    def clean_date_of_birth(self):
+        return _clean_with(self, "date_of_birth", plausible_birth_date)
 
     def clean_sex(self):
         return self.cleaned_data.get("sex") or Child._meta.get_field("sex").default
@@ -124,12 +158,15 @@ class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
         fields = PERSON_FIELDS
-        widgets = {"date_of_birth": _date_input(), "phone": forms.TextInput(attrs={"type": "tel"})}
+        widgets = {"date_of_birth": _birth_date_input(), "phone": forms.TextInput(attrs={"type": "tel"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [("", _("Please choose")), *PersonRole.choices]
         self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+    def clean_date_of_birth(self):
+        return _clean_with(self, "date_of_birth", plausible_birth_date)
 
 
 MAX_BLOCKS = 30  # children or persons per referral
@@ -605,6 +642,9 @@ class FollowUpForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "followup_%s")
         super().__init__(*args, **kwargs)
+
+    def clean_incident_at(self):
+        return _clean_with(self, "incident_at", plausible_incident_at)
 
 
 # --- Inbox ---------------------------------------------------------------------------------------

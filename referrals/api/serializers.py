@@ -29,6 +29,7 @@ from ..models import (
     Urgency,
 )
 from ..selectors import FeedbackCode, police_feedback
+from ..validators import ascii_postcode_validator, plausible_birth_date, plausible_incident_at, postcode_to_ascii
 
 REASON_LIMIT = 2_000  # a written reason, not a report
 
@@ -52,7 +53,21 @@ class StrictModelSerializer(serializers.ModelSerializer):
     }
 
 
-class ChildSerializer(StrictModelSerializer):
+class PostcodeSerializerField(StrictCharField):
+    """A postcode: digits of any script become ASCII digits (４０７２３ is stored and routed as 40723);
+    anything else that is not five digits is refused."""
+
+    def to_internal_value(self, data):
+        return postcode_to_ascii(super().to_internal_value(data))
+
+
+class BirthDateMixin:
+    def validate_date_of_birth(self, value):
+        plausible_birth_date(value)
+        return value
+
+
+class ChildSerializer(BirthDateMixin, StrictModelSerializer):
     class Meta:
         model = Child
         fields = [
@@ -66,7 +81,7 @@ class ChildSerializer(StrictModelSerializer):
         ]
 
 
-class PersonSerializer(StrictModelSerializer):
+class PersonSerializer(BirthDateMixin, StrictModelSerializer):
     class Meta:
         model = Person
         fields = [
@@ -78,12 +93,12 @@ class PersonSerializer(StrictModelSerializer):
 class HouseholdAddressSerializer(serializers.Serializer):
     street = StrictCharField(source="household_street", max_length=200, allow_blank=True, required=False)
     house_number = StrictCharField(source="household_house_number", max_length=20, allow_blank=True, required=False)
-    postcode = StrictCharField(
+    postcode = PostcodeSerializerField(
         source="household_postcode",
         max_length=5,
         allow_blank=True,
         required=False,
-        validators=Referral._meta.get_field("household_postcode").validators,
+        validators=[*Referral._meta.get_field("household_postcode").validators, ascii_postcode_validator],
     )
     city = StrictCharField(source="household_city", max_length=100, allow_blank=True, required=False)
 
@@ -119,6 +134,10 @@ class ReferralWriteSerializer(StrictModelSerializer):
             "parents_not_informed_reason", "callback_phone", "draft",
         ]  # fmt: skip
         extra_kwargs = {"parents_informed": {"allow_null": True}}
+
+    def validate_incident_at(self, value):
+        plausible_incident_at(value)
+        return value
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -315,7 +334,10 @@ class AssessmentSerializer(serializers.ModelSerializer):
 class FollowUpInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=TEXT_LIMIT)
     incident_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Date and time of a new incident."
+        required=False,
+        allow_null=True,
+        help_text="Date and time of a new incident.",
+        validators=[plausible_incident_at],
     )
 
 
