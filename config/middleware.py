@@ -175,3 +175,97 @@ class SecondFactorMiddleware:
         if request.method == "GET":
             url += "?" + urlencode({"next": request.get_full_path()})
         return redirect(url)
+
+
+# Seconds a client is asked to wait before it tries again while the database is unreachable.
+DATABASE_RETRY_AFTER = 60
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, every request gets a clear answer instead of a 500
+    with a traceback (issue 10 § 7): API clients (``/api/``) JSON ``503`` with ``Retry-After``,
+    pages the German page ``templates/503.html``; and the server log gets ONE line per request
+    (method, path without the query string — a search term may be a child's name —, the error's
+    class and first line, the request id), not a traceback of a hundred lines per request.
+
+    The database fails in two kinds of place, both caught here:
+
+    - in a view (``process_exception``): API requests with a token reach the view before their
+      first query (DRF authenticates there);
+    - in another middleware (loading the session, the person, the second factor): Django turns that
+      exception into a 500 before any outer middleware sees it, so ``server_error`` (``handler500``,
+      set in ``config/urls.py``) gives the same answer. With ``DEBUG`` on, Django shows its debug
+      page there instead (development only).
+
+    Statement-level errors the driver also reports as ``OperationalError`` (a lock timeout, a
+    deadlock) get the same answer: they are transient too, and retrying is right. The 503 page is
+    rendered without a request (no context processors: nothing that queries). Requests that need no
+    database (static files, the login form) are served as usual.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return database_unavailable_response(request, exception)
+        return None
+
+
+def database_unavailable_response(request, exc):
+    """The 503 answer for ``request`` (JSON under ``/api/``, else the German page), and the one log
+    line of the request — later calls for the same request (an outer middleware failing again on
+    the way out) return the answer without logging again."""
+    import logging
+
+    from django.http import HttpResponse, JsonResponse
+    from django.template.loader import render_to_string
+    from django.utils.translation import gettext as _
+
+    if not getattr(request, "_database_unavailable_logged", False):
+        request._database_unavailable_logged = True
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        logging.getLogger("config.database").error(
+            "database unavailable: %s %s answered 503 (%s: %s) request_id=%s",
+            request.method,
+            request.path,
+            type(exc).__name__,
+            first_line,
+            getattr(request, "request_id", "-"),
+        )
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {
+                "detail": _(
+                    "The service is temporarily unavailable: the database cannot be reached. "
+                    "Please try again in a minute."
+                )
+            },
+            status=503,
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # Django would log the 503 once more ("Service Unavailable: ...")
+    return response
+
+
+def server_error(request, *args, **kwargs):
+    """``handler500``: a database failure raised inside another middleware (sessions, authentication,
+    second factor) reaches Django's error handling before any outer middleware; it gets the same 503
+    as everywhere else. Every other error is Django's own 500 page."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.views.defaults import server_error as django_server_error
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable_response(request, exc)
+    return django_server_error(request, *args, **kwargs)

@@ -23,3 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]
+
+# A database failure inside a middleware reaches this before any outer middleware: 503, not 500.
+handler500 = "config.middleware.server_error"
