@@ -55,7 +55,8 @@ def test_api_turns_digits_of_other_scripts_into_ascii_and_routes(api, postcode):
 def test_api_refuses_what_is_not_five_digits(api, postcode):
     response = api.post(URL, referral_payload(household_address=address(postcode)), format="json")
     assert response.status_code == 400, response.content
-    assert "postcode" in response.json()["household_address"]
+    assert list(response.json()) == ["household_address"]
+    assert german("A German postcode has exactly five digits.") in response.json()["household_address"]["postcode"]
     assert Referral.objects.count() == 0
 
 

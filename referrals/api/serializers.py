@@ -98,7 +98,7 @@ class HouseholdAddressSerializer(serializers.Serializer):
         max_length=5,
         allow_blank=True,
         required=False,
-        validators=[*Referral._meta.get_field("household_postcode").validators, ascii_postcode_validator],
+        validators=[ascii_postcode_validator],  # stricter than the model's, which lets ４ pass
     )
     city = StrictCharField(source="household_city", max_length=100, allow_blank=True, required=False)
 
