@@ -349,6 +349,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Idempotency keys (core.idempotency) whose time is up: their stored answers can hold case contents.
+    "core-purge-idempotency-keys": {
+        "task": "core.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
     # Retention (§ 9b SGB VIII): delete closed referrals whose rule has run out, once a night.
     "referrals-retention-delete": {
         "task": "referrals.tasks.retention_delete",
@@ -367,6 +373,10 @@ MEETING_REMINDER_OFFSETS = env.list("MEETING_REMINDER_OFFSETS", default=["7d", "
 NOTIFICATION_RESEND_AFTER_SECONDS = env.int("NOTIFICATION_RESEND_AFTER_SECONDS", default=60)
 # After this many failed attempts the sweep leaves a notification alone (it stays visible in the admin).
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=20)
+# Idempotency-Key of the API and the token of the referral form: how long an answer is kept (at least
+# 24 hours), and how long a retry waits for the first request with its key before answering 409.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role, memberships_of
 from agencies.routing import TriageReason, route_address
@@ -252,6 +253,49 @@ def referral_submit(*, referral: Referral, user) -> Referral:
         raise ValidationError(errors)
     _route_and_submit(locked, user)
     return locked
+
+
+CASE_NUMBER_REFERENCES_SHOWN = 5
+
+
+def referral_case_number_warnings(*, referral: Referral, user) -> list[str]:
+    """A warning — not a refusal — when the police authority already filed another referral under the
+    same police case number (compared ignoring case and surrounding spaces): one operation can concern
+    two households, so it is for the officer to check. Names the earlier references ``user`` may see
+    and only counts the others."""
+    number = (referral.police_case_number or "").strip()
+    if not number:
+        return []
+    earlier = (
+        Referral.objects.filter(police_authority_id=referral.police_authority_id, police_case_number__iexact=number)
+        .exclude(pk=referral.pk)
+        .exclude(status=Status.DRAFT)
+    )
+    count = earlier.count()
+    if not count:
+        return []
+    shown = list(
+        Referral.objects.visible_to(user)
+        .filter(pk__in=earlier.values("pk"))
+        .order_by("-created_at", "-id")
+        .values_list("reference", flat=True)[:CASE_NUMBER_REFERENCES_SHOWN]
+    )
+    references = ", ".join(shown)
+    if count > len(shown):
+        hidden = count - len(shown)
+        more = ngettext("%(count)d more", "%(count)d more", hidden) % {"count": hidden}
+        references = f"{references}, {more}" if references else more
+    return [
+        ngettext(
+            "Your authority already filed a referral under the police case number %(number)s (%(references)s). "
+            "Please check that this one concerns another household.",
+            "Your authority already filed %(count)d referrals under the police case number %(number)s "
+            "(%(references)s). Please check that this one concerns another household.",
+            count,
+        )
+        % {"count": count, "number": number, "references": references}
+    ]
+
 
 
 @transaction.atomic

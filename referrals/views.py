@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role, agency_ids_with_role, has_role
+from core.idempotency import Replay, form_claim, form_token, idempotency_store
 
 from . import selectors
 from .access_log import access_log_record, access_log_search_hits
@@ -66,6 +67,7 @@ from .services import (
     referral_acknowledge,
     referral_assign,
     referral_assign_office,
+    referral_case_number_warnings,
     referral_close,
     referral_export,
     referral_forward,
@@ -76,6 +78,7 @@ from .services import (
 )
 
 PAGE_SIZE = 25
+SUBMISSION_ID_FIELD = "submission_id"
 
 
 def _require_role(user, *roles) -> None:
@@ -127,19 +130,36 @@ def _referral_form(request, *, referral: Referral | None):
     """The one form of a referral (new or draft). On any error the page comes back with everything
     typed still in it; nothing is saved unless the whole referral is."""
     forms = ReferralForms(request.POST if request.method == "POST" else None, referral=referral)
+    # A token per rendered form: the same form sent twice (double click, reload, a retry after a
+    # timeout) files one referral and shows it (core.idempotency).
+    posted_token = request.POST.get(SUBMISSION_ID_FIELD) if request.method == "POST" else None
+    token = form_token(posted_token)
     if request.method == "POST":
         submit = request.POST.get("action") == "submit"
         if forms.is_valid(submit=submit):
             try:
-                saved = referral_save(user=request.user, referral=referral, submit=submit, **forms.service_args())
+                with transaction.atomic():
+                    claim = form_claim(user=request.user, token=posted_token, path=request.path)
+                    saved = referral_save(user=request.user, referral=referral, submit=submit, **forms.service_args())
+                    response = redirect("referrals:detail", pk=saved.pk)
+                    if claim is not None:
+                        idempotency_store(claim, response)
+                    warnings = referral_case_number_warnings(referral=saved, user=request.user)
+            except Replay as replay:
+                messages.info(request, _("This form was already sent; the referral was not filed a second time."))
+                return redirect(replay.stored.response_headers["Location"])
             except ValidationError as exc:
                 forms.add_service_errors(exc)
             else:
                 messages.success(request, _success_message(saved, submitted=submit))
-                return redirect("referrals:detail", pk=saved.pk)
+                for warning in warnings:
+                    messages.warning(request, warning)
+                return response
     context = {
         "forms": forms,
         "referral": referral,
+        "submission_id": token,
+        "submission_id_field": SUBMISSION_ID_FIELD,
         "error_summary": forms.error_summary(),
         "draft_retention_days": draft_retention_days(),
     }

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -21,13 +22,14 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from agencies.models import POLICE_ROLES, Role, agency_ids_with_role, has_role
 from config.api import LimitedMultiPartParser, VersionConflict
+from core.idempotency import IdempotentPostMixin
 
 from ..access_log import access_log_record, entry_row, references_of, referral_access_log
 from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
@@ -53,6 +55,7 @@ from ..services import (
     referral_acknowledge,
     referral_assign,
     referral_assign_office,
+    referral_case_number_warnings,
     referral_close,
     referral_export,
     referral_forward,
@@ -88,6 +91,15 @@ from .serializers import (
 )
 
 API_ORDERING = ["-created_at", "-id"]
+
+
+class ReferralFiledSerializer(ReferralDetailSerializer):
+    """The answer to filing: the referral, and warnings that do not stop it."""
+
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta(ReferralDetailSerializer.Meta):
+        fields = [*ReferralDetailSerializer.Meta.fields, "warnings"]
 
 
 def nest_errors(flat: dict) -> dict:
@@ -334,7 +346,7 @@ def transition_schema(summary, description, request, request_example, response_e
         ],
     ),
 )
-class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Referrals through ``Referral.objects.visible_to``: outside the caller's scope every endpoint
     answers 404. The casework endpoints (assessment, notes, attachments, timeline) answer 404 also to
     whoever sees the referral but does not work on it in an office (police, coordinators, individual
@@ -428,8 +440,10 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         summary="File a referral (police officers and police coordinators)",
+        description="`warnings` lists what the filer should check but does not stop the filing, e.g. a police "
+        "case number the authority already used (one operation can concern two households).",
         request=ReferralWriteSerializer,
-        responses={201: ReferralDetailSerializer},
+        responses={201: ReferralFiledSerializer},
         examples=[OpenApiExample("Domestic violence, Hilden", value=REFERRAL_EXAMPLE, request_only=True)],
     )
     def create(self, request, *args, **kwargs):
@@ -442,18 +456,20 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         children = [dict(c) for c in data.pop("children", [])]
         persons = [dict(p) for p in data.pop("persons", [])]
         try:
-            referral = referral_save(
-                user=request.user, fields=data, children=children, persons=persons, submit=not draft
-            )
+            # The answer is built before the commit: once the referral is committed, no query can fail
+            # and turn its 201 into a 500 (a retry with the Idempotency-Key gets this very body).
+            with transaction.atomic():
+                referral = referral_save(
+                    user=request.user, fields=data, children=children, persons=persons, submit=not draft
+                )
+                referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
+                referral.warnings = referral_case_number_warnings(referral=referral, user=request.user)
+                body = ReferralFiledSerializer(referral, context=self.get_serializer_context()).data
         except DjangoValidationError as exc:
             raise ValidationError(nest_errors(exc.message_dict)) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
-        referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
-        return Response(
-            ReferralDetailSerializer(referral, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Assign a triaged referral to a youth office (district coordinator)",
