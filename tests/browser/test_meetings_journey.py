@@ -10,6 +10,7 @@ import re
 
 import icalendar
 import pytest
+from dateutil.rrule import MONTHLY, TU, rrule
 from django.core import mail
 from django.utils import timezone
 
@@ -21,10 +22,12 @@ pytestmark = pytest.mark.browser
 
 
 def first_start() -> datetime.datetime:
-    day = timezone.localdate() + datetime.timedelta(days=10)
-    while day.weekday() != 1:  # a Tuesday
-        day += datetime.timedelta(days=1)
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))
+    """The first 2nd Tuesday of a month at least 10 days ahead: itself a date of the "quarterly, 2nd
+    Tuesday" cadence, so the first meeting lies 10 to 45 days ahead whatever today is (inside the
+    calendar list's 90 days). A Tuesday that is not a 2nd Tuesday made the series start three months
+    later, and this test fail on some days of the month (issue 19)."""
+    rule = rrule(MONTHLY, byweekday=TU(+2), dtstart=timezone.localdate() + datetime.timedelta(days=10))
+    return timezone.make_aware(datetime.datetime.combine(rule[0].date(), datetime.time(10, 0)))
 
 
 def test_series_invitation_calendar_and_event(page, live_server, personas, login, logout, assert_accessible):
@@ -50,11 +53,17 @@ def test_series_invitation_calendar_and_event(page, live_server, personas, login
     page.check(f"#id_invitees_{velbert_office.pk}_{caseworker.pk}")
     page.check(f"#id_invitees_{velbert_station.pk}_{officer.pk}")
     page.select_option("#id_cadence", "quarterly_2tu")
+    # A 3rd Tuesday is no date of the cadence: before saving, the form says so and shows the first dates.
+    page.fill("#id_first_start", (first_start() + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
+    page.wait_for_selector("[data-coop-preview-not-occurrence]")
     page.fill("#id_first_start", first_start().strftime("%Y-%m-%dT%H:%M"))
+    page.wait_for_selector("[data-coop-preview-not-occurrence]", state="detached")
+    first_listed = page.locator("[data-coop-preview] li time").first.get_attribute("datetime")
+    assert first_listed.startswith(first_start().date().isoformat())
     page.fill("#id_location", "Rathaus Velbert, Raum 2.14")
 
     # First submission without a title: the error is named, nothing typed is lost.
-    page.click(".coop-form button[type=submit]")
+    page.click(".coop-form .form-actions button[type=submit]")
     page.wait_for_load_state()
     assert page.locator(".error-summary a[href='#id_title']").count() == 1
     assert page.get_attribute("#id_title", "aria-invalid") == "true"
@@ -63,7 +72,7 @@ def test_series_invitation_calendar_and_event(page, live_server, personas, login
     assert_accessible(page, "series form with an error")
 
     page.fill("#id_title", "Polizei – Jugendamt Velbert, Sachbearbeiter-Ebene")
-    page.click(".coop-form button[type=submit]")
+    page.click(".coop-form .form-actions button[type=submit]")
     page.wait_for_url(re.compile(r".*/cooperation/series/\d+/$"))
     series = MeetingSeries.objects.get()
     assert set(series.invitees.all()) == {caseworker, officer}
