@@ -190,3 +190,35 @@ def contact_person_of(user, agency: Agency) -> dict:
         "phone": (entry.phone if entry else "") or agency.phone,
         "email": (entry.email if entry else "") or agency.email,
     }
+
+
+def submission_contacts(referral, user, now: datetime.datetime) -> dict | None:
+    """What the officer sees after submitting (and on the referral's page until an office has
+    acknowledged it): the responsible office (or the coordination office for triage) with its phone,
+    and — for an immediate referral — its on-call number with the instruction to phone now; for an
+    urgent referral outside the office's hours, when the office will see it and the on-call number
+    to phone if it cannot wait. None once acknowledged (the feedback names the contact person)."""
+    from referrals.models import Status, Urgency
+
+    if referral.status == Status.TRIAGE:
+        agency = coordination_office_of(referral.police_authority.district_id)
+    elif referral.status == Status.SUBMITTED:
+        agency = referral.youth_office
+    else:
+        return None
+    if agency is None:
+        return None
+    oncall = sees_oncall(user, agency)
+    contacts = {
+        "agency": agency,
+        "triage": referral.status == Status.TRIAGE,
+        "phone": agency.phone,
+        "oncall_phone": agency.oncall_phone if oncall else "",
+        "immediate": referral.urgency == Urgency.IMMEDIATE,
+        "after_hours": False,
+        "next_opening": None,
+    }
+    if referral.urgency == Urgency.URGENT and not is_open(agency, now):
+        contacts["after_hours"] = True
+        contacts["next_opening"] = next_opening(agency, now)
+    return contacts

@@ -92,3 +92,49 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
             % {"postcode": postcode, "shared": area.shared_with, "city": city}
         ),
     )
+
+
+def route_preview(*, postcode: str, city: str, user) -> dict:
+    """What the police form shows before submission: the office the referral would go to, or that it
+    goes to the coordination office's triage queue and why. The same ``route_address`` as the
+    submission (one code path), limited to the district of the person's police authority (the
+    coordinator's district for the district coordinator)."""
+    from .models import POLICE_ROLES, Role, memberships_of
+
+    district = None
+    for membership in memberships_of(user):
+        if membership.role in POLICE_ROLES or membership.role == Role.DISTRICT_COORDINATOR:
+            district = membership.agency.district
+            break
+    if not (postcode or "").strip() or not (city or "").strip():
+        return {
+            "office": None,
+            "triage_reason": "",
+            "message": str(_("Enter postcode and city.")),
+            "phone": "",
+            "oncall_phone": "",
+        }
+    from .directory import coordination_office_of, sees_oncall
+
+    result = route_address(postcode=postcode, city=city, district=district)
+    target = result.office or (coordination_office_of(district.pk) if district is not None else None)
+    contacts = {
+        "phone": target.phone if target else "",
+        "oncall_phone": target.oncall_phone if target and sees_oncall(user, target) else "",
+    }
+    if result.office is not None:
+        return {
+            "office": {"id": result.office.pk, "name": result.office.name},
+            "triage_reason": "",
+            "message": str(_("Responsible: %(office)s") % {"office": result.office.name}),
+            **contacts,
+        }
+    return {
+        "office": None,
+        "triage_reason": result.reason,
+        "message": str(
+            _("No clear responsibility: goes to the coordination office — please check the address. (%(reason)s)")
+            % {"reason": TriageReason(result.reason).label}
+        ),
+        **contacts,
+    }

@@ -267,3 +267,39 @@ def token_revoke(*, user, by) -> bool:
     deleted, _ = ApiToken.objects.filter(user=user).delete()
     logger.info("API token of person %s revoked by %s", user.pk, getattr(by, "pk", None))
     return bool(deleted)
+
+
+@transaction.atomic
+def agency_contacts_save(*, agency: Agency, by, fields: dict, hours: dict, persons_formset) -> Agency:
+    """Save an agency's directory entry as its lead or coordinator edited it: contact fields, office
+    hours per weekday (replaced as a whole) and contact persons. The entry is no longer a seeded
+    placeholder afterwards. Callers check ``directory.may_edit``."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .models import OfficeHours
+
+    names = ["phone", "email", "oncall_phone", "oncall_email"]
+    if agency.kind == AgencyKind.COORDINATION and fields.get("clock_triage_hours"):
+        names.append("clock_triage_hours")
+    for name in names:
+        setattr(agency, name, fields.get(name) or ("" if name != "clock_triage_hours" else 1))
+    agency.contacts_placeholder = False
+    agency.contacts_updated_at = timezone.now()
+    agency.save(update_fields=[*names, "contacts_placeholder", "contacts_updated_at"])
+    agency.office_hours.all().delete()
+    OfficeHours.objects.bulk_create(
+        OfficeHours(agency=agency, weekday=day, opens=opens, closes=closes)
+        for day, spans in sorted(hours.items())
+        for opens, closes in spans
+        if isinstance(opens, datetime.time)
+    )
+    persons_formset.instance = agency
+    for index, form in enumerate(persons_formset.forms):
+        if form.instance.pk is None and not form.has_changed():
+            continue
+        form.instance.position = index
+    persons_formset.save()
+    logger.info("directory entry of agency %s saved by %s", agency.pk, getattr(by, "pk", None))
+    return agency

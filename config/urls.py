@@ -20,6 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("referrals.api.urls")),
     path("api/v1/", include("meetings.api.urls")),
+    path("api/v1/", include("agencies.api.urls")),
+    path("directory/", include("agencies.directory_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]

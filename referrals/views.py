@@ -134,7 +134,9 @@ def _referral_form(request, *, referral: Referral | None):
     # timeout) files one referral and shows it (core.idempotency).
     posted_token = request.POST.get(SUBMISSION_ID_FIELD) if request.method == "POST" else None
     token = form_token(posted_token)
-    if request.method == "POST":
+    # "Zuständigkeit prüfen" (the routing preview without JavaScript): nothing is saved.
+    previewing = request.method == "POST" and request.POST.get("action") == "preview"
+    if request.method == "POST" and not previewing:
         submit = request.POST.get("action") == "submit"
         if forms.is_valid(submit=submit):
             try:
@@ -158,12 +160,23 @@ def _referral_form(request, *, referral: Referral | None):
     context = {
         "forms": forms,
         "referral": referral,
+        "routing_preview": _routing_preview(request) if previewing else None,
         "submission_id": token,
         "submission_id_field": SUBMISSION_ID_FIELD,
         "error_summary": forms.error_summary(),
         "draft_retention_days": draft_retention_days(),
     }
     return render(request, "referrals/referral_form.html", context)
+
+
+def _routing_preview(request) -> dict:
+    """Where the typed household address would go (the submission's routing function), for the
+    form's "Zuständigkeit prüfen" button; everything typed stays in the form."""
+    from agencies.routing import route_preview
+
+    postcode = request.POST.get("household_postcode", "")[:10]
+    city = request.POST.get("household_city", "")[:100]
+    return route_preview(postcode=postcode, city=city, user=request.user)
 
 
 def _success_message(referral: Referral, *, submitted: bool) -> str:

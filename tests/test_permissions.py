@@ -1002,6 +1002,86 @@ def _coop_hospitation_list(persona, user):
     assert shown == ("hospitation" in _coop_visible(persona)), ("hospitation list", persona)
 
 
+# --- contact directory and routing preview (issue 9) -------------------------------------------
+# Members of the district see every agency's entry; the on-call numbers only police and youth
+# offices (and the agency's own people); another district and people without a membership see
+# nothing (403 page, empty list, 404 detail); whoever keeps an entry edits it, others 403, outside 404.
+
+DIRECTORY_MEMBERS = POLICE | OFFICE | {"district_coordinator"}
+ONCALL_SEERS = POLICE | OFFICE
+ENTRY_KEEPERS = {
+    "lead_hilden": {"JA-HIL"},
+    "lead_velbert": {"JA-VEL"},
+    "police_coordinator": {"KPB-ME", "PW-HIL", "PW-VEL"},
+    "district_coordinator": {"KOORD"},
+}
+PREVIEWERS = POLICE | {"district_coordinator"}
+
+
+def check_directory_page(persona, user, referrals):
+    from tests.test_directory import other_district_people
+
+    other, _people = other_district_people()
+    hilden = Agency.objects.get(code="JA-HIL")
+    response = _web(user).get("/directory/")
+    assert APIClient().get("/directory/").status_code == 302  # anonymous: to the login
+    if persona not in DIRECTORY_MEMBERS:
+        assert response.status_code == 403, ("directory", persona)
+        return
+    text = response.content.decode()
+    assert response.status_code == 200 and hilden.name in text and hilden.phone in text
+    assert (hilden.oncall_phone in text) == (persona in ONCALL_SEERS), ("directory on-call", persona)
+    assert other.name not in text and other.oncall_phone not in text
+
+
+def check_directory_edit(persona, user, referrals):
+    from tests.test_directory import other_district_people
+
+    other, _people = other_district_people()
+    web = _web(user)
+    agencies = [*Agency.objects.filter(code__in=["JA-HIL", "JA-VEL", "KPB-ME", "PW-HIL", "KOORD"]), other]
+    before = {a.pk: a.oncall_phone for a in agencies}
+    for agency in agencies:
+        url = f"/directory/{agency.pk}/edit/"
+        if agency == other or persona not in DIRECTORY_MEMBERS:
+            expected = 404
+        else:
+            expected = 200 if agency.code in ENTRY_KEEPERS.get(persona, set()) else 403
+        assert web.get(url).status_code == expected, ("directory edit", persona, agency.code)
+        status = web.post(url, {"oncall_phone": "0000"}).status_code
+        assert status == (200 if expected == 200 else expected), ("directory edit POST", persona, agency.code)
+    assert {a.pk: a.oncall_phone for a in Agency.objects.filter(pk__in=before)} == before  # incomplete: unsaved
+
+
+def check_api_agencies(persona, user, referrals):
+    from tests.test_directory import other_district_people
+
+    other, _people = other_district_people()
+    api = _api(user)
+    assert APIClient().get("/api/v1/agencies/").status_code in (401, 403)
+    listed = api.get("/api/v1/agencies/")
+    assert listed.status_code == 200
+    hilden = Agency.objects.get(code="JA-HIL")
+    assert api.get(f"/api/v1/agencies/{other.pk}/").status_code == 404
+    if persona not in DIRECTORY_MEMBERS:
+        assert listed.json() == [], ("agencies", persona)
+        assert api.get(f"/api/v1/agencies/{hilden.pk}/").status_code == 404
+        return
+    names = {a["name"] for a in listed.json()}
+    assert hilden.name in names and other.name not in names
+    detail = api.get(f"/api/v1/agencies/{hilden.pk}/").json()
+    expected = hilden.oncall_phone if persona in ONCALL_SEERS else None
+    assert detail["oncall_phone"] == expected, ("agency on-call", persona)
+    others = [a for a in listed.json() if a["kind"] != "coordination"]
+    assert all((a["oncall_phone"] is None) != (persona in ONCALL_SEERS) for a in others)
+
+
+def check_routing_preview(persona, user, referrals):
+    assert APIClient().get("/api/v1/routing/preview/?postcode=40721&city=Hilden").status_code in (401, 403)
+    response = _api(user).get("/api/v1/routing/preview/?postcode=40721&city=Hilden")
+    assert response.status_code == (200 if persona in PREVIEWERS else 403), ("routing preview", persona)
+
+
 ENDPOINTS = {
     "referrals:list": check_page_list("referrals:list", "/referrals/", POLICE, lambda p, k, r: True),
     "referrals:inbox": check_page_list("referrals:inbox", "/inbox/", OFFICE, _own_office),
@@ -1053,6 +1133,11 @@ ENDPOINTS = {
     "token_issue": lambda persona, user, referrals: check_tokens(persona, user, "issue"),
     "token_revoke": lambda persona, user, referrals: check_tokens(persona, user, "revoke"),
     "mfa_reset": lambda persona, user, referrals: check_tokens(persona, user, "mfa_reset"),
+    "directory:list": check_directory_page,
+    "directory:edit": check_directory_edit,
+    "agency-list": check_api_agencies,
+    "agency-detail": check_api_agencies,
+    "routing-preview": check_routing_preview,
 }
 
 # URLs that reach no referral and no personal data, with the reason.
