@@ -197,3 +197,17 @@ def test_the_followup_form_refuses_an_implausible_incident(client, personas):
     assert response.status_code == 200
     assert german("The date lies before %(date)s. Check the year.").split("%")[0] in page_text(response)
     assert not FollowUp.objects.exists()
+
+
+def test_the_migration_rewrites_stored_postcodes_as_ascii(personas):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("referrals.migrations.0009_household_postcode_ascii")
+    stored = make_referral(personas.police_hilden, submit=False)
+    Referral.objects.filter(pk=stored.pk).update(household_postcode="٤٠٧٢٣")
+    other = make_referral(personas.police_hilden, submit=False, household_address=address("40723"))
+    migration.postcodes_to_ascii(apps, None)
+    assert Referral.objects.get(pk=stored.pk).household_postcode == "40723"
+    assert Referral.objects.get(pk=other.pk).household_postcode == "40723"
