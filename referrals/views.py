@@ -567,6 +567,7 @@ def _office_context(request, referral: Referral, role: str, bound: dict) -> dict
         "assessment": state,
         "events": _describe_events(events),
         "repeats": _repeat_hints(user, events),
+        "repeat_total": _repeat_total(events),
         "forward_reason": forwarded[-1].data.get("reason", "") if forwarded else "",
         "notes": list(selectors.notes_for(user, referral)),
         "attachments": list(selectors.attachments_for(user, referral)),
@@ -644,6 +645,19 @@ def _repeat_hints(user, events: list) -> list[SimpleNamespace]:
             )
         )
     return sorted(hints, key=lambda h: (h.date or datetime.date.min), reverse=True)
+
+
+def _repeat_total(events: list) -> int:
+    """How many earlier referrals of the children were found in all: an event names only the most
+    recent ones and carries the ``count`` (``services._repeat_check``); older events name them all."""
+    return max(
+        (
+            (event.data or {}).get("count", len((event.data or {}).get("earlier", [])))
+            for event in events
+            if event.kind == ReferralEvent.Kind.REPEAT
+        ),
+        default=0,
+    )
 
 
 # --- Casework actions -----------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 names, and a bounded repeat event (docs/domain.md, "Wiederholte Mitteilungen (Fingerabdruck)")."""
 
 import datetime
+import html
 import importlib
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from core.text import ascii_digits, normalize_name
 from referrals import services
@@ -236,3 +239,19 @@ def test_ascii_digits():
     assert ascii_digits("४०७२३") == "40723"  # Devanagari
     assert ascii_digits(" 40723 ") == "40723"
     assert ascii_digits("4⁰723") == "4⁰723"  # a superscript is no decimal digit: left for the validator
+
+
+def test_the_office_page_lists_the_most_recent_and_says_how_many_in_all(client, personas, settings):
+    settings.REPEAT_MATCHES_SHOWN = 2
+    for _i in range(3):
+        make_referral(personas.police_velbert, postcode="42551", city="Velbert", children=[_child("Lea", "Müller")])
+    later = make_referral(personas.police_hilden, children=[_child("Lea", "Mueller")])
+    client.force_login(personas.caseworker_hilden)
+    with translation.override("de"):
+        content = client.get(reverse("referrals:detail", args=[later.pk])).content.decode()
+        expected = ngettext(
+            "%(total)s earlier referral was found in all; the most recent are listed.",
+            "%(total)s earlier referrals were found in all; the most recent are listed.",
+            3,
+        ) % {"total": 3}
+    assert expected in html.unescape(content)
