@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .mfa import mfa_reset
-from .models import Agency, ApiToken, District, JurisdictionArea, Membership
+from .models import Agency, ApiToken, ContactPerson, District, JurisdictionArea, Membership, OfficeHours
 from .services import person_deactivate, token_issue, token_revoke
 
 
@@ -80,6 +80,17 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class OfficeHoursInline(admin.TabularInline):
+    model = OfficeHours
+    extra = 0
+
+
+class ContactPersonInline(admin.TabularInline):
+    model = ContactPerson
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
 @admin.register(District)
 class DistrictAdmin(NoContentsOnDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
@@ -94,9 +105,10 @@ class AgencyAdmin(NoContentsOnDeleteMixin, admin.ModelAdmin):
     inlines = [JurisdictionAreaInline, MembershipInline]
 
     def get_inlines(self, request, obj):
+        # The directory entry (issue 9) is kept by the agency itself on its page; the admin can mend it.
         if obj is not None and obj.kind == "youth_office":
-            return [JurisdictionAreaInline, MembershipInline]
-        return [MembershipInline]
+            return [JurisdictionAreaInline, OfficeHoursInline, ContactPersonInline, MembershipInline]
+        return [OfficeHoursInline, ContactPersonInline, MembershipInline]
 
 
 @admin.register(JurisdictionArea)
