@@ -26,8 +26,11 @@ messages: $(STAMP)
 run: install
 	@DEBUG=$${DEBUG:-true} ./bin/run
 
+# One pytest worker per core (PYTEST_WORKERS=0 runs in one process); a file's tests stay on one worker,
+# so the permission matrix builds its world once per module as before.
+PYTEST_WORKERS ?= auto
 test: install
-	$(PY) -m pytest -m "not integration and not browser and not schemathesis" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration and not browser and not schemathesis" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
