@@ -218,7 +218,11 @@ def submission_contacts(referral, user, now: datetime.datetime) -> dict | None:
         "after_hours": False,
         "next_opening": None,
     }
-    if referral.urgency == Urgency.URGENT and not is_open(agency, now):
-        contacts["after_hours"] = True
-        contacts["next_opening"] = next_opening(agency, now)
+    # Filed outside the office's hours: until the office opens again, say when it will see it.
+    filed = referral.submitted_at or now
+    if referral.urgency == Urgency.URGENT and not is_open(agency, filed):
+        opening = next_opening(agency, filed)
+        if opening is None or opening > now:
+            contacts["after_hours"] = True
+            contacts["next_opening"] = opening
     return contacts

@@ -282,6 +282,12 @@ def test_urgent_referral_out_of_hours_says_next_working_day(client, personas, ti
     assert "data-oncall-now" not in text
     time_machine.move_to(datetime.datetime(2026, 6, 15, 9, 0, tzinfo=LOCAL_TZ), tick=False)
     text = web(client, personas.police_hilden).get(f"/referrals/{referral.pk}/").content.decode()
+    assert "data-after-hours" not in text  # the office is open again
+    # filed within office hours, looked at in the evening: no "next working day"
+    time_machine.move_to(datetime.datetime(2026, 6, 15, 10, 0, tzinfo=LOCAL_TZ), tick=False)
+    daytime = make_referral(personas.police_hilden, urgency="urgent", postcode="40723", city="Hilden")
+    time_machine.move_to(datetime.datetime(2026, 6, 15, 21, 0, tzinfo=LOCAL_TZ), tick=False)
+    text = web(client, personas.police_hilden).get(f"/referrals/{daytime.pk}/").content.decode()
     assert "data-after-hours" not in text
 
 
