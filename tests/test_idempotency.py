@@ -332,3 +332,45 @@ def test_case_number_filed_twice_is_warned_on_the_form(client, personas):
     text = page_text(response)
     assert earlier.reference in text and "ME-2026-123456" in text
     assert german("Please check that this one concerns another household.")[:20] in text or "Haushalt" in text
+
+
+# --- two requests with one key at the same time (PostgreSQL) ---------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_waits_for_the_first_then_gets_409_if_it_still_runs(personas, settings):
+    """The first request's uncommitted key holds the second at the unique index: it waits (here
+    0.5 s), and answers 409 if the first still runs; after the first commits, it replays.
+    The happy case — the retry waits and replays — runs for real in the integration test."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from core.idempotency import KeyInFlight, Replay, idempotency_claim
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself; the wait is PostgreSQL's")
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.5
+    claim = {"user": personas.police_hilden, "key": "k-1", "request_hash": "h", "method": "POST", "path": "/x"}
+    holding, release = threading.Event(), threading.Event()
+
+    def first():
+        try:
+            with transaction.atomic():
+                idempotency_claim(**claim)
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(10)
+    started = timezone.now()
+    with pytest.raises(KeyInFlight), transaction.atomic():
+        idempotency_claim(**claim)
+    assert (timezone.now() - started).total_seconds() >= 0.4  # it waited before giving up
+    release.set()
+    thread.join(10)
+    with pytest.raises(Replay), transaction.atomic():
+        idempotency_claim(**claim)
