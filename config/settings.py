@@ -301,6 +301,9 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How long a new message can wait in the folder before an idle worker sees it (kombu's
+        # default is 1 s); each poll is one directory listing per queue.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
@@ -317,6 +320,14 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if not REDIS_URL:
+    # The filesystem transport has no asynchronous I/O, so the worker runs Celery's blocking loop: it
+    # acknowledges finished tasks (acks_late) only between waits of up to 2 s for new messages, and
+    # with a full prefetch it waits those 2 s out. A prefetch of one per process thus delivered two
+    # notifications every 2 s (benchmarks/broker.py). A larger prefetch keeps the processes busy;
+    # messages held by a worker that is killed are not lost for good: the outbox sweep re-sends
+    # notifications, beat re-runs the periodic jobs.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 50
 # A stopped broker must not hold up a request: publishing gives up fast, the outbox sweep re-sends.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
