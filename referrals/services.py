@@ -2,7 +2,7 @@
 status check, a history event, and the notifications it causes written to the outbox."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,7 +84,43 @@ def submission_errors(*, referral: Referral, children: list[Child], persons: lis
 
 
 def _next_reference(authority: Agency) -> str:
+    """The next reference of ``authority`` in the current year, e.g. KPB-ME-2026-00042.
+
+    On PostgreSQL the number comes from a sequence per authority and year (``nextval`` takes no row
+    lock, so concurrent filings of one authority do not wait for each other's commit); a number
+    drawn by a filing that is rolled back is not reused, so references can have gaps. On SQLite,
+    where writes are serialised anyway, a counter row (``ReferenceCounter``) hands out the numbers
+    without gaps."""
     year = timezone.localdate().year
+    if connection.vendor == "postgresql":
+        value = _next_reference_value_from_sequence(authority, year)
+    else:
+        value = _next_reference_value_from_counter(authority, year)
+    return f"{authority.code}-{year}-{value:05d}"
+
+
+def _next_reference_value_from_sequence(authority: Agency, year: int) -> int:
+    name = f"referral_reference_{int(authority.pk)}_{int(year)}"
+    with connection.cursor() as cursor:
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():  # a savepoint: the error must not abort the filing
+                    cursor.execute("SELECT nextval(%s)", [name])
+                    return cursor.fetchone()[0]
+            except ProgrammingError:  # the sequence does not exist yet (first filing of the year)
+                pass
+            # A counter row from before the sequences existed: continue after its last number.
+            counter = ReferenceCounter.objects.filter(prefix=authority.code, year=year).first()
+            start = counter.last_value + 1 if counter else 1
+            try:
+                with transaction.atomic():  # a concurrent creation fails here, not the whole filing
+                    cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {int(start)}")
+            except IntegrityError:
+                continue  # created at the same moment by another filing: draw from it
+    raise RuntimeError("reference sequence could not be created")
+
+
+def _next_reference_value_from_counter(authority: Agency, year: int) -> int:
     for _attempt in range(3):
         updated = ReferenceCounter.objects.filter(prefix=authority.code, year=year).update(
             last_value=F("last_value") + 1
@@ -95,8 +131,7 @@ def _next_reference(authority: Agency) -> str:
                     ReferenceCounter.objects.create(prefix=authority.code, year=year, last_value=1)
             except IntegrityError:
                 continue  # created by a concurrent request: increment instead
-        value = ReferenceCounter.objects.get(prefix=authority.code, year=year).last_value
-        return f"{authority.code}-{year}-{value:05d}"
+        return ReferenceCounter.objects.get(prefix=authority.code, year=year).last_value
     raise RuntimeError("reference counter contention")
 
 
