@@ -116,6 +116,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that worker and web processes started by integration tests share it.
     # One file per test process, so that two test runs at the same time do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection is kept for DB_CONN_MAX_AGE seconds instead of being opened for every request,
+    # and checked before it is reused after a request, so one the server dropped is replaced.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if not env.bool("DB_JIT", default=False):
+        # JIT compilation pays off for long analytical queries only; for short indexed queries whose
+        # estimated cost crosses the threshold it is compile time added to every answer.
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
