@@ -1,5 +1,6 @@
 """Shared fixtures: the seeded district and one persona per role and office."""
 
+import contextlib
 import datetime
 import os
 from types import SimpleNamespace
@@ -21,17 +22,28 @@ def _fast_password_hasher():
         yield
 
 
+def _clock_at_test_moment():
+    moment = os.environ.get("TEST_CLOCK")
+    if not moment:
+        return contextlib.nullcontext()
+    return time_machine.travel(datetime.datetime.fromisoformat(moment), tick=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_clock_session():
+    """``TEST_CLOCK`` for what is built once per session or module (the seeded district, the
+    permission matrix's world): built at that moment too, see ``_test_clock``."""
+    with _clock_at_test_moment():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _test_clock():
     """``TEST_CLOCK=2026-12-31T23:59+01:00`` starts every test at that moment (the clock then ticks
     on; a test's own ``time_machine.travel`` still wins). .ci/run runs the date-sensitive tests at
     hostile moments this way — before a holiday weekend, at the turn of the year, in the hours of the
     daylight saving changes — so that no test depends on the day it happens to run (issue 19)."""
-    moment = os.environ.get("TEST_CLOCK")
-    if not moment:
-        yield
-        return
-    with time_machine.travel(datetime.datetime.fromisoformat(moment), tick=True):
+    with _clock_at_test_moment():
         yield
 
 
