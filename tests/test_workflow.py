@@ -130,8 +130,12 @@ def test_four_eyes_and_close(personas, referral):
         "code": "closed",
         "office": {"id": closed.youth_office_id, "name": "Jugendamt Hilden"},
         # No full name and no directory entry: the office is named (never the user name), with its phone.
-        "contact": {"name": "Jugendamt Hilden", "phone": "02103 0000-100", "email": "kinderschutz@jugendamt-hilden.example"},
-    }  # noqa: E501
+        "contact": {
+            "name": "Jugendamt Hilden",
+            "phone": "02103 0000-100",
+            "email": "kinderschutz@jugendamt-hilden.example",
+        },
+    }
 
 
 def test_invalid_assessment_is_refused(personas, referral):
