@@ -41,8 +41,9 @@ def test_sequence_continues_after_the_counter_of_the_former_scheme(personas):
     authority, year = referral.police_authority, timezone.localdate().year
     with connection.cursor() as cursor:  # rolled back with the test's transaction
         cursor.execute(f"DROP SEQUENCE IF EXISTS referral_reference_{authority.pk}_{year}")
-    ReferenceCounter.objects.update_or_create(prefix=authority.code, year=year, defaults={"last_value": 41})
-    assert make_referral(personas.police_hilden, submit=False).reference == f"{authority.code}-{year}-00042"
+    last = number(referral.reference) + 41  # beyond every number the sequence has handed out
+    ReferenceCounter.objects.update_or_create(prefix=authority.code, year=year, defaults={"last_value": last})
+    assert make_referral(personas.police_hilden, submit=False).reference == f"{authority.code}-{year}-{last + 1:05d}"
 
 
 def _in_thread(target, *args):
