@@ -8,7 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
-postcode_validator = RegexValidator(r"^\d{5}$", _("A German postcode has exactly five digits."))
+# ``[0-9]``, not ``\d``: in Python ``\d`` also matches full-width and Arabic-Indic digits (４０７２３),
+# and what is stored and compared must be ASCII digits. ``\Z``, not ``$``, which allows a final newline.
+postcode_validator = RegexValidator(r"\A[0-9]{5}\Z", _("A German postcode has exactly five digits."))
+ags_validator = RegexValidator(
+    r"\A[0-9]{8}\Z", _("A municipality key (Amtlicher Gemeindeschlüssel) has exactly eight digits.")
+)
 
 
 class District(models.Model):
@@ -131,11 +136,17 @@ class Agency(models.Model):
 
 
 class JurisdictionArea(models.Model):
-    """One postcode of a youth office's area.
+    """One row of the jurisdiction table: in ``postcode``, the addresses of ``municipality`` belong to
+    ``youth_office`` (§ 86 SGB VIII: the parents' residence decides).
 
-    ``shared_with`` names cities outside the district that use the same postcode (40721 Hilden and
-    Düsseldorf): there the city decides, and an address that names another city goes to triage.
-    ``city_names`` are the spellings that count as the office's own city for this postcode.
+    A postcode may have several rows — one per municipality that uses it (40721 is Hilden and
+    Düsseldorf) — and the rows of one postcode may belong to offices of different districts of the
+    instance; then the city of the address decides. ``(postcode, municipality)`` is unique: two
+    offices claiming the same municipality in the same postcode is a data error, refused when seeding
+    or importing (docs/jurisdiction.md). ``shared_with`` names municipalities *outside the instance*
+    that use the postcode too (so an address naming one of them goes to triage, not to this office);
+    ``city_names`` are further spellings of the municipality. ``municipality_key`` is the normalised
+    name (``agencies.routing.normalize_city``) the uniqueness and the routing lookup use.
     """
 
     youth_office = models.ForeignKey(
@@ -145,10 +156,20 @@ class JurisdictionArea(models.Model):
         limit_choices_to={"kind": AgencyKind.YOUTH_OFFICE},
         verbose_name=_("youth office"),
     )
-    postcode = models.CharField(_("postcode"), max_length=5, unique=True, validators=[postcode_validator])
+    postcode = models.CharField(_("postcode"), max_length=5, validators=[postcode_validator])
+    municipality = models.CharField(_("municipality"), max_length=100)
+    municipality_key = models.CharField(_("municipality (normalised)"), max_length=100, editable=False)
+    ags = models.CharField(
+        _("municipality key (AGS)"),
+        max_length=8,
+        blank=True,
+        validators=[ags_validator],
+        help_text=_("Amtlicher Gemeindeschlüssel, eight digits, e.g. 05158016 for Hilden."),
+    )
     city_names = models.CharField(
-        _("city names"),
+        _("other spellings"),
         max_length=300,
+        blank=True,
         help_text=_("Comma-separated spellings of the city, e.g. Langenfeld, Langenfeld (Rhld.)"),
     )
     shared_with = models.CharField(
@@ -161,14 +182,53 @@ class JurisdictionArea(models.Model):
     class Meta:
         verbose_name = _("postcode area")
         verbose_name_plural = _("postcode areas")
-        ordering = ["postcode"]
+        ordering = ["postcode", "municipality_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postcode", "municipality_key"], name="postcode_area_one_office_per_municipality"
+            ),
+        ]
+        # The routing lookup is one query: rows of the postcode OR rows of the city (to tell an
+        # unknown postcode of a known city from an address outside the instance); the unique
+        # constraint's index serves the first, this one the second.
+        indexes = [models.Index(fields=["municipality_key"], name="postcode_area_municipality")]
 
     def __str__(self) -> str:
-        return f"{self.postcode} → {self.youth_office}"
+        return f"{self.postcode} {self.municipality} → {self.youth_office}"
+
+    def save(self, *args, **kwargs):
+        from .routing import normalize_city
+
+        self.municipality_key = normalize_city(self.municipality)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "municipality" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "municipality_key"}
+        super().save(*args, **kwargs)
 
     def clean(self):
+        from .routing import normalize_city
+
         if self.youth_office_id and self.youth_office.kind != AgencyKind.YOUTH_OFFICE:
             raise ValidationError({"youth_office": _("Postcodes belong to youth offices only.")})
+        if not normalize_city(self.municipality):
+            raise ValidationError({"municipality": _("Enter the municipality's name.")})
+        self.municipality_key = normalize_city(self.municipality)
+
+    def validate_constraints(self, exclude=None):
+        # The unique constraint is on the normalised name, which the form does not show: name the
+        # conflict in words an administrator understands.
+        clash = (
+            JurisdictionArea.objects.filter(postcode=self.postcode, municipality_key=self.municipality_key)
+            .exclude(pk=self.pk)
+            .select_related("youth_office")
+            .first()
+        )
+        if clash is not None:
+            raise ValidationError(
+                _("%(postcode)s %(municipality)s already belongs to %(office)s.")
+                % {"postcode": self.postcode, "municipality": clash.municipality, "office": clash.youth_office}
+            )
+        super().validate_constraints(exclude=exclude)
 
     @property
     def is_shared(self) -> bool:

@@ -1,9 +1,10 @@
 """Routing: which youth office is responsible for a household address.
 
 Responsibility follows the child's habitual residence (§ 86 SGB VIII), in practice the home address.
-The postcode decides; where a postcode is shared with a city outside the district the city name
-decides, and an address that cannot be resolved goes to the coordination office's triage queue with
-a reason.
+The lookup covers the whole instance, whichever district the filing police belong to: postcode and
+municipality decide (one row per postcode and municipality, docs/jurisdiction.md). Where a postcode
+is used by several municipalities the city name decides; an address that cannot be resolved goes to
+the triage queue of the filing police's district, with a reason.
 """
 
 import re
@@ -11,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.text import ascii_digits
@@ -51,29 +53,45 @@ def _names(csv: str) -> set[str]:
     return {normalize_city(part) for part in csv.split(",") if part.strip()}
 
 
+def jurisdiction_rows(*, postcode: str, city_key: str):
+    """The one query of a routing lookup: the rows of the postcode, and the rows of the city (only
+    to tell an unknown postcode of a known city from an address outside the instance). Both halves
+    are index lookups (the unique index on postcode and municipality, the municipality index)."""
+    return (
+        JurisdictionArea.objects.select_related("youth_office")
+        .filter(Q(postcode=postcode) | Q(municipality_key=city_key), youth_office__is_active=True)
+        .order_by("postcode", "municipality_key")
+    )
+
+
+def _matches(row: JurisdictionArea, city_key: str) -> bool:
+    return city_key == row.municipality_key or city_key in _names(row.city_names)
+
+
 def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
     """Return the responsible youth office for an address, or the triage reason.
 
-    ``district`` limits the lookup to one district's postcode table (None: all districts).
+    Rules (docs/jurisdiction.md): among the rows of the postcode, the one whose municipality is the
+    address's city decides. If none matches, the postcode alone decides when all its rows belong to
+    one office and no municipality outside the instance shares it (a misspelt city does not send a
+    family to triage); otherwise the address goes to triage. ``district`` limits the lookup to one
+    district's offices (None, the default and what submission uses: the whole instance).
+    One database query.
     """
     # Digits of other scripts (４０７２３, ٤٠٧٢٣) are read as the ASCII digits they stand for.
-    postcode = ascii_digits(postcode).replace(" ", "")
+    postcode = ascii_digits(postcode or "").replace(" ", "")
     if not re.fullmatch(r"[0-9]{5}", postcode) or not (city or "").strip():
         return RoutingResult(None, TriageReason.MALFORMED, str(_("Postcode or city missing or malformed.")))
 
-    areas = JurisdictionArea.objects.select_related("youth_office").filter(
-        postcode=postcode, youth_office__is_active=True
-    )
-    if district is not None:
-        areas = areas.filter(youth_office__district=district)
-    area = areas.first()
     city_key = normalize_city(city)
+    rows = jurisdiction_rows(postcode=postcode, city_key=city_key)
+    if district is not None:
+        rows = rows.filter(youth_office__district=district)
+    rows = list(rows)
+    here = [row for row in rows if row.postcode == postcode]
 
-    if area is None:
-        own_cities = set()
-        for names in JurisdictionArea.objects.values_list("city_names", flat=True):
-            own_cities |= _names(names)
-        if city_key in own_cities:
+    if not here:
+        if any(_matches(row, city_key) for row in rows):
             return RoutingResult(
                 None,
                 TriageReason.UNKNOWN_POSTCODE,
@@ -81,15 +99,21 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
             )
         return RoutingResult(None, TriageReason.OUTSIDE_DISTRICT, str(_("The address lies outside the district.")))
 
-    if not area.is_shared or city_key in _names(area.city_names):
-        return RoutingResult(area.youth_office)
+    offices = {row.youth_office_id: row.youth_office for row in here if _matches(row, city_key)}
+    if len(offices) == 1:
+        return RoutingResult(next(iter(offices.values())))
+    if not offices and len({row.youth_office_id for row in here}) == 1 and not any(row.is_shared for row in here):
+        return RoutingResult(here[0].youth_office)
 
+    names = {row.municipality for row in here}
+    for row in here:
+        names |= {part.strip() for part in row.shared_with.split(",") if part.strip()}
     return RoutingResult(
         None,
         TriageReason.SHARED_POSTCODE,
         str(
             _("Postcode %(postcode)s is shared with %(shared)s; the city „%(city)s“ does not decide it.")
-            % {"postcode": postcode, "shared": area.shared_with, "city": city}
+            % {"postcode": postcode, "shared": ", ".join(sorted(names)), "city": city}
         ),
     )
 
@@ -97,8 +121,8 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
 def route_preview(*, postcode: str, city: str, user) -> dict:
     """What the police form shows before submission: the office the referral would go to, or that it
     goes to the coordination office's triage queue and why. The same ``route_address`` as the
-    submission (one code path), limited to the district of the person's police authority (the
-    coordinator's district for the district coordinator)."""
+    submission (one code path), over the whole instance; what cannot be resolved goes to the
+    coordination office of the person's district (the police authority's, the coordinator's own)."""
     from .models import POLICE_ROLES, Role, memberships_of
 
     district = None
@@ -116,7 +140,7 @@ def route_preview(*, postcode: str, city: str, user) -> dict:
         }
     from .directory import coordination_office_of, sees_oncall
 
-    result = route_address(postcode=postcode, city=city, district=district)
+    result = route_address(postcode=postcode, city=city)
     target = result.office or (coordination_office_of(district.pk) if district is not None else None)
     contacts = {
         "phone": target.phone if target else "",

@@ -128,7 +128,12 @@ def _placeholder_contacts(agency: Agency, hours: list) -> None:
 
 
 def _demo_user(username: str, agency: Agency, role: str, report: SeedReport) -> None:
+    """A demo person of ``agency``. A demo person belongs to one district: if the name (a city's,
+    e.g. ``polizei.mettmann``) is taken by a person of another district, the district's key is
+    appended rather than making that person a member of both."""
     User = get_user_model()
+    if Membership.objects.filter(user__username=username).exclude(agency__district_id=agency.district_id).exists():
+        username = f"{username}.{agency.district.slug}"
     user, created = User.objects.get_or_create(username=username)
     if created:  # never reset a password someone changed; hashing is slow on purpose
         user.set_password(DEMO_PASSWORD)
@@ -139,13 +144,78 @@ def _demo_user(username: str, agency: Agency, role: str, report: SeedReport) -> 
     report.demo_users.append((username, str(Role(role).label), agency.name))
 
 
+class SeedConflict(ValueError):
+    """A district file claims a postcode and municipality that another office already holds: a data
+    error to be corrected in the file (or in the other district's), never silently overwritten."""
+
+
+def _postcode_claims(district, data) -> dict[tuple[str, str], dict]:
+    """The file's postcode rows keyed by (postcode, normalised municipality), checked before anything
+    is written: a postcode must be five ASCII digits, and no (postcode, municipality) may be claimed
+    by two offices — twice in the file, or by an office of another district already in the table.
+    The municipality is ``municipality``, else the first of ``city_names`` (the older format)."""
+    from django.core.exceptions import ValidationError
+
+    from .models import ags_validator, postcode_validator
+    from .routing import normalize_city
+
+    claims: dict[tuple[str, str], dict] = {}
+    problems: list[str] = []
+    for office_data in data["youth_offices"]:
+        for area in office_data["postcodes"]:
+            names = [part.strip() for part in area.get("city_names", "").split(",") if part.strip()]
+            municipality = (area.get("municipality") or (names[0] if names else "")).strip()
+            try:
+                postcode_validator(area["postcode"])
+                if area.get("ags"):
+                    ags_validator(area["ags"])
+            except ValidationError as exc:
+                problems.append(f"{area['postcode']} {municipality} ({office_data['name']}): {' '.join(exc.messages)}")
+                continue
+            key = (area["postcode"], normalize_city(municipality))
+            if not key[1]:
+                problems.append(f"{area['postcode']} ({office_data['name']}): municipality missing")
+                continue
+            if key in claims and claims[key]["office_code"] != office_data["code"]:
+                problems.append(
+                    f"{area['postcode']} {municipality}: claimed by {claims[key]['office_name']} and "
+                    f"{office_data['name']} in {data['slug']}.json"
+                )
+                continue
+            claims[key] = {
+                **area, "municipality": municipality, "office_code": office_data["code"],
+                "office_name": office_data["name"],
+            }  # fmt: skip
+    foreign = (
+        JurisdictionArea.objects.filter(postcode__in={postcode for postcode, _key in claims})
+        .exclude(youth_office__district=district)
+        .select_related("youth_office__district")
+    )
+    for row in foreign:
+        claim = claims.get((row.postcode, row.municipality_key))
+        if claim is not None:
+            problems.append(
+                f"{row.postcode} {row.municipality}: belongs to {row.youth_office} ({row.youth_office.district}), "
+                f"{data['slug']}.json claims it for {claim['office_name']}"
+            )
+    if problems:
+        raise SeedConflict(
+            f"District file {data['slug']}.json not seeded; a postcode and municipality can belong to one "
+            "youth office only:\n  " + "\n  ".join(problems)
+        )
+    return claims
+
+
 @transaction.atomic
 def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
     """Create or update a district's agencies and postcodes from ``districts/<slug>.json``.
 
-    Idempotent: agencies are matched by code, postcodes by postcode; running it twice changes
-    nothing. With ``demo_users`` one demo person per role and agency is added (for demos and tests,
-    never for production data).
+    Idempotent: agencies are matched by code, postcode rows by postcode and municipality; running it
+    twice changes nothing. Seeding one district never changes another district's rows: a postcode
+    and municipality an office of another district holds is refused (``SeedConflict``, nothing
+    written), so the order in which districts are seeded does not matter (docs/jurisdiction.md).
+    With ``demo_users`` one demo person per role and agency is added (for demos and tests, never
+    for production data); their names carry the district where a city name would not tell it.
     """
     path = DISTRICTS_DIR / f"{slug}.json"
     if not path.exists():
@@ -157,15 +227,21 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
     authority = _agency(district, AgencyKind.POLICE_AUTHORITY, data["police_authority"])
     stations = [_agency(district, AgencyKind.POLICE_STATION, s, parent=authority) for s in data["police_stations"]]
     offices = []
+    claims = _postcode_claims(district, data)
     for office_data in data["youth_offices"]:
         office = _agency(district, AgencyKind.YOUTH_OFFICE, office_data)
         offices.append((office, office_data))
-        for area in office_data["postcodes"]:
+        for (postcode, key), area in claims.items():
+            if area["office_code"] != office_data["code"]:
+                continue
             JurisdictionArea.objects.update_or_create(
-                postcode=area["postcode"],
+                postcode=postcode,
+                municipality_key=key,
                 defaults={
                     "youth_office": office,
-                    "city_names": area["city_names"],
+                    "municipality": area["municipality"],
+                    "ags": area.get("ags", ""),
+                    "city_names": area.get("city_names", ""),
                     "shared_with": area.get("shared_with", ""),
                 },
             )
@@ -184,14 +260,15 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
     report.agencies = 2 + len(stations) + len(offices)
 
     if demo_users:
-        _demo_user("polizei.koordination", authority, Role.POLICE_COORDINATOR, report)
+        # Coordinators are per district: their names carry the district's key (docs/jurisdiction.md).
+        _demo_user(f"polizei.koordination.{district.slug}", authority, Role.POLICE_COORDINATOR, report)
         for station in stations:
             _demo_user(f"polizei.{_slug(station.city)}", station, Role.POLICE_OFFICER, report)
         for office, office_data in offices:
             slug_ = office_data.get("slug") or _slug(office.city)
             _demo_user(f"jugendamt.{slug_}", office, Role.CASEWORKER, report)
             _demo_user(f"jugendamt.{slug_}.leitung", office, Role.OFFICE_LEAD, report)
-        _demo_user("kreis.koordination", coordination, Role.DISTRICT_COORDINATOR, report)
+        _demo_user(f"kreis.koordination.{district.slug}", coordination, Role.DISTRICT_COORDINATOR, report)
     return report
 
 

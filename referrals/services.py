@@ -221,9 +221,10 @@ def referral_save(
 
 
 def _route_and_submit(referral: Referral, user) -> None:
-    result = route_address(
-        postcode=referral.household_postcode, city=referral.household_city, district=referral.police_authority.district
-    )
+    # The whole instance: the child's address decides the office, whichever district the filing
+    # police belong to (docs/jurisdiction.md); what cannot be resolved goes to the triage queue of
+    # the filing police's district (``_triage_clock``, ``Referral.objects.visible_to``).
+    result = route_address(postcode=referral.household_postcode, city=referral.household_city)
     referral.submitted_at = timezone.now()
     if result.office is not None:
         referral.status = Status.SUBMITTED

@@ -16,8 +16,8 @@ from core.text import ascii_digits
 # Nobody alive was born earlier; the date input of the form offers nothing before it either.
 EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
 
-# The model's postcode rule (``agencies.models.postcode_validator``) writes ``\d``, which in Python
-# also matches full-width and Arabic-Indic digits: what is stored must be ASCII digits.
+# ASCII digits only (``[0-9]``, not ``\d``, which in Python also matches full-width and Arabic-Indic
+# digits); the model's rule ``agencies.models.postcode_validator`` is the same.
 ascii_postcode_validator = RegexValidator(r"\A[0-9]{5}\Z", _("A German postcode has exactly five digits."))
 
 

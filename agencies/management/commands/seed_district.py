@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies.services import DEMO_PASSWORD, available_districts, district_seed
+from agencies.services import DEMO_PASSWORD, SeedConflict, available_districts, district_seed
 
 
 class Command(BaseCommand):
@@ -13,7 +13,10 @@ class Command(BaseCommand):
     def handle(self, *args, district, demo_users, **options):
         if district not in available_districts():
             raise CommandError(f"Unknown district '{district}'. Known: {', '.join(available_districts())}")
-        report = district_seed(slug=district, demo_users=demo_users)
+        try:
+            report = district_seed(slug=district, demo_users=demo_users)
+        except SeedConflict as exc:  # a data error in a district file: say which rows, write nothing
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"{report.district.name}: {report.agencies} agencies, {report.postcodes} postcodes.")
         if report.demo_users:
             self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
