@@ -113,9 +113,9 @@ class AgencyAdmin(NoContentsOnDeleteMixin, admin.ModelAdmin):
 
 @admin.register(JurisdictionArea)
 class JurisdictionAreaAdmin(NoContentsOnDeleteMixin, admin.ModelAdmin):
-    list_display = ["postcode", "youth_office", "city_names", "shared_with"]
-    list_filter = ["youth_office"]
-    search_fields = ["postcode", "city_names"]
+    list_display = ["postcode", "municipality", "ags", "youth_office", "city_names", "shared_with"]
+    list_filter = ["youth_office__district", "youth_office"]
+    search_fields = ["postcode", "municipality", "ags", "city_names"]
 
 
 @admin.register(Membership)

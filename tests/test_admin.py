@@ -198,7 +198,8 @@ def test_postcodes_added_changed_and_deleted_are_logged(personas, client):
     ct = ContentType.objects.get_for_model(JurisdictionArea)
     before = _last_log_id()
     response = client.post(
-        _url(JurisdictionArea, "add"), {"postcode": "40999", "youth_office": office.pk, "city_names": "Testdorf"}
+        _url(JurisdictionArea, "add"),
+        {"postcode": "40999", "youth_office": office.pk, "municipality": "Testdorf", "city_names": "Testdorf"},
     )
     assert response.status_code == 302
     area = JurisdictionArea.objects.get(postcode="40999")

@@ -54,7 +54,8 @@ def test_seed_command_prints_demo_logins(db):
     call_command("seed_district", "mettmann", "--demo-users", stdout=out)
     text = out.getvalue()
     assert "Kinderschutz-Demo-2026" in text
-    assert "polizei.hilden" in text and "jugendamt.hilden.leitung" in text and "kreis.koordination" in text
+    assert "polizei.hilden" in text and "jugendamt.hilden.leitung" in text
+    assert "polizei.koordination.mettmann" in text and "kreis.koordination.mettmann" in text
     # one person per role that fits each agency: 9 officers, 1 police coordinator, 10 caseworkers,
     # 10 leads, 1 district coordinator
     assert Membership.objects.count() == 31

@@ -628,7 +628,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
                     "attachments": [],
                     "handover": {
                         "recipient": "Jugendamt Düsseldorf",
-                        "by": "kreis.koordination",
+                        "by": "kreis.koordination.mettmann",
                         "at": "2026-11-25T10:00:00+00:00",
                     },
                 },
