@@ -25,6 +25,9 @@ VAR_DIR = BASE_DIR / env.str("VAR_DIR", default="var")  # a relative VAR_DIR is 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Django's technical error pages (tracebacks, URL lists) only on request, never in the demo that
+# `make run` starts with DEBUG on: config.error_pages shows the branded pages otherwise.
+DEBUG_PAGES = DEBUG and env.bool("DEBUG_PAGES", default=False)
 
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
@@ -77,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.error_pages.BrandedErrorPagesMiddleware",  # branded 404/500 also with DEBUG, 405 leads back
     "config.middleware.SessionTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "config.middleware.SecondFactorMiddleware",
@@ -88,6 +92,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
 
 TEMPLATES = [
     {

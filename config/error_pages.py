@@ -1,0 +1,95 @@
+"""Branded German error pages (403, 404, 405, 500) also where Django would show its own.
+
+Django shows its English technical pages for 404 and 500 whenever ``DEBUG`` is on, and ``make run``
+(the demo) runs with ``DEBUG`` on: a demo user must meet the same pages as a user in production
+(issue 16 § 3). The technical pages stay available to developers with ``DEBUG_PAGES=true``.
+A 405 (a form address opened with GET, e.g. by going back after a failed form) is Django's empty
+answer everywhere ("HTTP ERROR 405" in the browser): a browser is led to the form's page instead.
+"""
+
+import logging
+
+from django.conf import settings
+from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
+from django.views.defaults import page_not_found, server_error
+
+logger = logging.getLogger("config.error_pages")
+
+
+def _is_page(request, response) -> bool:
+    """Pages only: the API answers JSON errors of its own."""
+    if request.path.startswith("/api/"):
+        return False
+    content_type = response.get("Content-Type", "")
+    return not content_type or content_type.startswith("text/html")
+
+
+def _form_page_of(path: str) -> str | None:
+    """The page a POST-only address belongs to (``/referrals/5/acknowledge/`` → ``/referrals/5/``),
+    if that page exists and is itself a page that can be shown; else None."""
+    parent = path.rstrip("/").rsplit("/", 1)[0] + "/"
+    if parent == path or parent == "/":
+        return None
+    try:
+        resolve(parent)
+    except Resolver404:
+        return None
+    return parent
+
+
+class BrandedErrorPagesMiddleware:
+    """Replaces Django's technical 404/500 pages (``DEBUG`` on, ``DEBUG_PAGES`` off) by the branded
+    templates and answers a GET of a POST-only page address (405) with a redirect to the page the
+    form belongs to, or else the branded 405 page. Placed inside ``DatabaseUnavailableMiddleware``:
+    its 503 is left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(response, "_branded_error_page", False) or not _is_page(request, response):
+            return response
+        if response.status_code == 405 and request.method in ("GET", "HEAD"):
+            return self.method_not_allowed(request, response)
+        if settings.DEBUG and not settings.DEBUG_PAGES and response.status_code in (404, 500):
+            if response.status_code == 404:
+                branded = page_not_found(request, exception=None)
+            else:
+                branded = server_error(request)
+            branded._branded_error_page = True
+            return branded
+        return response
+
+    def method_not_allowed(self, request, response):
+        """A GET of an address that takes only a POST (the address of a form that failed, reached
+        again by going back, by the language switch or from the address bar): a person's browser
+        (``Sec-Fetch-Dest: document``) is led to the page the form is on; any other client gets the
+        405 with ``Allow``, as a page that explains it and links to that page — never a blank 405."""
+        parent = _form_page_of(request.path)
+        if parent is not None and request.headers.get("Sec-Fetch-Dest") == "document":
+            redirect = HttpResponseRedirect(parent)
+            redirect._branded_error_page = True
+            return redirect
+        return method_not_allowed_page(request, allowed=response.get("Allow", ""), form_page=parent)
+
+
+def method_not_allowed_page(request, *, allowed: str, form_page: str | None = None):
+    from django.http import HttpResponse
+
+    response = HttpResponse(render_to_string("405.html", {"form_page": form_page}, request=request), status=405)
+    if allowed:
+        response["Allow"] = allowed
+    response._branded_error_page = True
+    return response
+
+
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: a form sent from a page that was open too long (or from another site)
+    gets the branded 403 page with what to do, not Django's English technical page."""
+    from django.http import HttpResponseForbidden
+
+    logger.warning("CSRF check failed: %s %s (%s)", request.method, request.path, reason)
+    return HttpResponseForbidden(render_to_string("403_csrf.html", request=request))
