@@ -43,6 +43,10 @@ class LanguageMiddleware:
         return response
 
 
+# Health probes and metrics (core.health, core.metrics): answered without session, login or second
+# factor, so that a load balancer's probe neither needs an account nor touches the session table.
+SESSIONLESS_PATHS = ("/health/", "/metrics")
+
 # Keys in the session: when the person logged in and when they last did something (Unix seconds).
 SESSION_LOGIN_AT = "_login_at"
 SESSION_LAST_ACTIVITY = "_last_activity"
@@ -72,6 +76,8 @@ class SessionTimeoutMiddleware:
         from django.utils.translation import gettext as _
 
         user = getattr(request, "user", None)
+        if request.path.startswith(SESSIONLESS_PATHS):
+            return self.get_response(request)
         if user is not None and user.is_authenticated:
             now = int(time.time())
             session = request.session
@@ -134,7 +140,10 @@ class SecondFactorMiddleware:
     without a second factor set up passes.
     """
 
-    OPEN_VIEWS = frozenset({"login", "logout", "mfa_verify", "mfa_enrol", "keepalive", "set_language"})
+    OPEN_VIEWS = frozenset(
+        {"login", "logout", "mfa_verify", "mfa_enrol", "keepalive", "set_language", "health_live", "health_ready",
+         "metrics"}
+    )  # fmt: skip
 
     def __init__(self, get_response):
         self.get_response = get_response

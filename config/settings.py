@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_prometheus",
     "core",
     "agencies",
     "referrals",
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # request rates and latencies (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "config.middleware.NoStoreMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -196,6 +199,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Attachments live outside the web root and are served only through a scoped view.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+# Files (attachments) go through the storage "private" (core.storage): the folder PRIVATE_MEDIA_ROOT by
+# default, an S3-compatible object store with STORAGE_URL=s3://BUCKET[/PREFIX]?endpoint_url=...
+# (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Never publicly readable: objects are
+# written with the ACL "private", and every download is streamed through the scoped views.
+STORAGE_URL = env.str("STORAGE_URL", default="")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {},  # filled in below
+}
+if STORAGE_URL and not STORAGE_URL.startswith("file:"):
+    from core.storage import s3_storage_options  # noqa: E402 (needs nothing of Django's)
+
+    STORAGES["private"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(STORAGE_URL)}
+else:
+    STORAGES["private"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
+    }
+# A file whose deletion failed (retention) is tried again this often, in seconds (core.storage).
+FILE_DELETION_RETRY_SECONDS = env.int("FILE_DELETION_RETRY_SECONDS", default=300)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # Key of the repeat-referral fingerprints (HMAC); defaults to one derived from SECRET_KEY.
 FINGERPRINT_KEY = env.str("FINGERPRINT_KEY", default="")
@@ -251,6 +275,12 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
     "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
 )
+
+# Health probes and metrics (core.health, core.metrics). /metrics answers only these addresses or
+# networks (the Prometheus server; scrape each node directly, not through the reverse proxy).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# A load balancer probes over plain HTTP: no redirect to HTTPS for the probes and the metrics.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 
 # E-mail: in development written to files under var/mail that can be opened with any mail client.
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -320,6 +350,22 @@ else:
         # default is 1 s); each poll is one directory listing per queue.
         "polling_interval": 0.1,
     }
+# Caches shared by every node: Redis when REDIS_URL is set, else the database (never a per-process
+# memory cache). Sessions, login lockouts (django-axes) and second-factor throttling (django-otp)
+# live in database rows anyway; the cache is for what may be shared (the readiness probe uses it).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": "kinderschutz",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kinderschutz_cache"}
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -380,6 +426,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": 3600.0,
         "options": {"expires": 1800},
+    },
+    # Files whose deletion failed (object store or disk unreachable): tried again until they are gone.
+    "core-retry-file-deletions": {
+        "task": "core.tasks.retry_file_deletions",
+        "schedule": float(FILE_DELETION_RETRY_SECONDS),
+        "options": {"expires": FILE_DELETION_RETRY_SECONDS},
     },
     # Retention (§ 9b SGB VIII): delete closed referrals whose rule has run out, once a night.
     "referrals-retention-delete": {

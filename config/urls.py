@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import health, metrics
+
 # Swagger UI under the content security policy: the split view serves its start script as a file, and
 # the one inline <style> block of drf-spectacular's template is allowed by its hash on this page only
 # (tests/test_security_headers.py fails if the template changes and the hash no longer matches).
@@ -12,6 +14,10 @@ api_docs = csp_update({"style-src": [SWAGGER_UI_STYLE_HASH]})(
 )
 
 urlpatterns = [
+    # Probes and metrics for operators: no login, no session (config.middleware.SESSIONLESS_PATHS).
+    path("health/live", health.live, name="health_live"),
+    path("health/ready", health.ready, name="health_ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("referrals.urls")),
     path("notifications/", include("notifications.urls")),
     path("accounts/", include("agencies.urls")),

@@ -39,3 +39,24 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.status_code})"
+
+
+class FileDeletion(models.Model):
+    """A file to delete from the private storage (core.storage), written in the same transaction that
+    deletes the row the file belonged to. The row is removed once the file is gone; while the store
+    cannot be reached it stays, counts its attempts and is tried again by a beat job — a deletion the
+    law requires (retention) is never silently dropped."""
+
+    field = models.CharField(max_length=100)  # which model field's storage (core.storage.FIELDS)
+    name = models.CharField(max_length=300)  # the file's name in that storage (random, no personal data)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=100, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("file deletion")
+        verbose_name_plural = _("file deletions")
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.name} ({self.attempts})"

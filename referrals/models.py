@@ -9,7 +9,6 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -22,8 +21,11 @@ from agencies.models import OFFICE_ROLES, Agency, Role, memberships_of, postcode
 
 
 def private_storage():
-    """Attachments' storage, outside the web root (a callable, so migrations do not freeze the path)."""
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    """Attachments' storage, ``STORAGES["private"]`` (core.storage): a folder outside the web root or a
+    private object store (a callable, so migrations do not freeze the configuration)."""
+    from core.storage import private_storage as configured
+
+    return configured()
 
 
 TEXT_LIMIT = 10_000  # characters per free-text field: a long report, not a file dump

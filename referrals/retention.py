@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role, memberships_of
+from core.storage import file_deletions_schedule
 from notifications.models import Notification
 
 from .models import (
@@ -191,17 +192,6 @@ def _count_statistic(*, office_id: int, year: int, urgency: str, concerns: str, 
             RetentionStatistic.objects.filter(**key).update(**add)
 
 
-def _delete_files(names: list[str]) -> None:
-    from .models import Attachment
-
-    storage = Attachment._meta.get_field("file").storage
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:  # the name is random, no personal data in the log
-            logger.exception("retention: could not delete attachment file %s", name)
-
-
 def _purge(referral: Referral) -> None:
     """Delete ``referral`` with everything that hangs on it: the notifications that link to it, the
     rows that cascade from it, and — after the commit — its attachment files."""
@@ -209,7 +199,9 @@ def _purge(referral: Referral) -> None:
     link = reverse("referrals:detail", args=[referral.pk])
     Notification.objects.filter(link__startswith=link).delete()
     referral.delete()  # cascades to everything that hangs on it
-    transaction.on_commit(lambda: _delete_files(files), robust=True)
+    # Recorded in this transaction, deleted from the store after the commit; a failure is retried
+    # by a beat job until the file is gone (core.storage).
+    file_deletions_schedule(field="referrals.Attachment.file", names=files)
 
 
 def _delete_one(*, pk: int, office: Agency, now: datetime.datetime) -> bool:

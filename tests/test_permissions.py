@@ -1153,6 +1153,9 @@ EXEMPT = {
     "set_language": "language switch",
     "api-schema": "OpenAPI schema, no data",
     "api-docs": "Swagger UI, no data",
+    "health_live": "process up, no data (tests/test_health.py)",
+    "health_ready": "names of failing parts only, no data (tests/test_health.py)",
+    "metrics": "counts without personal data, internal addresses only (tests/test_metrics.py)",
 }
 EXEMPT_PREFIXES = ("admin:",)  # the rest of the admin: agencies, people, postcodes (no referral contents)
 ADMIN_REFERRAL = re.compile(r"^admin:referrals_")
