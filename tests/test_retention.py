@@ -52,6 +52,16 @@ from tests.factories import make_referral
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime.datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rules_in_force_before_t0(db):
+    """The district's default rules are seeded in force from the day of seeding — the day the suite
+    runs (or TEST_CLOCK's). These tests play in January 2027 and need them in force then, whatever
+    that day is: a run after 10 January 2027 would otherwise find the defaults not yet valid."""
+    RetentionRule.objects.filter(valid_from__gt=T0.date() - datetime.timedelta(days=365)).filter(
+        created_by__isnull=True
+    ).update(valid_from=T0.date() - datetime.timedelta(days=365))
 PLACES = {"hilden": ("40723", "Hilden"), "velbert": ("42551", "Velbert")}
 NAMES = ("Mia", "Beispiel", "Tom", "Mittelstraße", "Kita Sonnenschein")
 
