@@ -12,6 +12,7 @@ import datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from .actor import actor_of
 from .models import (
     OFFICE_ROLES,
     Agency,
@@ -19,7 +20,6 @@ from .models import (
     ContactPerson,
     OfficeHours,
     Role,
-    memberships_of,
 )
 
 ONCALL_KINDS = (AgencyKind.POLICE_AUTHORITY, AgencyKind.POLICE_STATION, AgencyKind.YOUTH_OFFICE)
@@ -29,19 +29,19 @@ DEFAULT_HOURS = (datetime.time(8, 0), datetime.time(16, 0))
 
 def district_ids_of(user) -> set[int]:
     """The districts in which ``user`` holds an active membership."""
-    return {m.agency.district_id for m in memberships_of(user)}
+    return actor_of(user).district_ids()
 
 
 def oncall_district_ids_of(user) -> set[int]:
     """Districts whose on-call numbers ``user`` may see: those of their police or youth office memberships."""
-    return {m.agency.district_id for m in memberships_of(user) if m.agency.kind in ONCALL_KINDS}
+    return {m.agency.district_id for m in actor_of(user).memberships if m.agency.kind in ONCALL_KINDS}
 
 
 def sees_oncall(user, agency: Agency) -> bool:
     """May ``user`` see the on-call phone and mailbox of ``agency``?"""
     if agency.district_id in oncall_district_ids_of(user):
         return True
-    return any(m.agency_id == agency.pk for m in memberships_of(user))
+    return agency.pk in actor_of(user).agency_ids()
 
 
 def directory_for(user) -> QuerySet[Agency]:
@@ -66,7 +66,7 @@ def editable_by(user) -> list[Agency]:
     """The agencies whose entry ``user`` keeps: an office lead their youth office, a police
     coordinator the authority and its stations, the district coordinator the coordination office."""
     agencies: dict[int, Agency] = {}
-    for membership in memberships_of(user):
+    for membership in actor_of(user).memberships:
         agency = membership.agency
         if membership.role == Role.OFFICE_LEAD and agency.kind == AgencyKind.YOUTH_OFFICE:
             agencies[agency.pk] = agency
@@ -84,7 +84,7 @@ def may_edit(user, agency: Agency) -> bool:
 
 
 def is_office_member(user) -> bool:
-    return any(m.role in OFFICE_ROLES for m in memberships_of(user))
+    return actor_of(user).has_role(*OFFICE_ROLES)
 
 
 # --- office hours ---------------------------------------------------------------------------------

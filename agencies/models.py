@@ -296,7 +296,9 @@ class Membership(models.Model):
 
 
 def memberships_of(user) -> list[Membership]:
-    """The active memberships of ``user``, loaded once per user object (one query per request)."""
+    """The active memberships of ``user``, loaded once per user object (one query per request).
+
+    The primitive under ``agencies.actor.actor_of``: every other module asks the actor."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_memberships_cache", None)
@@ -304,14 +306,6 @@ def memberships_of(user) -> list[Membership]:
         cached = list(Membership.objects.active().filter(user=user).select_related("agency", "agency__parent"))
         user._memberships_cache = cached
     return cached
-
-
-def agency_ids_with_role(user, *roles) -> list[int]:
-    return [m.agency_id for m in memberships_of(user) if m.role in roles]
-
-
-def has_role(user, *roles) -> bool:
-    return any(m.role in roles for m in memberships_of(user))
 
 
 class BackupCodeDevice(ThrottlingMixin, Device):

@@ -123,13 +123,13 @@ def route_preview(*, postcode: str, city: str, user) -> dict:
     goes to the coordination office's triage queue and why. The same ``route_address`` as the
     submission (one code path), over the whole instance; what cannot be resolved goes to the
     coordination office of the person's district (the police authority's, the coordinator's own)."""
-    from .models import POLICE_ROLES, Role, memberships_of
+    from .actor import actor_of
+    from .models import POLICE_ROLES, Role
 
     district = None
-    for membership in memberships_of(user):
-        if membership.role in POLICE_ROLES or membership.role == Role.DISTRICT_COORDINATOR:
-            district = membership.agency.district
-            break
+    for membership in actor_of(user).in_roles(*POLICE_ROLES, Role.DISTRICT_COORDINATOR):
+        district = membership.agency.district
+        break
     if not (postcode or "").strip() or not (city or "").strip():
         return {
             "office": None,

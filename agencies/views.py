@@ -21,7 +21,8 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import mfa
-from .models import Agency, ApiToken, BackupCodeDevice, Role, memberships_of
+from .actor import actor_of
+from .models import Agency, ApiToken, BackupCodeDevice
 from .services import admin_log_change, person_sessions_end, token_issue, token_revoke
 
 
@@ -29,8 +30,9 @@ def agencies_managed_by(user) -> list[int]:
     """The agencies whose people ``user`` issues API tokens for: an office lead their youth office, a
     police coordinator their police authority and its stations. Nobody else (administrators use the
     admin site). One query for the stations, on top of the memberships loaded once per request."""
-    offices = [m.agency_id for m in memberships_of(user) if m.role == Role.OFFICE_LEAD]
-    authorities = [m.agency_id for m in memberships_of(user) if m.role == Role.POLICE_COORDINATOR]
+    actor = actor_of(user)
+    offices = sorted(actor.lead_office_ids)
+    authorities = sorted(actor.authority_ids)
     stations = (
         list(Agency.objects.filter(parent_id__in=authorities, is_active=True).values_list("pk", flat=True))
         if authorities
@@ -78,7 +80,7 @@ def account(request):
         request,
         "agencies/account.html",
         {
-            "memberships": memberships_of(request.user),
+            "memberships": list(actor_of(request.user).memberships),
             "has_token": has_token,
             "can_manage_tokens": bool(agencies_managed_by(request.user)),
             "app": mfa.totp_device(request.user),

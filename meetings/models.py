@@ -16,7 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency, Role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import Agency, Role
 
 TEXT_LIMIT = 10_000
 LEAD_ROLES = (Role.OFFICE_LEAD, Role.POLICE_COORDINATOR)
@@ -26,16 +27,15 @@ def _lead_agency_ids(user) -> list[int]:
     """Agencies whose programme ``user`` oversees: their own as office lead or police coordinator;
     a police coordinator also oversees the stations of their authority."""
     ids = []
-    for m in memberships_of(user):
-        if m.role in LEAD_ROLES:
-            ids.append(m.agency_id)
-            if m.role == Role.POLICE_COORDINATOR:
-                ids.extend(child.pk for child in m.agency.children.all())
+    for m in actor_of(user).in_roles(*LEAD_ROLES):
+        ids.append(m.agency_id)
+        if m.role == Role.POLICE_COORDINATOR:
+            ids.extend(child.pk for child in m.agency.children.all())
     return ids
 
 
 def _coordinated_district_ids(user) -> list[int]:
-    return [m.agency.district_id for m in memberships_of(user) if m.role == Role.DISTRICT_COORDINATOR]
+    return sorted(actor_of(user).coordinator_district_ids)
 
 
 def _active(user) -> bool:
@@ -256,7 +256,7 @@ class EventQuerySet(models.QuerySet):
         agency's people and the district coordinator."""
         if not _active(user):
             return self.none()
-        memberships = memberships_of(user)
+        memberships = actor_of(user).memberships
         districts = {m.agency.district_id for m in memberships}
         police = any(m.role in (Role.POLICE_OFFICER, Role.POLICE_COORDINATOR) for m in memberships)
         offices = any(m.role in (Role.CASEWORKER, Role.OFFICE_LEAD) for m in memberships)

@@ -33,7 +33,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Membership, Role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Membership, Role
 
 from . import notifications
 from .models import (
@@ -162,9 +163,8 @@ def _side(agency: Agency) -> str | None:
 
 def _own_agency(user) -> Agency:
     """The agency a person works for on one side: their first police or youth-office membership."""
-    for membership in sorted(memberships_of(user), key=lambda m: m.pk):
-        if membership.role in POLICE_ROLES + OFFICE_ROLES:
-            return membership.agency
+    for membership in sorted(actor_of(user).in_roles(*POLICE_ROLES, *OFFICE_ROLES), key=lambda m: m.pk):
+        return membership.agency
     raise PermissionDenied(_("Only police and youth-office staff request hospitations."))
 
 

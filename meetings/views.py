@@ -23,7 +23,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, District, Role, has_role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, District, Role
 from referrals.pagination import InvalidCursor, keyset_page
 
 from . import ics, selectors, services
@@ -72,7 +73,7 @@ OPEN_MEETING = (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED)
 
 
 def coordinated_district_ids(user) -> set[int]:
-    return {m.agency.district_id for m in memberships_of(user) if m.role == Role.DISTRICT_COORDINATOR}
+    return actor_of(user).coordinator_district_ids
 
 
 def _require(condition: bool) -> None:
@@ -643,7 +644,7 @@ def hospitation_list(request):
         "status": status,
         "statuses": HospitationStatus.choices,
         "waiting": waiting,
-        "can_request": has_role(user, *POLICE_ROLES, *OFFICE_ROLES),
+        "can_request": actor_of(user).has_role(*POLICE_ROLES, *OFFICE_ROLES),
         "can_see_totals": bool(leads or coordinated_district_ids(user)),
     }
     return render(request, "meetings/hospitation_list.html", context)
@@ -652,8 +653,9 @@ def hospitation_list(request):
 @login_required
 def hospitation_request(request):
     user = request.user
-    _require(has_role(user, *POLICE_ROLES, *OFFICE_ROLES))
-    agencies = other_side_agencies(user, memberships_of(user))
+    actor = actor_of(user)
+    _require(actor.has_role(*POLICE_ROLES, *OFFICE_ROLES))
+    agencies = other_side_agencies(user, list(actor.memberships))
     form = HospitationRequestForm(request.POST or None, agencies=agencies)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -824,12 +826,12 @@ def _host_agency_choices(user):
 
 
 def _can_host(user) -> bool:
-    return has_role(user, Role.OFFICE_LEAD, Role.POLICE_COORDINATOR, Role.DISTRICT_COORDINATOR)
+    return actor_of(user).has_role(Role.OFFICE_LEAD, Role.POLICE_COORDINATOR, Role.DISTRICT_COORDINATOR)
 
 
 def _hosts(user, event) -> bool:
     """People of the host agency (and its leads) and the district coordinator see the attendance list."""
-    own = {m.agency_id for m in memberships_of(user)} | set(_lead_agency_ids(user))
+    own = actor_of(user).agency_ids() | set(_lead_agency_ids(user))
     return event.host_agency_id in own or event.host_agency.district_id in coordinated_district_ids(user)
 
 

@@ -1,4 +1,4 @@
-"""Who looked at which child: the access log (DESIGN.md, data protection; issue 4 § 3).
+"""Who looked at which child: the access log (docs/datenschutz.md; issue 4 § 3).
 
 ``access_log_record`` writes one entry per read of personal data and per refused attempt;
 ``access_log_for`` is the one scoping rule of who may read the log; the page, its CSV download and
@@ -21,8 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, agency_ids_with_role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import Role
 
+from .access import primary_membership, referral_access
 from .models import AccessLogEntry, Referral
 
 LOG_ROLES = (Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER)
@@ -31,28 +33,6 @@ CSV_LIMIT = 50_000
 
 
 # --- writing ----------------------------------------------------------------------------------------
-
-
-def _acting_membership(user, referral: Referral | None):
-    """The membership ``user`` acted in on ``referral``: their office's (responsible or receiving),
-    else their station's or authority's, else the district coordinator's, else the first one."""
-    memberships = memberships_of(user)
-    if referral is not None:
-        offices = {referral.youth_office_id, referral.forwarded_to_id} - {None}
-        rules = (
-            (OFFICE_ROLES, offices),
-            ((Role.POLICE_OFFICER,), {referral.station_id}),
-            ((Role.POLICE_COORDINATOR,), {referral.police_authority_id}),
-        )
-        for roles, agency_ids in rules:
-            for membership in memberships:
-                if membership.role in roles and membership.agency_id in agency_ids:
-                    return membership
-    for roles in (OFFICE_ROLES, POLICE_ROLES, (Role.DISTRICT_COORDINATOR,)):
-        for membership in memberships:
-            if membership.role in roles:
-                return membership
-    return memberships[0] if memberships else None
 
 
 def _entry(
@@ -66,7 +46,12 @@ def _entry(
     what, how, when, the request id and the client address (``REMOTE_ADDR``). No names, no content.
     A refused attempt passes no ``referral`` but the requested id as ``obj_id``."""
     user = request.user if getattr(request.user, "is_authenticated", False) else None
-    membership = _acting_membership(user, referral) if user is not None else None
+    if user is None:
+        membership = None
+    elif referral is not None:
+        membership = referral_access(user, referral).membership
+    else:
+        membership = primary_membership(actor_of(user))
     if referral is not None:
         referral_id = referral.pk
         obj_id = referral.pk if obj_id is None and obj_type == AccessLogEntry.ObjectType.REFERRAL else obj_id
@@ -114,7 +99,7 @@ def access_log_search_hits(*, request, referrals) -> int:
 
 def log_office_ids(user) -> list[int]:
     """The youth offices whose log ``user`` reads: those they lead or are data protection officer of."""
-    return agency_ids_with_role(user, *LOG_ROLES)
+    return sorted(actor_of(user).agency_ids(*LOG_ROLES))
 
 
 def access_log_for(user):

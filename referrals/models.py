@@ -17,7 +17,8 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from agencies.models import OFFICE_ROLES, Agency, Role, memberships_of, postcode_validator
+from agencies.actor import actor_of
+from agencies.models import Agency, postcode_validator
 
 
 def private_storage():
@@ -159,18 +160,18 @@ class ReferralQuerySet(models.QuerySet):
         author. Everything else is invisible and answers 404.
 
         Fast because every branch is an indexed comparison against ids loaded beforehand: the
-        memberships once per request (``memberships_of``), the guardian grants in one query on the
+        memberships once per request (``agencies.actor.actor_of``), the guardian grants in one query on the
         direct-foreign-key permission tables (``granted_referral_ids``) — never the generic guardian
         tables, never per row. Plain ids rather than ``IN (subquery)`` let PostgreSQL combine the
         branches as index scans; a subquery inside the OR forced a sequential scan (benchmarks/).
         """
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        memberships = memberships_of(user)
-        office_ids = [m.agency_id for m in memberships if m.role in OFFICE_ROLES]
-        station_ids = [m.agency_id for m in memberships if m.role == Role.POLICE_OFFICER]
-        authority_ids = [m.agency_id for m in memberships if m.role == Role.POLICE_COORDINATOR]
-        district_ids = [m.agency.district_id for m in memberships if m.role == Role.DISTRICT_COORDINATOR]
+        actor = actor_of(user)
+        office_ids = sorted(actor.office_ids)
+        station_ids = sorted(actor.station_ids)
+        authority_ids = sorted(actor.authority_ids)
+        district_ids = sorted(actor.coordinator_district_ids)
 
         filed = Q(pk__in=[])  # matches nothing: a person without any branch sees no filed referral
         if office_ids:

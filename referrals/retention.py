@@ -29,7 +29,8 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Agency, AgencyKind, Role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import Agency, AgencyKind, Role
 from core.storage import file_deletions_schedule
 from notifications.models import Notification
 
@@ -85,7 +86,7 @@ RETENTION_ROLE = {AgencyKind.YOUTH_OFFICE: Role.OFFICE_LEAD, AgencyKind.COORDINA
 def retention_office_ids(user) -> list[int]:
     """The offices whose retention rules ``user`` sets: the youth offices they lead and the
     coordination offices they work in as district coordinator."""
-    return sorted({m.agency_id for m in memberships_of(user) if RETENTION_ROLE.get(m.agency.kind) == m.role})
+    return sorted({m.agency_id for m in actor_of(user).memberships if RETENTION_ROLE.get(m.agency.kind) == m.role})
 
 
 def _keeps_district_handovers(office: Agency) -> bool:

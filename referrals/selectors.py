@@ -2,9 +2,10 @@
 
 from django.db.models import Q
 
-from agencies.models import OFFICE_ROLES, Role, agency_ids_with_role, has_role
+from agencies.actor import actor_of
 
-from .models import Referral, ReferralGroupObjectPermission, ReferralUserObjectPermission, Status
+from .access import ReferralAccess
+from .models import Attachment, Note, Referral, ReferralEvent, Status
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -16,7 +17,7 @@ LIST_RELATED = ("youth_office", "station", "assignee", "forwarded_to")
 def inbox_for(user):
     """The inbox of the youth offices ``user`` works in: their referrals, and those forwarded to them
     and not yet accepted."""
-    office_ids = agency_ids_with_role(user, *OFFICE_ROLES)
+    office_ids = sorted(actor_of(user).office_ids)
     return (
         Referral.objects.visible_to(user)
         .filter(Q(youth_office_id__in=office_ids) | Q(forwarded_to_id__in=office_ids))
@@ -27,8 +28,8 @@ def inbox_for(user):
 
 def station_referrals_for(user):
     """What the person's station (officer) or authority (coordinator) filed, and their own drafts."""
-    stations = agency_ids_with_role(user, Role.POLICE_OFFICER)
-    authorities = agency_ids_with_role(user, Role.POLICE_COORDINATOR)
+    actor = actor_of(user)
+    stations, authorities = sorted(actor.station_ids), sorted(actor.authority_ids)
     return (
         Referral.objects.visible_to(user)
         .filter(Q(station_id__in=stations) | Q(police_authority_id__in=authorities) | Q(created_by_id=user.pk))
@@ -38,86 +39,41 @@ def station_referrals_for(user):
 
 def triage_queue_for(user):
     """The district coordinator's triage queue."""
-    if not has_role(user, Role.DISTRICT_COORDINATOR):
+    if not actor_of(user).coordinator_district_ids:
         return Referral.objects.none()
     return Referral.objects.visible_to(user).filter(status=Status.TRIAGE).select_related(*LIST_RELATED)
 
 
-def can_read_contents(user, referral: Referral) -> bool:
-    """Whether ``user`` may read the full referral (children, persons, facts) — given that it is
-    visible at all. The district coordinator sees a triaged referral only as a summary (reference,
-    urgency, concerns, address and triage reason): enough to route it, no case contents."""
-    if referral.created_by_id == user.pk:
-        return True
-    office_ids = agency_ids_with_role(user, *OFFICE_ROLES)
-    if referral.youth_office_id in office_ids or (referral.forwarded_to_id and referral.forwarded_to_id in office_ids):
-        return True
-    if referral.station_id in agency_ids_with_role(user, Role.POLICE_OFFICER):
-        return True
-    if referral.police_authority_id in agency_ids_with_role(user, Role.POLICE_COORDINATOR):
-        return True
-    # Individual guardian grants open the whole case (queried directly: guardian's checker would
-    # also say yes to any superuser, and administrators do not read case contents).
-    return (
-        ReferralUserObjectPermission.objects.filter(
-            user_id=user.pk, content_object=referral, permission__codename="view_referral"
-        ).exists()
-        or ReferralGroupObjectPermission.objects.filter(
-            group__user=user.pk, content_object=referral, permission__codename="view_referral"
-        ).exists()
-    )
-
-
-def office_role_for(user, referral: Referral) -> str | None:
-    """How ``user`` works on a visible referral: "office" (the responsible office), "receiving" (an
-    office it was forwarded to, read-only until it accepts) or None (police, coordinator, grant)."""
-    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
-    if referral.youth_office_id in office_ids and referral.status != Status.FORWARDED:
-        return "office"
-    if referral.forwarded_to_id and referral.forwarded_to_id in office_ids:
-        return "receiving"
-    if referral.youth_office_id in office_ids:
-        return "sender"  # forwarded away, not yet accepted: read-only
-    return None
-
-
-def notes_for(user, referral: Referral):
+def notes_for(access: ReferralAccess):
     """Internal notes an office member may read: those of the referral's offices (current, receiving),
     without notes confided under § 65 SGB VIII to another office. Police and coordinators: none."""
-    from .models import Note
-
-    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
-    if not office_ids & {referral.youth_office_id, referral.forwarded_to_id}:
+    office_ids = access.case_office_ids
+    if not office_ids:
         return Note.objects.none()
     return (
-        Note.objects.filter(referral=referral)
+        Note.objects.filter(referral=access.referral)
         .filter(Q(confidential=False) | Q(office_id__in=office_ids))
         .select_related("author", "office")
     )
 
 
-def attachments_for(user, referral: Referral):
+def attachments_for(access: ReferralAccess):
     """Attachments, by the same rule as notes."""
-    from .models import Attachment
-
-    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
-    if not office_ids & {referral.youth_office_id, referral.forwarded_to_id}:
+    office_ids = access.case_office_ids
+    if not office_ids:
         return Attachment.objects.none()
     return (
-        Attachment.objects.filter(referral=referral)
+        Attachment.objects.filter(referral=access.referral)
         .filter(Q(confidential=False) | Q(office_id__in=office_ids))
         .select_related("uploaded_by", "office")
     )
 
 
-def timeline_for(user, referral: Referral):
+def timeline_for(access: ReferralAccess):
     """The referral's history for its offices; police get the coded feedback instead."""
-    from .models import ReferralEvent
-
-    office_ids = set(agency_ids_with_role(user, *OFFICE_ROLES))
-    if not office_ids & {referral.youth_office_id, referral.forwarded_to_id}:
+    if not access.case_office_ids:
         return ReferralEvent.objects.none()
-    return referral.events.select_related("actor").order_by("at", "id")
+    return access.referral.events.select_related("actor").order_by("at", "id")
 
 
 class FeedbackCode:
@@ -158,24 +114,3 @@ def police_feedback(referral: Referral) -> dict | None:
         "office": {"id": target.pk, "name": target.name} if target else None,
         "contact": contact if status != Status.FORWARDED else None,
     }
-
-
-def visible_referral_or_404(request, pk, *, queryset=None) -> Referral:
-    """The referral ``pk`` from ``request.user``'s scope (``queryset``, by default
-    ``Referral.objects.visible_to``), else 404 — the same answer as for a nonexistent id. A refused
-    attempt is written to the access log ("denied", with the requested id): the one place where
-    pages and API look a referral up by id, so no view logs it on its own."""
-    from django.http import Http404
-
-    from .access_log import access_log_record
-    from .models import AccessLogEntry
-
-    if queryset is None:
-        queryset = Referral.objects.visible_to(request.user)
-    wellformed = str(pk).isdigit() and len(str(pk)) <= 18  # fits the log's integer column
-    referral = queryset.filter(pk=pk).first() if wellformed else None
-    if referral is None:
-        if wellformed:
-            access_log_record(request=request, action=AccessLogEntry.Action.DENIED, obj_id=int(pk))
-        raise Http404
-    return referral

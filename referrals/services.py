@@ -8,10 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role
 from agencies.routing import TriageReason, route_address
 
 from . import notifications as referral_notifications
+from .access import referral_access
 from .clocks import acknowledgement_due, is_overdue
 from .models import URGENCY_RANK, Child, Person, ReferenceCounter, Referral, ReferralEvent, Status, Urgency
 from .notifications import AlertCause
@@ -40,9 +42,9 @@ PERSON_FIELDS = (
 def filing_agency_for(user) -> Agency:
     """The police agency a person files for: their station (officer) or authority (coordinator).
     The station is always taken from the membership, never from the request."""
-    for membership in sorted(memberships_of(user), key=lambda m: (m.role != Role.POLICE_OFFICER, m.agency_id)):
-        if membership.role in POLICE_ROLES:
-            return membership.agency
+    police = actor_of(user).in_roles(*POLICE_ROLES)
+    for membership in sorted(police, key=lambda m: (m.role != Role.POLICE_OFFICER, m.agency_id)):
+        return membership.agency
     raise PermissionDenied(_("Only police officers and police coordinators file referrals."))
 
 
@@ -338,7 +340,7 @@ def referral_case_number_warnings(*, referral: Referral, user) -> list[str]:
 def referral_assign_office(*, referral: Referral, user, office: Agency) -> Referral:
     """The district coordinator hands a referral from the triage queue to a youth office."""
     locked = Referral.objects.select_for_update(of=("self",)).select_related("police_authority").get(pk=referral.pk)
-    coordinator_districts = {m.agency.district_id for m in memberships_of(user) if m.role == Role.DISTRICT_COORDINATOR}
+    coordinator_districts = actor_of(user).coordinator_district_ids
     if locked.police_authority.district_id not in coordinator_districts:
         raise PermissionDenied(_("Only the district coordinator assigns referrals from the triage queue."))
     if locked.status != Status.TRIAGE:
@@ -413,7 +415,7 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
 
 
 def _office_ids(user, *roles) -> set[int]:
-    return {m.agency_id for m in memberships_of(user) if m.role in (roles or OFFICE_ROLES)}
+    return actor_of(user).agency_ids(*(roles or OFFICE_ROLES))
 
 
 def _require_office(user, referral: Referral, *roles, office_id=None) -> None:
@@ -683,8 +685,7 @@ def followup_add(*, referral: Referral, user, text: str, incident_at=None):
     from .models import FollowUp
 
     locked = _lock(referral, None)
-    police = {m.agency_id for m in memberships_of(user) if m.role in POLICE_ROLES}
-    if not (locked.station_id in police or locked.police_authority_id in police or locked.created_by_id == user.pk):
+    if not referral_access(user, locked).is_police:
         raise PermissionDenied(_("Only police of the filing station add follow-ups."))
     if locked.status in (Status.DRAFT,):
         raise ValidationError({"status": [_("Submit the referral first; a draft can simply be edited.")]})
@@ -841,7 +842,7 @@ def referral_export(*, referral: Referral, user, recipient: str, expected_versio
     locked = _lock(referral, expected_version)
     _require_status(locked, *EXPORT_STATUSES)
     if locked.status == Status.TRIAGE:
-        districts = {m.agency.district_id for m in memberships_of(user) if m.role == Role.DISTRICT_COORDINATOR}
+        districts = actor_of(user).coordinator_district_ids
         if locked.police_authority.district_id not in districts:
             raise PermissionDenied(_("Only the district coordinator hands over referrals from the triage queue."))
     else:

@@ -22,10 +22,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role, agency_ids_with_role, has_role
+from agencies.actor import actor_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role
 from core.idempotency import Replay, form_claim, form_token, idempotency_store
 
 from . import selectors
+from .access import ReferralAccess, referral_access, referral_for
 from .access_log import access_log_record, access_log_search_hits
 from .forms import (
     INBOX_TABS,
@@ -82,7 +84,7 @@ SUBMISSION_ID_FIELD = "submission_id"
 
 
 def _require_role(user, *roles) -> None:
-    if not has_role(user, *roles):
+    if not actor_of(user).has_role(*roles):
         raise PermissionDenied
 
 
@@ -99,14 +101,14 @@ def _page(request, queryset, ordering):
 @login_required
 def home(request):
     """Send each person to the page of their role."""
-    user = request.user
-    if has_role(user, *POLICE_ROLES):
+    actor = actor_of(request.user)
+    if actor.has_role(*POLICE_ROLES):
         return redirect("referrals:list")
-    if has_role(user, *OFFICE_ROLES):
+    if actor.has_role(*OFFICE_ROLES):
         return redirect("referrals:inbox")
-    if has_role(user, Role.DISTRICT_COORDINATOR):
+    if actor.has_role(Role.DISTRICT_COORDINATOR):
         return redirect("referrals:triage")
-    if has_role(user, Role.DATA_PROTECTION_OFFICER):
+    if actor.has_role(Role.DATA_PROTECTION_OFFICER):
         return redirect("referrals:access_log")
     return render(request, "referrals/no_role.html")
 
@@ -120,7 +122,7 @@ def referral_create(request):
 @login_required
 def referral_edit(request, pk):
     drafts = Referral.objects.visible_to(request.user).filter(status=Status.DRAFT, created_by=request.user)
-    referral = selectors.visible_referral_or_404(request, pk, queryset=drafts.prefetch_related("children", "persons"))
+    referral = referral_for(request, pk, queryset=drafts.prefetch_related("children", "persons")).referral
     if request.method == "GET":  # the page shows the children and persons: a read (a save is not)
         access_log_record(request=request, action=AccessLogEntry.Action.VIEW, referral=referral)
     return _referral_form(request, referral=referral)
@@ -129,7 +131,7 @@ def referral_edit(request, pk):
 def _referral_form(request, *, referral: Referral | None):
     """The one form of a referral (new or draft). On any error the page comes back with everything
     typed still in it; nothing is saved unless the whole referral is."""
-    forms = ReferralForms(request.POST if request.method == "POST" else None, referral=referral)
+    forms = ReferralForms(request.POST if request.method == "POST" else None, referral=referral, filer=request.user)
     # A token per rendered form: the same form sent twice (double click, reload, a retry after a
     # timeout) files one referral and shows it (core.idempotency).
     posted_token = request.POST.get(SUBMISSION_ID_FIELD) if request.method == "POST" else None
@@ -212,7 +214,7 @@ def triage_queue(request):
 @login_required
 @require_POST
 def assign_office(request, pk):
-    referral = selectors.visible_referral_or_404(request, pk, queryset=selectors.triage_queue_for(request.user))
+    referral = referral_for(request, pk, queryset=selectors.triage_queue_for(request.user)).referral
     form = AssignOfficeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a youth office from the list."))
@@ -304,7 +306,7 @@ def _tab_counts(queryset, user, now) -> dict[str, int]:
 
 def _bulk_people(user):
     """Whom ``user`` may assign in bulk: everyone of the offices they lead, and themselves."""
-    return office_people(agency_ids_with_role(user, Role.OFFICE_LEAD), include_user=user)
+    return office_people(sorted(actor_of(user).lead_office_ids), include_user=user)
 
 
 @login_required
@@ -345,7 +347,7 @@ def inbox(request):
         "current_tab": next(t for t in tabs if t.current),
         "now": now,
         "bulk_form": BulkAssignForm(people=_bulk_people(user)),
-        "office_ids": set(agency_ids_with_role(user, *OFFICE_ROLES)),
+        "office_ids": actor_of(user).office_ids,
     }
     return render(request, "referrals/inbox.html", context)
 
@@ -447,13 +449,7 @@ def _name(user) -> str:
 def _visible(request, pk) -> Referral:
     """The referral, if ``request.user`` may see it at all; 404 otherwise (the same as nonexistent)."""
     queryset = Referral.objects.visible_to(request.user).select_related(*DETAIL_RELATED)
-    return selectors.visible_referral_or_404(request, pk, queryset=queryset)
-
-
-def _is_police_of(user, referral: Referral) -> bool:
-    """Police of the filing station or authority, or the filing officer (the follow-up rule)."""
-    police = set(agency_ids_with_role(user, *POLICE_ROLES))
-    return referral.created_by_id == user.pk or bool(police & {referral.station_id, referral.police_authority_id})
+    return referral_for(request, pk, queryset=queryset).referral
 
 
 @login_required
@@ -467,7 +463,8 @@ def referral_detail(request, pk):
 
 def _render_detail(request, referral: Referral, *, bound=None, followup_form=None, status=200):
     user = request.user
-    if not selectors.can_read_contents(user, referral):
+    access = referral_access(user, referral)
+    if not access.reads_contents:
         return render(
             request,
             "referrals/triage_summary.html",
@@ -478,12 +475,11 @@ def _render_detail(request, referral: Referral, *, bound=None, followup_form=Non
             },
         )
     prefetch_related_objects([referral], "children", "persons")
-    role = selectors.office_role_for(user, referral)
-    if role is not None:
-        context = _office_context(request, referral, role, bound or {})
+    if access.case_role is not None:
+        context = _office_context(request, access, bound or {})
         return render(request, "referrals/office_detail.html", context, status=status)
     context = {"referral": referral, "can_edit": referral.is_draft and referral.created_by_id == user.pk}
-    if _is_police_of(user, referral) and not referral.is_draft:
+    if access.is_police and not referral.is_draft:
         feedback = selectors.police_feedback(referral)
         context.update(
             feedback=feedback,
@@ -507,14 +503,14 @@ def _assessment_state(referral: Referral, assessments: list) -> SimpleNamespace:
     return SimpleNamespace(latest=latest, pending=pending, closeable=closeable)
 
 
-def _office_context(request, referral: Referral, role: str, bound: dict) -> dict:
+def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
     """Everything the office page shows, in a fixed number of queries: the action forms the
     person's role and the referral's status allow, and the casework sections."""
-    user = request.user
-    events = list(selectors.timeline_for(user, referral))
+    user, referral, role = request.user, access.referral, access.case_role
+    events = list(selectors.timeline_for(access))
     assessments = list(referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id"))
     state = _assessment_state(referral, assessments)
-    is_lead = referral.youth_office_id in agency_ids_with_role(user, Role.OFFICE_LEAD)
+    is_lead = access.is_lead
     version = {"version": referral.version}
     status = referral.status
 
@@ -569,8 +565,8 @@ def _office_context(request, referral: Referral, role: str, bound: dict) -> dict
         "repeats": _repeat_hints(user, events),
         "repeat_total": _repeat_total(events),
         "forward_reason": forwarded[-1].data.get("reason", "") if forwarded else "",
-        "notes": list(selectors.notes_for(user, referral)),
-        "attachments": list(selectors.attachments_for(user, referral)),
+        "notes": list(selectors.notes_for(access)),
+        "attachments": list(selectors.attachments_for(access)),
         "followups": list(referral.followups.select_related("author")),
         "now": timezone.now(),
     }
@@ -680,7 +676,7 @@ def _casework_referral(request, pk, *roles) -> Referral:
     conflict (409, the page reloaded), since the competing change may be what took the role away —
     a forward, say (issue 10 § 9)."""
     referral = _visible(request, pk)
-    if selectors.office_role_for(request.user, referral) not in roles:
+    if referral_access(request.user, referral).case_role not in roles:
         posted = request.POST.get("version", "")
         if not (posted.isdigit() and int(posted) != referral.version):
             raise PermissionDenied(_("This action is not available to you on this referral."))
@@ -1018,7 +1014,7 @@ def attachment_download(request, pk, attachment_id):
     """An attachment, only through its referral's scope and ``selectors.attachments_for``: 404 for
     anyone else, the same as a file that does not exist."""
     referral = _visible(request, pk)
-    attachment = get_object_or_404(selectors.attachments_for(request.user, referral), pk=attachment_id)
+    attachment = get_object_or_404(selectors.attachments_for(referral_access(request.user, referral)), pk=attachment_id)
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError as exc:
@@ -1040,7 +1036,7 @@ def attachment_download(request, pk, attachment_id):
 def followup_create(request, pk):
     """Police add a follow-up (Nachtrag) to a referral of their station."""
     referral = _visible(request, pk)
-    if not _is_police_of(request.user, referral):
+    if not referral_access(request.user, referral).is_police:
         raise PermissionDenied(_("Only police of the filing station add follow-ups."))
     form = FollowUpForm(request.POST)
     if form.is_valid():

@@ -10,6 +10,7 @@ import pytest
 from agencies.models import Agency
 from notifications.models import Channel, Notification
 from referrals import selectors
+from referrals.access import referral_access
 from referrals.clocks import LOCAL_TZ
 from referrals.escalation import referrals_escalate
 from referrals.models import Escalation, Referral, ReferralEvent, Status
@@ -156,7 +157,7 @@ def test_directly_routed_immediate_referral_alerts_once_and_is_in_the_history(pe
     assert referral.status == Status.SUBMITTED
     assert oncall_mails() == [HILDEN_ONCALL]
     assert [e.data["cause"] for e in alerted_events(referral)] == ["received"]
-    timeline = selectors.timeline_for(personas.caseworker_hilden, referral)
+    timeline = selectors.timeline_for(referral_access(personas.caseworker_hilden, referral))
     assert ReferralEvent.Kind.ALERTED in {e.kind for e in timeline}
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from agencies.models import Agency
 from referrals import services
+from referrals.access import referral_access
 from referrals.models import ChildFingerprint, Referral, ReferralEvent, Status
 from referrals.selectors import attachments_for, notes_for, police_feedback
 from tests.factories import make_referral
@@ -190,10 +191,10 @@ def test_confidential_note_stays_with_its_office(personas, referral):
     services.note_add(referral=referral, user=personas.caseworker_hilden, text="Anvertraut", confidential=True)
     with pytest.raises(PermissionDenied):
         services.note_add(referral=referral, user=personas.police_hilden, text="x")
-    assert notes_for(personas.police_hilden, referral).count() == 0
+    assert notes_for(referral_access(personas.police_hilden, referral)).count() == 0
     services.referral_forward(referral=referral, user=personas.caseworker_hilden, to_office=velbert, reason="Umzug")
     services.referral_accept(referral=referral, user=personas.caseworker_velbert)
-    assert [n.text for n in notes_for(personas.caseworker_velbert, reload(referral))] == ["Allgemein"]
+    assert [n.text for n in notes_for(referral_access(personas.caseworker_velbert, reload(referral)))] == ["Allgemein"]
 
 
 def test_attachment_type_is_checked_from_the_content(personas, referral, settings):
@@ -207,7 +208,7 @@ def test_attachment_type_is_checked_from_the_content(personas, referral, setting
     assert attachment.content_type == "application/pdf"
     assert attachment.file.path.startswith(str(settings.PRIVATE_MEDIA_ROOT)) and "scan" not in attachment.file.name
     assert not attachment.file.path.startswith(str(settings.STATIC_ROOT))
-    assert list(attachments_for(personas.caseworker_velbert, referral)) == []
+    assert list(attachments_for(referral_access(personas.caseworker_velbert, referral))) == []
     settings.ATTACHMENT_MAX_BYTES = 10
     with pytest.raises(ValidationError):
         services.attachment_add(referral=referral, user=personas.caseworker_hilden, uploaded_file=real)

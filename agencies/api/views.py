@@ -16,8 +16,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..actor import actor_of
 from ..directory import contact_card, directory_for
-from ..models import POLICE_ROLES, Role, has_role
+from ..models import POLICE_ROLES, Role
 from ..routing import route_preview
 
 
@@ -94,7 +95,7 @@ class RoutingPreviewView(APIView):
     )
     def get(self, request):
         user = request.user
-        if not has_role(user, *POLICE_ROLES, Role.DISTRICT_COORDINATOR):
+        if not actor_of(user).has_role(*POLICE_ROLES, Role.DISTRICT_COORDINATOR):
             raise PermissionDenied(_("Only police and the district coordinator preview the routing."))
         postcode = str(request.query_params.get("postcode", ""))[:10]
         city = str(request.query_params.get("city", ""))[:100]

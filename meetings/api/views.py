@@ -24,7 +24,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, has_role
+from agencies.actor import actor_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
 from core.idempotency import IdempotentPostMixin
 from referrals.api.serializers import ErrorSerializer
 from referrals.pagination import KeysetPagination
@@ -86,7 +87,7 @@ def _parse(serializer_class, request, **kwargs) -> dict:
 
 
 def _require_role(user, *roles, message):
-    if not has_role(user, *roles):
+    if not actor_of(user).has_role(*roles):
         raise PermissionDenied(message)
 
 

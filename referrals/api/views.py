@@ -27,22 +27,21 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from agencies.models import POLICE_ROLES, Role, agency_ids_with_role, has_role
+from agencies.actor import actor_of
+from agencies.models import POLICE_ROLES
 from config.api import LimitedMultiPartParser, VersionConflict
 from core.idempotency import IdempotentPostMixin
 
+from ..access import ReferralAccess, referral_access, referral_for
 from ..access_log import access_log_record, entry_row, references_of, referral_access_log
 from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
 from ..pagination import KeysetPagination
 from ..selectors import (
     LIST_RELATED,
     attachments_for,
-    can_read_contents,
     notes_for,
-    office_role_for,
     timeline_for,
     triage_queue_for,
-    visible_referral_or_404,
 )
 from ..services import (
     Conflict,
@@ -191,23 +190,12 @@ def service_errors(*, precondition: bool = False):
         raise PermissionDenied(str(exc) or None) from None
 
 
-def reads_as_police(user, referral: Referral) -> bool:
-    """Whether ``user`` reads ``referral`` as police: its filing officer, an officer of its station or
-    a coordinator of its authority, and no office working on it. They get the referral as filed
-    plus the coded feedback (Rückmeldung); the office's casework stays with the office."""
-    if office_role_for(user, referral) is not None or has_role(user, Role.DISTRICT_COORDINATOR):
-        return False
-    return (
-        referral.created_by_id == user.pk
-        or referral.station_id in agency_ids_with_role(user, Role.POLICE_OFFICER)
-        or referral.police_authority_id in agency_ids_with_role(user, Role.POLICE_COORDINATOR)
-    )
-
-
-def detail_serializer_for(user, referral: Referral):
-    if not can_read_contents(user, referral):
+def detail_serializer_for(access: ReferralAccess):
+    """What the caller reads: the triage summary (district coordinator), the referral as filed with
+    the coded feedback (police), or the referral with its casework (offices, grants)."""
+    if not access.reads_contents:
         return ReferralTriageSerializer
-    if reads_as_police(user, referral):
+    if access.reads_as_police:
         return ReferralPoliceDetailSerializer
     return ReferralDetailSerializer
 
@@ -374,19 +362,16 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         # A download answers with the file's own type whatever the client accepts; errors in JSON.
         return super().perform_content_negotiation(request, force=force or self.action == "attachment")
 
-    def _referral(self, pk, *, office_only: bool = False, contents: bool = False) -> Referral:
+    def _referral(self, pk, *, office_only: bool = False, contents: bool = False) -> ReferralAccess:
         """The referral from the caller's scope, else 404. ``office_only``: the endpoint serves an
         office's casework — 404 unless the caller works in the responsible office or in the sending
         or receiving office of a hand-over. ``contents``: 404 unless the caller may read the case
         contents (not the district coordinator's triage summary)."""
-        referral = visible_referral_or_404(self.request, pk, queryset=self.get_queryset())
-        user = self.request.user
-        if (office_only and office_role_for(user, referral) is None) or (
-            contents and not can_read_contents(user, referral)
-        ):
-            access_log_record(request=self.request, action=AccessLogEntry.Action.DENIED, referral=referral)
+        access = referral_for(self.request, pk, queryset=self.get_queryset())
+        if (office_only and not access.works_on_case) or (contents and not access.reads_contents):
+            access_log_record(request=self.request, action=AccessLogEntry.Action.DENIED, referral=access.referral)
             raise Http404
-        return referral
+        return access
 
     def _log_read(self, referral, obj_type, obj_id=None, action=AccessLogEntry.Action.VIEW):
         access_log_record(request=self.request, action=action, referral=referral, obj_type=obj_type, obj_id=obj_id)
@@ -408,7 +393,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
             if gone_ok:
                 return Response(status=status.HTTP_204_NO_CONTENT)
             raise Http404
-        serializer_class = detail_serializer_for(request.user, referral)
+        serializer_class = detail_serializer_for(referral_access(request.user, referral))
         response = Response(serializer_class(referral, context=self.get_serializer_context()).data)
         response["ETag"] = f'"{referral.version}"'
         return response
@@ -426,7 +411,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         return data, version, precondition
 
     def _transition(self, request, pk, service, serializer_class=ReferralVersionSerializer, **convert):
-        referral = self._referral(pk)
+        referral = self._referral(pk).referral
         data, version, precondition = self._input(request, serializer_class)
         for name, function in convert.items():
             data[name] = function(data[name])
@@ -435,7 +420,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         return self._detail_response(request, pk, gone_ok=True)
 
     def retrieve(self, request, *args, **kwargs):
-        self._log_read(self._referral(kwargs["pk"]), AccessLogEntry.ObjectType.REFERRAL)
+        self._log_read(self._referral(kwargs["pk"]).referral, AccessLogEntry.ObjectType.REFERRAL)
         return self._detail_response(request, kwargs["pk"])
 
     @extend_schema(
@@ -447,7 +432,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         examples=[OpenApiExample("Domestic violence, Hilden", value=REFERRAL_EXAMPLE, request_only=True)],
     )
     def create(self, request, *args, **kwargs):
-        if not has_role(request.user, *POLICE_ROLES):
+        if not actor_of(request.user).has_role(*POLICE_ROLES):
             raise PermissionDenied("Only police officers and police coordinators file referrals.")
         serializer = ReferralWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -637,7 +622,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["post"])
     def export(self, request, pk=None):
-        referral = self._referral(pk)
+        referral = self._referral(pk).referral
         data, version, precondition = self._input(request, ReferralExportSerializer)
         with service_errors(precondition=precondition):
             document = referral_export(referral=referral, user=request.user, expected_version=version, **data)
@@ -680,7 +665,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["get", "post"])
     def assessment(self, request, pk=None):
-        referral = self._referral(pk, office_only=True)
+        referral = self._referral(pk, office_only=True).referral
         if request.method == "GET":
             current = (
                 referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id").first()
@@ -719,7 +704,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, pk=None):
-        referral = self._referral(pk)
+        referral = self._referral(pk).referral
         data, version, precondition = self._input(request, ReferralVersionSerializer)
         with service_errors(precondition=precondition):
             current = assessment_sign_off(referral=referral, user=request.user, expected_version=version)
@@ -779,7 +764,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def followups(self, request, pk=None):
-        referral = self._referral(pk, contents=True)
+        referral = self._referral(pk, contents=True).referral
         if request.method == "GET":
             followups = referral.followups.select_related("author").order_by("created_at", "id")
             self._log_read(referral, AccessLogEntry.ObjectType.FOLLOWUP)
@@ -837,10 +822,11 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def notes(self, request, pk=None):
-        referral = self._referral(pk, office_only=True)
+        access = self._referral(pk, office_only=True)
+        referral = access.referral
         if request.method == "GET":
             self._log_read(referral, AccessLogEntry.ObjectType.NOTE)
-            return Response(NoteSerializer(notes_for(request.user, referral), many=True).data)
+            return Response(NoteSerializer(notes_for(access), many=True).data)
         data = self._validated(request, NoteInputSerializer)
         with service_errors():
             note = note_add(referral=referral, user=request.user, **data)
@@ -903,10 +889,11 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["get", "post"], parser_classes=[LimitedMultiPartParser], pagination_class=None)
     def attachments(self, request, pk=None):
-        referral = self._referral(pk, office_only=True)
+        access = self._referral(pk, office_only=True)
+        referral = access.referral
         if request.method == "GET":
             self._log_read(referral, AccessLogEntry.ObjectType.ATTACHMENT)
-            return Response(AttachmentSerializer(attachments_for(request.user, referral), many=True).data)
+            return Response(AttachmentSerializer(attachments_for(access), many=True).data)
         data = self._validated(request, AttachmentUploadSerializer)
         with service_errors():
             attachment = attachment_add(
@@ -931,8 +918,9 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)", url_name="attachment")
     def attachment(self, request, pk=None, attachment_id=None):
-        referral = self._referral(pk, office_only=True)
-        attachment = get_object_or_404(attachments_for(request.user, referral), pk=attachment_id)
+        access = self._referral(pk, office_only=True)
+        referral = access.referral
+        attachment = get_object_or_404(attachments_for(access), pk=attachment_id)
         self._log_read(
             referral, AccessLogEntry.ObjectType.ATTACHMENT, attachment.pk, action=AccessLogEntry.Action.DOWNLOAD
         )
@@ -979,9 +967,9 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, pk=None):
-        referral = self._referral(pk, office_only=True)
-        self._log_read(referral, AccessLogEntry.ObjectType.TIMELINE)
-        return Response(TimelineEventSerializer(timeline_for(request.user, referral), many=True).data)
+        access = self._referral(pk, office_only=True)
+        self._log_read(access.referral, AccessLogEntry.ObjectType.TIMELINE)
+        return Response(TimelineEventSerializer(timeline_for(access), many=True).data)
 
     @extend_schema(
         summary="Who viewed this referral (office lead and data protection officer of its office)",

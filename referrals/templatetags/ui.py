@@ -10,7 +10,8 @@ from django.utils.text import capfirst
 from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext_lazy
 
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role, has_role, memberships_of
+from agencies.actor import actor_of
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
 
 register = template.Library()
 
@@ -27,13 +28,14 @@ SHORT_TIME_STRINGS = {
 @register.simple_tag
 def roles_of(user):
     """What the navigation needs to know about ``user`` (memberships are loaded once per request)."""
+    actor = actor_of(user)
     return SimpleNamespace(
-        police=has_role(user, *POLICE_ROLES),
-        office=has_role(user, *OFFICE_ROLES),
-        coordinator=has_role(user, Role.DISTRICT_COORDINATOR),
-        lead=has_role(user, Role.OFFICE_LEAD),
-        protection=has_role(user, Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER),
-        memberships=memberships_of(user),
+        police=actor.has_role(*POLICE_ROLES),
+        office=actor.has_role(*OFFICE_ROLES),
+        coordinator=actor.has_role(Role.DISTRICT_COORDINATOR),
+        lead=actor.has_role(Role.OFFICE_LEAD),
+        protection=actor.has_role(Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER),
+        memberships=list(actor.memberships),
     )
 
 
