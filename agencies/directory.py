@@ -208,7 +208,10 @@ def submission_contacts(referral, user, now: datetime.datetime) -> dict | None:
         return None
     if agency is None:
         return None
-    oncall = sees_oncall(user, agency)
+    # Police of the filing station or authority see the on-call number of the office their referral
+    # went to, also in another district of the instance (docs/jurisdiction.md): they may have to phone now.
+    filed_by_them = bool({referral.station_id, referral.police_authority_id} & actor_of(user).police_agency_ids)
+    oncall = sees_oncall(user, agency) or filed_by_them
     contacts = {
         "agency": agency,
         "triage": referral.status == Status.TRIAGE,

@@ -142,9 +142,12 @@ def route_preview(*, postcode: str, city: str, user) -> dict:
 
     result = route_address(postcode=postcode, city=city)
     target = result.office or (coordination_office_of(district.pk) if district is not None else None)
+    # Police see the on-call number of the office the address resolves to, also in another district
+    # of the instance: filing an immediate referral there, they have to phone it (docs/jurisdiction.md).
+    police_filer = result.office is not None and actor_of(user).has_role(*POLICE_ROLES)
     contacts = {
         "phone": target.phone if target else "",
-        "oncall_phone": target.oncall_phone if target and sees_oncall(user, target) else "",
+        "oncall_phone": target.oncall_phone if target and (police_filer or sees_oncall(user, target)) else "",
     }
     if result.office is not None:
         return {

@@ -241,3 +241,22 @@ def test_demo_people_belong_to_one_district(district):
     for username, code in expected.items():
         user = users.get(username=username)
         assert [m.agency.code for m in user.memberships.all()] == [code], username
+
+
+def test_police_of_another_district_get_the_routed_offices_oncall_number(people):
+    """An immediate referral across the border: the officer must phone the receiving office's on-call
+    now, so the contact box and the preview show its number; the directory stays per district."""
+    from django.utils import timezone
+
+    from agencies.directory import directory_for, submission_contacts
+    from agencies.routing import route_preview
+
+    hilden = Agency.objects.get(code="JA-HIL")
+    referral = make_referral(people["police_d"], postcode="40723", city="Hilden", urgency="immediate")
+    contacts = submission_contacts(referral, people["police_d"], timezone.now())
+    assert contacts["agency"] == hilden and contacts["oncall_phone"] == hilden.oncall_phone
+    preview = route_preview(postcode="40723", city="Hilden", user=people["police_d"])
+    assert preview["office"]["id"] == hilden.pk and preview["oncall_phone"] == hilden.oncall_phone
+    assert hilden not in directory_for(people["police_d"])
+    # a district coordinator of another district is no filing officer: no on-call number
+    assert route_preview(postcode="40723", city="Hilden", user=people["coordinator_d"])["oncall_phone"] == ""
