@@ -394,8 +394,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat sends only while it holds the beat lock (config.beat): a second beat started by mistake waits
+# and takes over within BEAT_LOCK_SECONDS once the first one is gone.
+CELERY_BEAT_SCHEDULER = "config.beat:LeaderScheduler"
+BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=60.0)
 # How often beat looks for undelivered notifications (the outbox sweep), in seconds.
 NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)
+# How often beat looks for missed response clocks (escalations), in seconds.
+ESCALATION_CHECK_SECONDS = env.float("ESCALATION_CHECK_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "notifications-resend-undelivered": {
         "task": "notifications.tasks.resend_undelivered",
@@ -406,8 +412,8 @@ CELERY_BEAT_SCHEDULE = {
     # Missed response clocks: deadlines live in the database, this run finds what is overdue now.
     "referrals-escalate-overdue": {
         "task": "referrals.tasks.escalate_overdue",
-        "schedule": 60.0,
-        "options": {"expires": 60},
+        "schedule": ESCALATION_CHECK_SECONDS,
+        "options": {"expires": ESCALATION_CHECK_SECONDS},
     },
     # Cooperation module: keep the next meetings of every series materialised (idempotent), and send
     # the reminders that are due (each once, recorded in the database).
