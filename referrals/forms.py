@@ -24,7 +24,7 @@ from .models import (
     RiskFactor,
     Urgency,
 )
-from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, submission_errors
+from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, filing_agency_for, submission_errors
 from .validators import (
     EARLIEST_BIRTH_DATE,
     ascii_postcode_validator,
@@ -35,6 +35,35 @@ from .validators import (
 
 DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
+# Where the browser offers no date picker (the field is plain text), officers type German dates,
+# whatever language the page or the browser is in: "21.11.2026 23:40", "21.11.2026".
+DATE_INPUT_FORMATS = [DATE_FORMAT, "%d.%m.%Y", "%d.%m.%y"]
+DATETIME_INPUT_FORMATS = [
+    DATETIME_FORMAT,
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y, %H:%M",
+    "%d.%m.%Y %H.%M",
+    "%d.%m.%y %H:%M",
+]
+
+# What a referral needs to be submitted (referrals.services.submission_errors); a draft needs none of
+# it. The page marks these fields. Of the two fact fields one is enough.
+SUBMIT_REQUIRED = (
+    "police_case_number", "callback_phone", "urgency", "incident_at", "incident_location", "concerns",
+    "facts_observed", "facts_reported", "children_present", "household_street", "household_postcode",
+    "household_city", "parents_informed",
+)  # fmt: skip
+CHILD_SUBMIT_REQUIRED = ("first_name", "last_name")
+PERSON_SUBMIT_REQUIRED = ("role", "last_name")
+
+
+def _mark_submit_required(form, names):
+    """Flag the fields a submission needs (``includes/field.html`` marks them); the form itself still
+    accepts them empty, for a draft."""
+    for name in names:
+        form.fields[name].submit_required = True
 
 
 def _label(model, name):
@@ -49,6 +78,12 @@ def _checkboxes(name, choices):
 
 def _date_input():
     return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date"})
+
+
+def _accept_german_dates(form, *names):
+    for name in names:
+        field = form.fields[name]
+        field.input_formats = DATETIME_INPUT_FORMATS if isinstance(field, forms.DateTimeField) else DATE_INPUT_FORMATS
 
 
 def _textarea(rows=4):
@@ -128,6 +163,11 @@ class ReferralForm(forms.ModelForm):
             "parents_not_informed_reason": _("Only if the parents were not informed."),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _accept_german_dates(self, "incident_at")
+        _mark_submit_required(self, SUBMIT_REQUIRED)
+
     def clean_incident_at(self):
         return _clean_with(self, "incident_at", plausible_incident_at)
 
@@ -144,6 +184,8 @@ class ChildForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
         self.fields["sex"].required = False
+        _accept_german_dates(self, "date_of_birth")
+        _mark_submit_required(self, CHILD_SUBMIT_REQUIRED)
 
     def clean_date_of_birth(self):
         return _clean_with(self, "date_of_birth", plausible_birth_date)
@@ -164,6 +206,8 @@ class PersonForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [("", _("Please choose")), *PersonRole.choices]
         self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
+        _accept_german_dates(self, "date_of_birth")
+        _mark_submit_required(self, PERSON_SUBMIT_REQUIRED)
 
     def clean_date_of_birth(self):
         return _clean_with(self, "date_of_birth", plausible_birth_date)
@@ -212,14 +256,27 @@ class ReferralForms:
     removed and not an untouched empty block. The service's error paths index into these lists.
     """
 
-    def __init__(self, data=None, *, referral: Referral | None = None):
+    def __init__(self, data=None, *, referral: Referral | None = None, filer=None):
         children = [{k: getattr(c, k) for k in CHILD_FIELDS} for c in referral.children.all()] if referral else []
         persons = [{k: getattr(p, k) for k in PERSON_FIELDS} for p in referral.persons.all()] if referral else []
-        self.referral = ReferralForm(data, instance=referral or Referral())
+        # The station the referral is filed for (from the membership, as the service takes it).
+        self.station = filing_agency_for(filer) if filer is not None else None
+        self.referral = ReferralForm(data, instance=referral or Referral(), initial=self._prefill(referral))
         # A new referral starts with one empty child block and no person block.
         self.children = _formset(ChildForm, extra=0 if children else 1)(data, initial=children, prefix="children")
         self.persons = _formset(PersonForm, extra=0)(data, initial=persons, prefix="persons")
         self.group_errors: dict[str, list[str]] = {}
+
+    def _prefill(self, referral) -> dict:
+        """A new referral starts with what is known without asking: the time of the incident (now,
+        to be corrected) and the station's phone as the callback number. Nothing about the last
+        referral is carried over (nothing personal is remembered between referrals)."""
+        if referral is not None:
+            return {}
+        initial = {"incident_at": timezone.localtime().replace(second=0, microsecond=0)}
+        if self.station is not None and self.station.phone:
+            initial["callback_phone"] = self.station.phone
+        return initial
 
     # --- validation -----------------------------------------------------------------------------
 
@@ -634,7 +691,7 @@ class FollowUpForm(forms.Form):
     incident_at = forms.DateTimeField(
         label=_("Date and time of the new incident"),
         required=False,
-        input_formats=[DATETIME_FORMAT],
+        input_formats=DATETIME_INPUT_FORMATS,
         widget=forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
         help_text=_("Only if there was a new incident."),
     )
