@@ -6,6 +6,8 @@ EXEMPT fails ``test_every_url_is_covered``, so a new endpoint cannot be forgotte
 
 The world (personas, referrals in every state, the cooperation module's objects) is built once for the
 module (``matrix_world``); each test runs in a savepoint inside it and gets fresh copies of its objects.
+It holds a second district (Düsseldorf, issue 18) with its own police, office and coordinator: nobody
+reads across the district border except what the child's address routed there or an office forwarded.
 """
 
 import copy
@@ -28,32 +30,50 @@ from tests.test_access_log import check_access_log_api, check_access_log_page
 PERSONAS = [
     "police_hilden", "police_hilden2", "police_velbert", "police_coordinator", "caseworker_hilden", "lead_hilden",
     "caseworker_velbert", "lead_velbert", "district_coordinator", "no_role", "admin",
+    # the second district (docs/jurisdiction.md)
+    "police_duesseldorf", "caseworker_duesseldorf", "coordinator_duesseldorf",
 ]  # fmt: skip
+DUESSELDORF = {"police_duesseldorf", "caseworker_duesseldorf", "coordinator_duesseldorf"}
+COORDINATORS = {"district_coordinator": "triage", "coordinator_duesseldorf": "triage_duesseldorf"}
 
 # Which referral each persona may see (the rule of DESIGN.md written out by hand, not derived).
 VISIBLE = {
-    "police_hilden": {"draft_hilden", "submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted"},
-    "police_hilden2": {"submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted"},
+    "police_hilden": {
+        "draft_hilden", "submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted", "to_duesseldorf",
+        "forwarded_to_duesseldorf",
+    },
+    "police_hilden2": {
+        "submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted", "to_duesseldorf",
+        "forwarded_to_duesseldorf",
+    },
     "police_velbert": {"submitted_velbert", "granted_velbert"},
     "police_coordinator": {
         "submitted_hilden", "submitted_velbert", "triage", "granted_velbert", "forwarded_pending", "forwarded_accepted",
+        "to_duesseldorf", "forwarded_to_duesseldorf",
     },
     # The sending office sees a forwarded case until the receiver accepts it; then only the receiver.
-    "caseworker_hilden": {"submitted_hilden", "granted_velbert", "forwarded_pending"},
-    "lead_hilden": {"submitted_hilden", "forwarded_pending"},
+    "caseworker_hilden": {"submitted_hilden", "granted_velbert", "forwarded_pending", "from_duesseldorf"},
+    "lead_hilden": {"submitted_hilden", "forwarded_pending", "from_duesseldorf"},
     "caseworker_velbert": {"submitted_velbert", "granted_velbert", "forwarded_pending", "forwarded_accepted"},
     "lead_velbert": {"submitted_velbert", "granted_velbert", "forwarded_pending", "forwarded_accepted"},
     "district_coordinator": {"triage"},
     "no_role": set(),
     "admin": set(),
+    # Düsseldorf police filed for a Hilden family (routed to Hilden) and for an unknown address (their
+    # own district's triage); the Düsseldorf office got a Hilden police referral for a Düsseldorf family
+    # and a case the Hilden office forwarded to it.
+    "police_duesseldorf": {"from_duesseldorf", "triage_duesseldorf"},
+    "caseworker_duesseldorf": {"to_duesseldorf", "forwarded_to_duesseldorf"},
+    "coordinator_duesseldorf": {"triage_duesseldorf"},
 }  # fmt: skip
-POLICE = {"police_hilden", "police_hilden2", "police_velbert", "police_coordinator"}
-OFFICE = {"caseworker_hilden", "lead_hilden", "caseworker_velbert", "lead_velbert"}
+POLICE = {"police_hilden", "police_hilden2", "police_velbert", "police_coordinator", "police_duesseldorf"}
+OFFICE = {"caseworker_hilden", "lead_hilden", "caseworker_velbert", "lead_velbert", "caseworker_duesseldorf"}
 OFFICE_OF = {
     "caseworker_hilden": "JA-HIL",
     "lead_hilden": "JA-HIL",
     "caseworker_velbert": "JA-VEL",
     "lead_velbert": "JA-VEL",
+    "caseworker_duesseldorf": "JA-D",
 }
 
 
@@ -67,6 +87,7 @@ def matrix_world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         district_get()
         personas = personas_create()
+        _duesseldorf_personas(personas)
         _BUILT.update(world=(personas, _referrals_create(personas)), coop=meetings_world(_coop_people()))
         with django_db_blocker.block():  # tests without the db fixture stay without a database
             yield
@@ -83,13 +104,36 @@ def world(matrix_world, db):
     return copy.deepcopy(_BUILT["world"])
 
 
+def _duesseldorf_personas(personas):
+    """The second district, seeded from its own file, with one officer, caseworker and coordinator."""
+    from django.contrib.auth import get_user_model
+
+    from agencies.models import Membership, Role
+    from agencies.services import district_seed
+
+    district_seed(slug="duesseldorf")
+    for name, code, role in (
+        ("police_duesseldorf", "PW-D-ALT", Role.POLICE_OFFICER),
+        ("caseworker_duesseldorf", "JA-D", Role.CASEWORKER),
+        ("coordinator_duesseldorf", "KOORD-D", Role.DISTRICT_COORDINATOR),
+    ):
+        user = get_user_model().objects.create_user(username=name, password="Test-Passwort-123")
+        Membership.objects.create(user=user, agency=Agency.objects.get(code=code), role=role)
+        setattr(personas, name, user)
+
+
 def _referrals_create(personas):
     referrals = {
         "draft_hilden": make_referral(personas.police_hilden, submit=False),
         "submitted_hilden": make_referral(personas.police_hilden, postcode="40723", city="Hilden"),
         "submitted_velbert": make_referral(personas.police_velbert, postcode="42551", city="Velbert"),
-        "triage": make_referral(personas.police_hilden, postcode="40721", city="Düsseldorf"),
+        # An address outside the instance (40721 Düsseldorf is Düsseldorf's office now).
+        "triage": make_referral(personas.police_hilden, postcode="10115", city="Berlin"),
         "granted_velbert": make_referral(personas.police_velbert, postcode="42549", city="Velbert"),
+        # Across the district border (issue 18): routed by the child's address.
+        "from_duesseldorf": make_referral(personas.police_duesseldorf, postcode="40723", city="Hilden"),
+        "to_duesseldorf": make_referral(personas.police_hilden, postcode="40721", city="Düsseldorf"),
+        "triage_duesseldorf": make_referral(personas.police_duesseldorf, postcode="10115", city="Berlin"),
     }
     ReferralUserObjectPermission.objects.create(
         user=personas.caseworker_hilden,
@@ -104,6 +148,15 @@ def _referrals_create(personas):
         if accept:
             referral_accept(referral=referral, user=personas.caseworker_velbert)
         referrals[key] = Referral.objects.select_related("youth_office", "forwarded_to").get(pk=referral.pk)
+    # A hand-over across the border: Hilden to Düsseldorf, accepted.
+    referral = make_referral(personas.police_hilden, postcode="40724", city="Hilden")
+    duesseldorf = Agency.objects.get(code="JA-D")
+    referral_forward(referral=referral, user=personas.caseworker_hilden, to_office=duesseldorf, reason="Umzug")
+    referral_accept(referral=referral, user=personas.caseworker_duesseldorf)
+    referrals["forwarded_to_duesseldorf"] = Referral.objects.select_related("youth_office").get(pk=referral.pk)
+    routed = ("from_duesseldorf", "to_duesseldorf", "forwarded_to_duesseldorf")
+    assert [referrals[k].youth_office.code for k in routed] == ["JA-HIL", "JA-D", "JA-D"]
+    assert referrals["triage"].status == referrals["triage_duesseldorf"].status == "triage"
     return referrals
 
 
@@ -173,7 +226,7 @@ def check_page_assign(persona, user, referrals):
     web = _web(user)
     for key, referral in referrals.items():
         status = web.post(f"/triage/{referral.pk}/assign/", {"youth_office": "0"}).status_code
-        allowed = key == "triage" and persona == "district_coordinator"
+        allowed = COORDINATORS.get(persona) == key
         assert (status != 404) if allowed else (status == 404), ("assign", persona, key, status)
     assert Referral.objects.get(pk=referrals["triage"].pk).status == "triage"  # nothing assigned to office 0
 
@@ -201,7 +254,7 @@ def check_api_assign(persona, user, referrals):
     api = _api(user)
     for key, referral in referrals.items():
         status = api.post(f"/api/v1/referrals/{referral.pk}/assign-office/", {}, format="json").status_code
-        allowed = key == "triage" and persona == "district_coordinator"
+        allowed = COORDINATORS.get(persona) == key
         assert status == (400 if allowed else 404), ("api assign", persona, key, status)
 
 
@@ -263,7 +316,7 @@ def _works_on(persona, key, referrals):
 
 
 def _reads_contents(persona, key):
-    return key in VISIBLE[persona] and persona != "district_coordinator"
+    return key in VISIBLE[persona] and persona not in COORDINATORS
 
 
 def _api_url(referral, path):
@@ -464,8 +517,8 @@ COOP_OBJECTS = {
     "velbert": ("series_velbert", "meeting_velbert"),
 }
 COOP_INVITEES = {"hilden": {"caseworker_hilden", "police_hilden"}, "velbert": {"caseworker_velbert", "police_velbert"}}
-COOP_COORDINATOR = {"district_coordinator"}
-COOP_LEADS = {"lead_hilden", "lead_velbert", "police_coordinator", "district_coordinator"}
+COOP_COORDINATOR = {"district_coordinator", "coordinator_duesseldorf"}
+COOP_LEADS = {"lead_hilden", "lead_velbert", "police_coordinator", "district_coordinator", "coordinator_duesseldorf"}
 COOP_STAFF = POLICE | OFFICE
 COOP_EVENT_HOSTS = {
     "event_police": {"caseworker_velbert", "lead_velbert", "district_coordinator"},
@@ -489,7 +542,8 @@ def _coop_world():
 def _coop_visible(persona):
     from tests.test_meetings_api import VISIBLE_MEETINGS
 
-    return VISIBLE_MEETINGS[persona]
+    # The cooperation world is Kreis Mettmann's: the second district sees none of it.
+    return set() if persona in DUESSELDORF else VISIBLE_MEETINGS[persona]
 
 
 def _coop_soon(days=25, hour=10):
@@ -706,9 +760,13 @@ def check_coop_api_series_detail(persona, user, referrals):
 def _coop_series_payload(persona, people):
     from tests.test_meetings_api import agency
 
+    if persona in DUESSELDORF:  # a coordinator plans with the agencies and people of their own district
+        agencies, invitee = [agency("JA-D").pk, agency("PW-D-ALT").pk], people.caseworker_duesseldorf
+    else:
+        agencies, invitee = [agency("JA-VEL").pk, agency("PW-VEL").pk], people.caseworker_velbert
     return {
-        "title": "Neue Reihe", "agencies": [agency("JA-VEL").pk, agency("PW-VEL").pk],
-        "invitees": [people.caseworker_velbert.pk], "rrule": "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU",
+        "title": "Neue Reihe", "agencies": agencies,
+        "invitees": [invitee.pk], "rrule": "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU",
         "first_start": _coop_soon(10).isoformat(),
     }  # fmt: skip
 
@@ -717,6 +775,8 @@ def _coop_hospitation_payload(persona, people):
     from tests.test_meetings_api import agency, next_working_day
 
     host = "JA-HIL" if persona in POLICE else "PW-HIL"
+    if persona in DUESSELDORF:
+        host = "JA-D" if persona in POLICE else "PW-D-ALT"
     return {"host_agency": agency(host).pk, "wished_dates": [next_working_day(9).isoformat()], "purpose": "Lernen"}
 
 
@@ -725,7 +785,9 @@ def _coop_event_payload(persona, people):
 
     from tests.test_meetings_api import agency
 
-    host = {"lead_velbert": "JA-VEL", "police_coordinator": "KPB-ME"}.get(persona, "JA-HIL")
+    host = {"lead_velbert": "JA-VEL", "police_coordinator": "KPB-ME", "coordinator_duesseldorf": "JA-D"}.get(
+        persona, "JA-HIL"
+    )
     start = _coop_soon(30, 14)
     return {
         "host_agency": agency(host).pk, "title": "Neu", "description": "", "audience": "both",
@@ -926,7 +988,7 @@ COOP_ENDPOINTS = {
 RETENTION_LEADS = {"lead_hilden": ("JA-HIL", "submitted_hilden"), "lead_velbert": ("JA-VEL", "submitted_velbert")}
 # The district coordinator sets the rules of the coordination office (referrals handed over from the
 # triage queue): page and list answer 200, with none of the offices' rules or referrals.
-RETENTION_COORDINATORS = {"district_coordinator": "KOORD"}
+RETENTION_COORDINATORS = {"district_coordinator": "KOORD", "coordinator_duesseldorf": "KOORD-D"}
 
 
 def _retention_rules(referrals):
@@ -1007,22 +1069,29 @@ def _coop_hospitation_list(persona, user):
 # offices (and the agency's own people); another district and people without a membership see
 # nothing (403 page, empty list, 404 detail); whoever keeps an entry edits it, others 403, outside 404.
 
-DIRECTORY_MEMBERS = POLICE | OFFICE | {"district_coordinator"}
+DIRECTORY_MEMBERS = POLICE | OFFICE | set(COORDINATORS)
 ONCALL_SEERS = POLICE | OFFICE
 ENTRY_KEEPERS = {
     "lead_hilden": {"JA-HIL"},
     "lead_velbert": {"JA-VEL"},
     "police_coordinator": {"KPB-ME", "PW-HIL", "PW-VEL"},
     "district_coordinator": {"KOORD"},
+    "coordinator_duesseldorf": {"KOORD-D"},
 }
-PREVIEWERS = POLICE | {"district_coordinator"}
+PREVIEWERS = POLICE | set(COORDINATORS)
+
+
+def _offices_seen_and_not(persona):
+    """The youth office of the persona's own district and the one of the other district."""
+    own, foreign = ("JA-D", "JA-HIL") if persona in DUESSELDORF else ("JA-HIL", "JA-D")
+    return Agency.objects.get(code=own), Agency.objects.get(code=foreign)
 
 
 def check_directory_page(persona, user, referrals):
     from tests.test_directory import other_district_people
 
     other, _people = other_district_people()
-    hilden = Agency.objects.get(code="JA-HIL")
+    hilden, foreign = _offices_seen_and_not(persona)  # ``hilden``: the persona's own district's office
     response = _web(user).get("/directory/")
     assert APIClient().get("/directory/").status_code == 302  # anonymous: to the login
     if persona not in DIRECTORY_MEMBERS:
@@ -1032,6 +1101,7 @@ def check_directory_page(persona, user, referrals):
     assert response.status_code == 200 and hilden.name in text and hilden.phone in text
     assert (hilden.oncall_phone in text) == (persona in ONCALL_SEERS), ("directory on-call", persona)
     assert other.name not in text and other.oncall_phone not in text
+    assert foreign.name not in text, ("directory of the other district", persona)
 
 
 def check_directory_edit(persona, user, referrals):
@@ -1039,11 +1109,13 @@ def check_directory_edit(persona, user, referrals):
 
     other, _people = other_district_people()
     web = _web(user)
-    agencies = [*Agency.objects.filter(code__in=["JA-HIL", "JA-VEL", "KPB-ME", "PW-HIL", "KOORD"]), other]
+    codes = ["JA-HIL", "JA-VEL", "KPB-ME", "PW-HIL", "KOORD", "JA-D", "KOORD-D"]
+    agencies = [*Agency.objects.filter(code__in=codes).select_related("district"), other]
     before = {a.pk: a.oncall_phone for a in agencies}
+    own_district = "duesseldorf" if persona in DUESSELDORF else "mettmann"
     for agency in agencies:
         url = f"/directory/{agency.pk}/edit/"
-        if agency == other or persona not in DIRECTORY_MEMBERS:
+        if agency.district.slug != own_district or persona not in DIRECTORY_MEMBERS:
             expected = 404
         else:
             expected = 200 if agency.code in ENTRY_KEEPERS.get(persona, set()) else 403
@@ -1061,14 +1133,15 @@ def check_api_agencies(persona, user, referrals):
     assert APIClient().get("/api/v1/agencies/").status_code in (401, 403)
     listed = api.get("/api/v1/agencies/")
     assert listed.status_code == 200
-    hilden = Agency.objects.get(code="JA-HIL")
+    hilden, foreign = _offices_seen_and_not(persona)  # ``hilden``: the persona's own district's office
     assert api.get(f"/api/v1/agencies/{other.pk}/").status_code == 404
+    assert api.get(f"/api/v1/agencies/{foreign.pk}/").status_code == 404, ("agency of the other district", persona)
     if persona not in DIRECTORY_MEMBERS:
         assert listed.json() == [], ("agencies", persona)
         assert api.get(f"/api/v1/agencies/{hilden.pk}/").status_code == 404
         return
     names = {a["name"] for a in listed.json()}
-    assert hilden.name in names and other.name not in names
+    assert hilden.name in names and other.name not in names and foreign.name not in names
     detail = api.get(f"/api/v1/agencies/{hilden.pk}/").json()
     expected = hilden.oncall_phone if persona in ONCALL_SEERS else None
     assert detail["oncall_phone"] == expected, ("agency on-call", persona)
@@ -1085,7 +1158,7 @@ def check_routing_preview(persona, user, referrals):
 ENDPOINTS = {
     "referrals:list": check_page_list("referrals:list", "/referrals/", POLICE, lambda p, k, r: True),
     "referrals:inbox": check_page_list("referrals:inbox", "/inbox/", OFFICE, _own_office),
-    "referrals:triage": check_page_list("referrals:triage", "/triage/", {"district_coordinator"}, lambda p, k, r: True),
+    "referrals:triage": check_page_list("referrals:triage", "/triage/", set(COORDINATORS), lambda p, k, r: True),
     "referrals:detail": check_page_detail,
     "referrals:edit": check_page_edit,
     "referrals:assign_office": check_page_assign,
