@@ -1,0 +1,82 @@
+"""The interface at 2 a.m. (issue 16) in a real browser: the police form on a 390 px phone without
+horizontal scrolling, sent; no blank 405 after a failed form is reloaded or reached again; the branded
+German 404 in the demo settings (DEBUG on, as `make run`)."""
+
+import re
+
+import pytest
+from django.test import override_settings
+
+from tests.browser.test_referral_journey import fill_referral
+from tests.factories import make_referral
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def scroll_width(page) -> int:
+    return page.evaluate("document.scrollingElement.scrollWidth")
+
+
+def test_police_form_on_a_phone_without_horizontal_scrolling(page, live_server, personas, login, assert_accessible):
+    page.set_viewport_size(PHONE)
+    login(page, "police_hilden")
+    assert scroll_width(page) <= PHONE["width"]
+    page.goto(f"{live_server.url}/referrals/new/")
+    assert scroll_width(page) <= PHONE["width"], "the form is wider than the phone"
+    # Prefilled: the time (now) and the station's callback number.
+    assert page.input_value("#id_incident_at")
+    assert page.input_value("#id_callback_phone")
+    # A section link takes the person there; in the middle of the long form the submit bar is on screen.
+    page.click(".form-jump a[href='#household-section']")
+    assert page.evaluate("document.activeElement.id") == "household-section"
+    bar = page.locator(".form-actions--sticky").bounding_box()
+    assert 0 <= bar["y"] and bar["y"] + bar["height"] <= PHONE["height"] + 1, bar
+    assert_accessible(page, "police form at 390 px")
+
+    fill_referral(page, case_number="ME-2026-654321")
+    assert scroll_width(page) <= PHONE["width"]
+    with page.expect_navigation():
+        page.click("button[name=action][value=submit]")
+    assert re.search(r"/referrals/\d+/(#.*)?$", page.url), page.url
+    assert page.locator(".message--success").count() == 1
+    assert scroll_width(page) <= PHONE["width"], "the referral page is wider than the phone"
+
+
+def test_reload_after_a_failed_form_shows_no_405(page, live_server, personas, login):
+    referral = make_referral(personas.police_hilden)
+    detail = f"{live_server.url}/referrals/{referral.pk}/"
+    login(page, "caseworker_hilden")
+    page.goto(detail)
+    # The re-rating without a reason fails and comes back in place, at the form's address.
+    form = page.locator("form[action$='/rerate/']")
+    page.locator("details", has=form).locator("summary").click()
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/rerate/")
+    # The same error summary as the police form, with the focus on it and links to the fields.
+    summary = page.locator(".error-summary")
+    assert summary.count() == 1
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    link = summary.locator("a").first
+    target = link.get_attribute("href")[1:]
+    link.click()
+    assert page.evaluate("document.activeElement.id") == target
+    # Reloading, going back to it or opening the address again never meets a blank 405.
+    response = page.reload()
+    assert response.status != 405
+    response = page.goto(page.url)
+    assert response.status != 405
+    assert page.url == detail
+    assert "405" not in page.locator("body").inner_text()
+
+
+def test_the_demo_shows_the_branded_german_404(page, live_server, personas, login):
+    login(page, "caseworker_hilden")
+    with override_settings(DEBUG=True, DEBUG_PAGES=False):
+        response = page.goto(f"{live_server.url}/gibt-es-nicht/")
+    assert response.status == 404
+    assert page.locator("h1").inner_text() == "Nicht gefunden"
+    assert "Akute Gefährdung eines Kindes?" in page.locator("main").inner_text()
+    assert "URLconf" not in page.content()
