@@ -144,9 +144,10 @@ def test_two_offices_of_one_file_claiming_a_municipality_are_refused(district, t
 
 def test_admin_form_refuses_a_second_office_for_a_municipality(duesseldorf):
     from django.core.exceptions import ValidationError
+    from django.utils import translation
 
     area = JurisdictionArea(youth_office=Agency.objects.get(code="JA-D"), postcode="40721", municipality="HILDEN")
-    with pytest.raises(ValidationError, match="already belongs to Jugendamt Hilden"):
+    with translation.override("en"), pytest.raises(ValidationError, match="40721 Hilden already belongs to Jugendamt"):
         area.full_clean()
 
 
