@@ -261,3 +261,61 @@ def test_police_of_another_district_get_the_routed_offices_oncall_number(people)
     assert hilden not in directory_for(people["police_d"])
     # a district coordinator of another district is no filing officer: no on-call number
     assert route_preview(postcode="40723", city="Hilden", user=people["coordinator_d"])["oncall_phone"] == ""
+
+
+# --- district-scoped views: reports and retention --------------------------------------------
+
+
+def test_each_coordinators_annual_report_counts_only_its_district(people):
+    import datetime
+
+    from django.utils import timezone
+
+    from meetings.models import InfoEvent
+
+    now = timezone.now()
+    for code in ("JA-HIL", "JA-VEL", "JA-D"):
+        InfoEvent.objects.create(
+            host_agency=Agency.objects.get(code=code), title=f"Fachtag {code}", place="Saal", capacity=10,
+            start=now, end=now + datetime.timedelta(hours=1), registration_deadline=now,
+            created_by=people["coordinator_me"],
+        )  # fmt: skip
+    totals = {}
+    for coordinator in ("coordinator_me", "coordinator_d"):
+        client = Client()
+        client.force_login(people[coordinator])
+        response = client.get(f"/cooperation/report.csv?year={timezone.localdate(now).year}")
+        assert response.status_code == 200
+        totals[coordinator] = response.content.decode().strip().splitlines()[-1].split(";")
+    events = 4  # the columns: agencies, meetings held, attendance, hospitations done, events, participants
+    assert (totals["coordinator_me"][events], totals["coordinator_d"][events]) == ("2", "1")
+
+
+def test_each_coordination_office_keeps_only_its_districts_handovers(people):
+    """Retention of the coordination office covers what its district handed over from triage."""
+    import datetime
+
+    from django.utils import timezone
+
+    from referrals.models import RetentionRule
+    from referrals.retention import retention_dry_run
+    from referrals.services import referral_export
+
+    handed_over = {}
+    for police, coordinator in (("police_hilden", "coordinator_me"), ("police_d", "coordinator_d")):
+        referral = make_referral(people[police], postcode="10115", city="Berlin")
+        referral_export(referral=referral, user=people[coordinator], recipient="Jugendamt Berlin-Mitte")
+        Referral.objects.filter(pk=referral.pk).update(closed_at=timezone.now() - datetime.timedelta(days=400))
+        handed_over[coordinator] = referral.pk
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the other district's triage is out of reach
+        referral_export(
+            referral=make_referral(people["police_d"], postcode="10115", city="Berlin"),
+            user=people["coordinator_me"], recipient="Jugendamt Berlin-Mitte",
+        )  # fmt: skip
+    for coordinator, code in (("coordinator_me", "KOORD"), ("coordinator_d", "KOORD-D")):
+        rule = RetentionRule.objects.create(
+            office=Agency.objects.get(code=code), outcome="handed_over", keep_days=30,
+            valid_from=timezone.localdate() + datetime.timedelta(days=1),
+        )  # fmt: skip
+        listed = [r.pk for r in retention_dry_run(rule=rule)]
+        assert listed == [handed_over[coordinator]], coordinator
