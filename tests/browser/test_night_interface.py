@@ -80,3 +80,46 @@ def test_the_demo_shows_the_branded_german_404(page, live_server, personas, logi
     assert page.locator("h1").inner_text() == "Nicht gefunden"
     assert "Akute Gefährdung eines Kindes?" in page.locator("main").inner_text()
     assert "URLconf" not in page.content()
+
+
+@pytest.mark.parametrize("width", [1440, 1920])
+def test_inbox_shows_every_column(page, live_server, personas, login, assert_accessible, width):
+    for _ in range(3):
+        make_referral(personas.police_hilden)
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, "caseworker_hilden")
+    assert page.url.endswith("/inbox/")
+    headers = page.locator(".inbox-table thead th")
+    assert headers.count() == 9
+    for index in range(headers.count()):
+        box = headers.nth(index).bounding_box()
+        name = headers.nth(index).inner_text() or "select all"
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (name, box)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    # The table region can be reached with the keyboard (axe: scrollable-region-focusable).
+    wrap = page.locator(".table-wrap--inbox")
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("role") == "region"
+    assert_accessible(page, f"inbox at {width} px")
+
+
+def test_inbox_on_a_phone_is_a_list_of_cards_with_the_deadline(page, live_server, personas, login, assert_accessible):
+    for _ in range(2):
+        make_referral(personas.police_hilden)
+    page.set_viewport_size(PHONE)
+    login(page, "caseworker_hilden")
+    assert scroll_width(page) <= PHONE["width"]
+    rows = page.locator(".inbox-table tbody tr")
+    assert rows.count() == 2
+    assert (
+        not page.locator(".inbox-table thead").is_visible()
+        or page.locator(".inbox-table thead").bounding_box()["width"] <= 1
+    )
+    for index in range(rows.count()):
+        card = rows.nth(index).bounding_box()
+        deadline = rows.nth(index).locator(".inbox-table__deadline")
+        assert deadline.is_visible()
+        box = deadline.bounding_box()
+        # The deadline is near the top of its card (right after the reference) and fully on screen.
+        assert box["y"] - card["y"] < 120, (box, card)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert_accessible(page, "inbox on a phone")
