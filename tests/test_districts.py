@@ -319,3 +319,15 @@ def test_each_coordination_office_keeps_only_its_districts_handovers(people):
         )  # fmt: skip
         listed = [r.pk for r in retention_dry_run(rule=rule)]
         assert listed == [handed_over[coordinator]], coordinator
+
+
+@pytest.mark.parametrize("postcode", ["４０７２３", "٤٠٧٢٣", "40723\n", "4072"])
+def test_the_postcode_rule_takes_ascii_digits_only(postcode):
+    """``\\d`` in Python matches digits of every script; the stored postcode must be ASCII."""
+    from django.core.exceptions import ValidationError
+
+    from agencies.models import postcode_validator
+
+    with pytest.raises(ValidationError):
+        postcode_validator(postcode)
+    postcode_validator("40723")
