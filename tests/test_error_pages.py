@@ -175,3 +175,17 @@ def test_no_page_title_contains_markup(client, personas, persona):
     assert len(titles) >= 2, titles
     bad = {url: title for url, title in titles.items() if title is None or "<" in title or "csrf" in title.lower()}
     assert not bad, bad
+
+
+@pytest.mark.django_db
+def test_triage_page_shows_who_filed_and_the_callback_number(client, personas):
+    officer = personas.police_hilden
+    officer.first_name, officer.last_name = "Petra", "Wachtmeister"
+    officer.save()
+    referral = make_referral(officer, postcode="99999", city="Nirgendwo", callback_phone="02103 898-6410")
+    client.force_login(personas.district_coordinator)
+    text = client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    assert "Eingereicht von" in text
+    assert referral.station.name in text
+    assert "Petra Wachtmeister" in text
+    assert 'href="tel:02103898-6410"' in text
