@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency
+from agencies.models import Agency, AgencyKind
 
 from .models import (
+    MAX_RETENTION_DAYS,
     TEXT_LIMIT,
     Child,
     ChildrenPresence,
@@ -21,6 +22,7 @@ from .models import (
     PersonRole,
     PoliceMeasure,
     Referral,
+    RetentionOutcome,
     RiskFactor,
     Urgency,
 )
@@ -808,3 +810,31 @@ class BulkAssignForm(forms.Form):
         kwargs.setdefault("auto_id", "bulk_%s")
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = people
+
+
+class RetentionRuleForm(forms.Form):
+    """A new retention rule for one of ``offices`` (the offices whose rules the person sets). A
+    coordination office keeps only what it handed over: it is offered that outcome alone when it is all
+    there is."""
+
+    office = forms.ModelChoiceField(label=_("Youth office"), queryset=Agency.objects.none(), empty_label=None)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=())
+    keep_days = forms.IntegerField(label=_("Keep for (days after closing)"), min_value=1, max_value=MAX_RETENTION_DAYS)
+    valid_from = forms.DateField(
+        label=_("Applies from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Tomorrow at the earliest: a rule never applies retroactively."),
+    )
+
+    def __init__(self, *args, offices, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = {office.kind for office in offices}
+        youth_offices = AgencyKind.YOUTH_OFFICE in kinds
+        office = self.fields["office"]
+        office.queryset = offices
+        if AgencyKind.COORDINATION in kinds:
+            office.label = _("Youth office or coordination office") if youth_offices else _("Coordination office")
+        handed_over = RetentionOutcome.HANDED_OVER
+        self.fields["outcome"].choices = (
+            RetentionOutcome.choices if youth_offices else [(handed_over.value, handed_over.label)]
+        )

@@ -9,14 +9,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from agencies.actor import actor_of
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role
+from agencies.models import POLICE_ROLES, Agency, AgencyKind, Role
 from agencies.routing import TriageReason, route_address
 
 from . import notifications as referral_notifications
-from .access import referral_access
+from .access import ReferralAccess, referral_access
 from .clocks import acknowledgement_due, is_overdue
 from .models import URGENCY_RANK, Child, Person, ReferenceCounter, Referral, ReferralEvent, Status, Urgency
 from .notifications import AlertCause
+from .transitions import Action, latest_assessment, transition_check
 
 REFERRAL_FIELDS = (
     "police_case_number", "callback_phone", "urgency", "incident_at", "incident_location", "callout_reason",
@@ -278,21 +279,6 @@ def _triage_clock(referral: Referral) -> Agency | None:
     return coordination
 
 
-@transaction.atomic
-def referral_submit(*, referral: Referral, user) -> Referral:
-    """Submit a saved draft as it stands (checks completeness, routes, notifies)."""
-    locked = Referral.objects.select_for_update().get(pk=referral.pk)
-    if locked.status != Status.DRAFT or locked.created_by_id != user.pk:
-        raise PermissionDenied(_("Only the author can submit a draft, and only once."))
-    errors = submission_errors(
-        referral=locked, children=list(locked.children.all()), persons=list(locked.persons.all())
-    )
-    if errors:
-        raise ValidationError(errors)
-    _route_and_submit(locked, user)
-    return locked
-
-
 CASE_NUMBER_REFERENCES_SHOWN = 5
 
 
@@ -340,11 +326,7 @@ def referral_case_number_warnings(*, referral: Referral, user) -> list[str]:
 def referral_assign_office(*, referral: Referral, user, office: Agency) -> Referral:
     """The district coordinator hands a referral from the triage queue to a youth office."""
     locked = Referral.objects.select_for_update(of=("self",)).select_related("police_authority").get(pk=referral.pk)
-    coordinator_districts = actor_of(user).coordinator_district_ids
-    if locked.police_authority.district_id not in coordinator_districts:
-        raise PermissionDenied(_("Only the district coordinator assigns referrals from the triage queue."))
-    if locked.status != Status.TRIAGE:
-        raise ValidationError({"status": [_("This referral is no longer in the triage queue.")]})
+    _check(user, locked, Action.ASSIGN_OFFICE)
     if office.kind != AgencyKind.YOUTH_OFFICE or not office.is_active:
         raise ValidationError({"youth_office": [_("Choose an active youth office.")]})
     locked.status = Status.SUBMITTED
@@ -370,7 +352,6 @@ __all__ = [
     "filing_agency_for",
     "referral_assign_office",
     "referral_save",
-    "referral_submit",
     "submission_errors",
 ]
 
@@ -414,32 +395,12 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
     return locked
 
 
-def _office_ids(user, *roles) -> set[int]:
-    return actor_of(user).agency_ids(*(roles or OFFICE_ROLES))
-
-
-def _require_office(user, referral: Referral, *roles, office_id=None) -> None:
-    """``user`` must hold one of ``roles`` (default: caseworker or lead) in the office that acts —
-    the responsible office, or ``office_id`` (the receiving office of a hand-over)."""
-    if office_id is None:
-        office_id = referral.youth_office_id
-        if referral.status == Status.FORWARDED:
-            raise PermissionDenied(
-                _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
-            )
-    if office_id is None or office_id not in _office_ids(user, *roles):
-        raise PermissionDenied(_("Only the responsible youth office may do this."))
-
-
-def _require_status(referral: Referral, *allowed) -> None:
-    if referral.status not in allowed:
-        raise ValidationError(
-            {
-                "status": [
-                    _("Not possible while the referral is %(status)s.") % {"status": referral.get_status_display()}
-                ]
-            }
-        )
+def _check(user, referral: Referral, action: Action, **latest) -> ReferralAccess:
+    """Refuse ``action`` unless the transition table allows it to ``user`` on the locked referral
+    now (``referrals.transitions``: relation and role 403, status and precondition 400)."""
+    access = referral_access(user, referral)
+    transition_check(access, action, **latest)
+    return access
 
 
 def _save(referral: Referral, *fields) -> None:
@@ -460,15 +421,11 @@ def _need_reason(reason: str) -> str:
     return reason
 
 
-WORKING = (Status.SUBMITTED, Status.ACKNOWLEDGED, Status.IN_ASSESSMENT)
-
-
 @transaction.atomic
 def referral_acknowledge(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
     """The office confirms receipt; police learn which office and contact person are responsible."""
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, Status.SUBMITTED)
+    _check(user, locked, Action.ACKNOWLEDGE)
     locked.status = Status.ACKNOWLEDGED
     locked.acknowledged_at = timezone.now()
     locked.acknowledged_by = user
@@ -483,12 +440,13 @@ def referral_assign(*, referral: Referral, user, assignee, expected_version: int
     """The office lead assigns (or reassigns) a caseworker of the office; a caseworker may take an
     unassigned case for themselves. Assigning a case not yet acknowledged acknowledges it."""
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, *WORKING)
-    is_lead = locked.youth_office_id in _office_ids(user, Role.OFFICE_LEAD)
-    if not is_lead and (assignee.pk != user.pk or locked.assignee_id is not None):
-        raise PermissionDenied(_("Only the office lead assigns cases; a caseworker may take an unassigned case."))
-    if locked.youth_office_id not in _office_ids(assignee):
+    if referral_access(user, locked).is_lead:
+        _check(user, locked, Action.ASSIGN)
+    else:
+        _check(user, locked, Action.TAKE_OVER)
+        if assignee.pk != user.pk:
+            raise PermissionDenied(_("Only the office lead assigns cases; a caseworker may take an unassigned case."))
+    if locked.youth_office_id not in actor_of(assignee).office_ids:
         raise ValidationError({"assignee": [_("Choose a person of the responsible youth office.")]})
     locked.assignee = assignee
     if locked.status == Status.SUBMITTED:  # taking the case on is its receipt: the clock stops
@@ -508,8 +466,7 @@ def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expe
     from .models import URGENCY_RANK, Urgency
 
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, *WORKING)
+    _check(user, locked, Action.RERATE)
     reason = _need_reason(reason)
     if urgency not in Urgency.values:
         raise ValidationError({"urgency": [_("Choose immediate, urgent or routine.")]})
@@ -532,8 +489,7 @@ def referral_forward(*, referral: Referral, user, to_office: Agency, reason: str
     """Offer the case to another office in the system (Abgabe). Until it accepts, both offices see
     it; the sender can no longer change it."""
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, *WORKING)
+    _check(user, locked, Action.FORWARD)
     reason = _need_reason(reason)
     if to_office.kind != AgencyKind.YOUTH_OFFICE or not to_office.is_active or to_office.pk == locked.youth_office_id:
         raise ValidationError({"to_office": [_("Choose another active youth office.")]})
@@ -560,8 +516,7 @@ def referral_accept(*, referral: Referral, user, expected_version: int | None = 
     """The receiving office takes the case over; access moves entirely to it, and accepting counts
     as its acknowledgement of receipt."""
     locked = _lock(referral, expected_version)
-    _require_status(locked, Status.FORWARDED)
-    _require_office(user, locked, office_id=locked.forwarded_to_id)
+    _check(user, locked, Action.ACCEPT)
     previous_office = locked.youth_office_id
     now = timezone.now()
     locked.youth_office, locked.forwarded_to = locked.forwarded_to, None
@@ -583,8 +538,7 @@ def referral_accept(*, referral: Referral, user, expected_version: int | None = 
 def referral_return(*, referral: Referral, user, reason: str, expected_version: int | None = None) -> Referral:
     """The receiving office declines the hand-over; the case goes back to the sender as it was."""
     locked = _lock(referral, expected_version)
-    _require_status(locked, Status.FORWARDED)
-    _require_office(user, locked, office_id=locked.forwarded_to_id)
+    _check(user, locked, Action.RETURN)
     reason = _need_reason(reason)
     returned_by = locked.forwarded_to
     locked.status, locked.status_before_forward = locked.status_before_forward or Status.SUBMITTED, ""
@@ -606,9 +560,8 @@ def assessment_save(
     from .models import Assessment
 
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, Status.ACKNOWLEDGED, Status.IN_ASSESSMENT)
-    current = locked.assessments.order_by("-created_at", "-id").first()
+    current = latest_assessment(locked)
+    _check(user, locked, Action.ASSESSMENT, latest=current)
     if current is None or current.is_complete:
         current = Assessment(referral=locked, author=user)
     elif current.author_id != user.pk:
@@ -631,13 +584,8 @@ def assessment_save(
 def assessment_sign_off(*, referral: Referral, user, expected_version: int | None = None):
     """Four eyes: a different professional of the same office signs the assessment off."""
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, Status.IN_ASSESSMENT)
     current = locked.assessments.select_for_update().order_by("-created_at", "-id").first()
-    if current is None or current.is_complete:
-        raise ValidationError({"assessment": [_("There is no assessment waiting for sign-off.")]})
-    if current.author_id == user.pk:
-        raise PermissionDenied(_("A second professional must sign the assessment off, not its author."))
+    _check(user, locked, Action.SIGN_OFF, latest=current)
     current.signed_off_by, current.signed_off_at = user, timezone.now()
     current.save(update_fields=["signed_off_by", "signed_off_at", "updated_at"])
     _save(locked)
@@ -649,15 +597,8 @@ def assessment_sign_off(*, referral: Referral, user, expected_version: int | Non
 def referral_close(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
     """Close a case whose (latest) assessment is complete — signed off after any reopening."""
     locked = _lock(referral, expected_version)
-    _require_office(user, locked)
-    _require_status(locked, Status.IN_ASSESSMENT)
-    current = locked.assessments.order_by("-created_at", "-id").first()
-    if (
-        current is None
-        or not current.is_complete
-        or (locked.reopened_at and current.signed_off_at < locked.reopened_at)
-    ):
-        raise ValidationError({"assessment": [_("Close only after a signed-off risk assessment.")]})
+    current = latest_assessment(locked)
+    _check(user, locked, Action.CLOSE, latest=current)
     locked.status, locked.closed_at = Status.CLOSED, timezone.now()
     _save(locked, "status", "closed_at")
     _event(locked, user, ReferralEvent.Kind.CLOSED, outcome=current.outcome)
@@ -669,8 +610,7 @@ def referral_close(*, referral: Referral, user, expected_version: int | None = N
 def referral_reopen(*, referral: Referral, user, reason: str, expected_version: int | None = None) -> Referral:
     """The office lead reopens a closed case; it needs a new signed-off assessment to close again."""
     locked = _lock(referral, expected_version)
-    _require_office(user, locked, Role.OFFICE_LEAD)
-    _require_status(locked, Status.CLOSED)
+    _check(user, locked, Action.REOPEN)
     reason = _need_reason(reason)
     locked.status, locked.closed_at, locked.reopened_at = Status.IN_ASSESSMENT, None, timezone.now()
     _save(locked, "status", "closed_at", "reopened_at")
@@ -685,10 +625,7 @@ def followup_add(*, referral: Referral, user, text: str, incident_at=None):
     from .models import FollowUp
 
     locked = _lock(referral, None)
-    if not referral_access(user, locked).is_police:
-        raise PermissionDenied(_("Only police of the filing station add follow-ups."))
-    if locked.status in (Status.DRAFT,):
-        raise ValidationError({"status": [_("Submit the referral first; a draft can simply be edited.")]})
+    _check(user, locked, Action.FOLLOWUP)
     followup = FollowUp(referral=locked, author=user, text=(text or "").strip(), incident_at=incident_at)
     if not followup.text:
         raise ValidationError({"text": [_("This field is required.")]})
@@ -707,7 +644,7 @@ def note_add(*, referral: Referral, user, text: str, confidential: bool = False)
     from .models import Note
 
     locked = _lock(referral, None)
-    _require_office(user, locked)
+    _check(user, locked, Action.NOTE)
     note = Note(
         referral=locked, office=locked.youth_office, author=user, text=(text or "").strip(), confidential=confidential
     )
@@ -738,7 +675,7 @@ def attachment_add(*, referral: Referral, user, uploaded_file, confidential: boo
     from .models import Attachment
 
     locked = _lock(referral, None)
-    _require_office(user, locked)
+    _check(user, locked, Action.ATTACHMENT)
     if uploaded_file.size > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             {"file": [_("The file is larger than %(mb)d MB.") % {"mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}]}
@@ -830,9 +767,6 @@ def _repeat_check(referral: Referral, user) -> None:
         _event(referral, user, ReferralEvent.Kind.REPEAT, earlier=matches, count=count)
 
 
-EXPORT_STATUSES = (Status.TRIAGE, *WORKING)
-
-
 @transaction.atomic
 def referral_export(*, referral: Referral, user, recipient: str, expected_version: int | None = None) -> dict:
     """Hand a referral over to an office outside the system (e.g. the youth office of another
@@ -840,13 +774,7 @@ def referral_export(*, referral: Referral, user, recipient: str, expected_versio
     is closed here. The lead of the responsible office exports its cases; the district coordinator
     exports referrals from the triage queue. Data confided under § 65 SGB VIII is never exported."""
     locked = _lock(referral, expected_version)
-    _require_status(locked, *EXPORT_STATUSES)
-    if locked.status == Status.TRIAGE:
-        districts = actor_of(user).coordinator_district_ids
-        if locked.police_authority.district_id not in districts:
-            raise PermissionDenied(_("Only the district coordinator hands over referrals from the triage queue."))
-    else:
-        _require_office(user, locked, Role.OFFICE_LEAD)
+    _check(user, locked, Action.EXPORT)
     recipient = (recipient or "").strip()
     if not recipient:
         raise ValidationError({"recipient": [_("Name the office the referral is handed over to.")]})

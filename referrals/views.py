@@ -3,7 +3,10 @@ from ``Referral.objects.visible_to`` (through the selectors), so anything outsid
 answers 404 like a referral that does not exist."""
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -48,6 +51,7 @@ from .forms import (
     ReferralForms,
     ReopenForm,
     RerateForm,
+    RetentionRuleForm,
     ReturnForm,
     SignOffForm,
     TakeOverForm,
@@ -58,7 +62,6 @@ from .pagination import InvalidCursor, keyset_page
 from .retention import draft_retention_days
 from .selectors import FeedbackCode
 from .services import (
-    WORKING,
     Conflict,
     assessment_save,
     assessment_sign_off,
@@ -78,6 +81,7 @@ from .services import (
     referral_return,
     referral_save,
 )
+from .transitions import Action, is_closeable, latest_assessment, transitions_of, transitions_offered
 
 PAGE_SIZE = 25
 SUBMISSION_ID_FIELD = "submission_id"
@@ -464,14 +468,15 @@ def referral_detail(request, pk):
 def _render_detail(request, referral: Referral, *, bound=None, followup_form=None, status=200):
     user = request.user
     access = referral_access(user, referral)
-    if not access.reads_contents:
+    if not access.reads_contents:  # the district coordinator's summary of a triaged referral
+        offered = transitions_offered(access)
         return render(
             request,
             "referrals/triage_summary.html",
             {
                 "referral": referral,
-                "form": AssignOfficeForm(),
-                "export_form": ExportForm(initial={"version": referral.version}),
+                "form": AssignOfficeForm() if Action.ASSIGN_OFFICE in offered else None,
+                "export_form": ExportForm(initial=_v(referral)) if Action.EXPORT in offered else None,
             },
         )
     prefetch_related_objects([referral], "children", "persons")
@@ -479,7 +484,7 @@ def _render_detail(request, referral: Referral, *, bound=None, followup_form=Non
         context = _office_context(request, access, bound or {})
         return render(request, "referrals/office_detail.html", context, status=status)
     context = {"referral": referral, "can_edit": referral.is_draft and referral.created_by_id == user.pk}
-    if access.is_police and not referral.is_draft:
+    if Action.FOLLOWUP in transitions_offered(access):  # police of the filing station or authority
         feedback = selectors.police_feedback(referral)
         context.update(
             feedback=feedback,
@@ -492,15 +497,36 @@ def _render_detail(request, referral: Referral, *, bound=None, followup_form=Non
 
 def _assessment_state(referral: Referral, assessments: list) -> SimpleNamespace:
     """The latest assessment, whether it waits for a sign-off, and whether the case may be closed
-    (the rule of ``services.referral_close``)."""
+    (``transitions.is_closeable``, the rule of the close transition)."""
     latest = assessments[0] if assessments else None
     pending = latest if latest is not None and not latest.is_complete else None
-    closeable = (
-        latest is not None
-        and latest.is_complete
-        and not (referral.reopened_at and latest.signed_off_at < referral.reopened_at)
-    )
-    return SimpleNamespace(latest=latest, pending=pending, closeable=closeable)
+    return SimpleNamespace(latest=latest, pending=pending, closeable=is_closeable(referral, latest))
+
+
+def _v(referral: Referral) -> dict:
+    return {"version": referral.version}
+
+
+# The form the office page shows for each action the transition table offers (take-over posts to the
+# assign URL, export to the export URL; both are also API actions). Order: as on the page.
+OFFICE_PAGE_FORMS: dict[Action, Callable[[Referral, SimpleNamespace], Any]] = {
+    Action.ACKNOWLEDGE: lambda r, state: AcknowledgeForm(initial=_v(r)),
+    Action.ASSIGN: lambda r, state: AssignForm(
+        initial={**_v(r), "assignee": r.assignee_id}, office_ids=[r.youth_office_id]
+    ),
+    Action.TAKE_OVER: lambda r, state: TakeOverForm(initial=_v(r)),
+    Action.RERATE: lambda r, state: RerateForm(initial={**_v(r), "urgency": r.urgency}),
+    Action.FORWARD: lambda r, state: ForwardForm(initial=_v(r), own_office_id=r.youth_office_id),
+    Action.EXPORT: lambda r, state: ExportForm(initial=_v(r)),
+    Action.ASSESSMENT: lambda r, state: AssessmentForm(initial={**_v(r), **AssessmentForm.initial_from(state.pending)}),
+    Action.SIGN_OFF: lambda r, state: SignOffForm(initial=_v(r)),
+    Action.CLOSE: lambda r, state: CloseForm(initial=_v(r)),
+    Action.REOPEN: lambda r, state: ReopenForm(initial=_v(r)),
+    Action.NOTE: lambda r, state: NoteForm(),
+    Action.ATTACHMENT: lambda r, state: _attachment_form(r),
+    Action.ACCEPT: lambda r, state: AcceptForm(initial=_v(r)),
+    Action.RETURN: lambda r, state: ReturnForm(initial=_v(r)),
+}
 
 
 def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
@@ -511,37 +537,14 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
     assessments = list(referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id"))
     state = _assessment_state(referral, assessments)
     is_lead = access.is_lead
-    version = {"version": referral.version}
-    status = referral.status
 
-    forms = {}
-    if role == "office":
-        if status == Status.SUBMITTED:
-            forms["acknowledge"] = AcknowledgeForm(initial=version)
-        if status in WORKING:
-            if is_lead:
-                forms["assign"] = AssignForm(
-                    initial={**version, "assignee": referral.assignee_id}, office_ids=[referral.youth_office_id]
-                )
-            elif referral.assignee_id is None:
-                forms["take_over"] = TakeOverForm(initial=version)
-            forms["rerate"] = RerateForm(initial={**version, "urgency": referral.urgency})
-            forms["forward"] = ForwardForm(initial=version, own_office_id=referral.youth_office_id)
-            if is_lead:
-                forms["export"] = ExportForm(initial=version)
-        if status in (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT) and not state.closeable:
-            forms["assessment"] = AssessmentForm(initial={**version, **AssessmentForm.initial_from(state.pending)})
-        if status == Status.IN_ASSESSMENT and state.pending is not None and state.pending.author_id != user.pk:
-            forms["sign_off"] = SignOffForm(initial=version)
-        if status == Status.IN_ASSESSMENT and state.closeable:
-            forms["close"] = CloseForm(initial=version)
-        if status == Status.CLOSED and is_lead:
-            forms["reopen"] = ReopenForm(initial=version)
-        forms["note"] = NoteForm()
-        forms["attachment"] = AttachmentForm(max_bytes=settings.ATTACHMENT_MAX_BYTES)
-    elif role == "receiving":
-        forms["accept"] = AcceptForm(initial=version)
-        forms["return"] = ReturnForm(initial=version)
+    offered = transitions_offered(access, latest=state.latest)
+    forms = {
+        form.key: form
+        for action, build in OFFICE_PAGE_FORMS.items()
+        if action in offered
+        for form in [build(referral, state)]
+    }
     for key, form in bound.items():
         if key in forms:
             forms[key] = form
@@ -670,13 +673,14 @@ def _conflict_message() -> str:
     )
 
 
-def _casework_referral(request, pk, *roles) -> Referral:
-    """The referral from the person's scope (404 outside) on which they hold one of ``roles`` (403).
-    A form built on an older version passes the role check: the service then answers it as a
-    conflict (409, the page reloaded), since the competing change may be what took the role away —
-    a forward, say (issue 10 § 9)."""
+def _casework_referral(request, pk, actions) -> Referral:
+    """The referral from the person's scope (404 outside) on which they hold the relation and role of
+    one of ``actions`` (403; ``referrals.transitions``, whatever the status — the service answers a
+    wrong status). A form built on an older version passes the check: the service then answers it
+    as a conflict (409, the page reloaded), since the competing change may be what took the relation
+    away — a forward, say (issue 10 § 9)."""
     referral = _visible(request, pk)
-    if referral_access(request.user, referral).case_role not in roles:
+    if not actions & transitions_of(referral_access(request.user, referral)):
         posted = request.POST.get("version", "")
         if not (posted.isdigit() and int(posted) != referral.version):
             raise PermissionDenied(_("This action is not available to you on this referral."))
@@ -729,22 +733,146 @@ def _invalid(request, referral, form):
     return _render_detail(request, referral, bound={form.key: form})
 
 
-def _simple_action(request, pk, *, roles, form_class, service, success):
-    """An action without input of its own (acknowledge, accept, sign off)."""
-    referral = _casework_referral(request, pk, *roles)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    version = form.cleaned_data["version"]
-    response = _perform(
-        request,
-        referral,
-        form,
-        form_class,
-        lambda: service(referral=referral, user=request.user, expected_version=version),
-        success=success,
-    )
-    return response or redirect("referrals:detail", pk=referral.pk)
+def _version(data: dict) -> dict:
+    return {"expected_version": data["version"]}
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """One casework action of the office page, posting to its own URL: the transitions it stands for
+    (``referrals.transitions``; the page offers its form only when the table allows it), how its form
+    is built, which service it calls with the parsed data, what it says on success and where it goes
+    then. ``confirm``: the template and context of the confirmation step a first POST gets."""
+
+    actions: frozenset[Action]
+    form: Callable[..., Any]  # form(referral, *args, **kwargs)
+    call: Callable[[Referral, Any, dict], Any]  # call(referral, user, cleaned_data) -> result
+    success: Callable[[Any, Referral, dict], str]
+    confirm: tuple[str, Callable[[Referral, dict], dict]] | None = None
+    done: str = "referrals:detail"
+
+
+def _attachment_form(referral, *args, **kwargs):
+    return AttachmentForm(*args, max_bytes=settings.ATTACHMENT_MAX_BYTES, **kwargs)
+
+
+PAGE_ACTIONS: dict[str, PageAction] = {
+    "acknowledge": PageAction(
+        frozenset({Action.ACKNOWLEDGE}),
+        lambda referral, *a, **k: AcknowledgeForm(*a, **k),
+        lambda referral, user, data: referral_acknowledge(referral=referral, user=user, **_version(data)),
+        lambda result, referral, data: _(
+            "Receipt of referral %(reference)s acknowledged. The police have been informed."
+        )
+        % _ref(result),
+    ),
+    "accept": PageAction(
+        frozenset({Action.ACCEPT}),
+        lambda referral, *a, **k: AcceptForm(*a, **k),
+        lambda referral, user, data: referral_accept(referral=referral, user=user, **_version(data)),
+        lambda result, referral, data: _("Your office has taken over referral %(reference)s.") % _ref(result),
+    ),
+    "sign_off": PageAction(
+        frozenset({Action.SIGN_OFF}),
+        lambda referral, *a, **k: SignOffForm(*a, **k),
+        lambda referral, user, data: assessment_sign_off(referral=referral, user=user, **_version(data)),
+        lambda result, referral, data: _("Risk assessment signed off. The case can now be closed."),
+    ),
+    # The lead assigns a caseworker; a caseworker takes an unassigned case (sends their own id).
+    "assign": PageAction(
+        frozenset({Action.ASSIGN, Action.TAKE_OVER}),
+        lambda referral, *a, **k: AssignForm(*a, office_ids=[referral.youth_office_id], **k),
+        lambda referral, user, data: referral_assign(
+            referral=referral, user=user, assignee=data["assignee"], **_version(data)
+        ),
+        lambda result, referral, data: _("Referral %(reference)s assigned to %(name)s.")
+        % {"reference": result.reference, "name": _name(data["assignee"])},
+    ),
+    "rerate": PageAction(
+        frozenset({Action.RERATE}),
+        lambda referral, *a, **k: RerateForm(*a, **k),
+        lambda referral, user, data: referral_rerate(
+            referral=referral, user=user, urgency=data["urgency"], reason=data["reason"], **_version(data)
+        ),
+        lambda result, referral, data: _("Urgency of referral %(reference)s changed to “%(urgency)s”.")
+        % {"reference": result.reference, "urgency": result.get_urgency_display()},
+    ),
+    # Hand the case to another office: the first POST shows what will happen and asks to confirm.
+    "forward": PageAction(
+        frozenset({Action.FORWARD}),
+        lambda referral, *a, **k: ForwardForm(*a, own_office_id=referral.youth_office_id, **k),
+        lambda referral, user, data: referral_forward(
+            referral=referral, user=user, to_office=data["to_office"], reason=data["reason"], **_version(data)
+        ),
+        lambda result, referral, data: _(
+            "Referral %(reference)s forwarded to %(office)s. Your office can read it, but no longer change it, "
+            "until %(office)s accepts or returns it."
+        )
+        % {"reference": result.reference, "office": data["to_office"].name},
+        confirm=("referrals/confirm_forward.html", lambda referral, data: {"office": data["to_office"]}),
+    ),
+    # The receiving office declines the hand-over; afterwards the case is no longer visible to it.
+    "return": PageAction(
+        frozenset({Action.RETURN}),
+        lambda referral, *a, **k: ReturnForm(*a, **k),
+        lambda referral, user, data: referral_return(
+            referral=referral, user=user, reason=data["reason"], **_version(data)
+        ),
+        lambda result, referral, data: _("Referral %(reference)s returned to %(office)s.")
+        % {"reference": result.reference, "office": referral.youth_office.name},
+        done="referrals:inbox",
+    ),
+    "assessment": PageAction(
+        frozenset({Action.ASSESSMENT}),
+        lambda referral, *a, **k: AssessmentForm(*a, **k),
+        lambda referral, user, data: assessment_save(
+            referral=referral,
+            user=user,
+            summary=data["summary"],
+            outcome=data["outcome"],
+            measures=data["measures"],
+            home_visit_on=data["home_visit_on"],
+            child_seen=data["child_seen"],
+            **_version(data),
+        ),
+        lambda result, referral, data: _(
+            "Risk assessment saved. A second professional of your office must sign it off."
+        ),
+    ),
+    # Close the case (after a signed-off assessment): the first POST asks to confirm.
+    "close": PageAction(
+        frozenset({Action.CLOSE}),
+        lambda referral, *a, **k: CloseForm(*a, **k),
+        lambda referral, user, data: referral_close(referral=referral, user=user, **_version(data)),
+        lambda result, referral, data: _("Referral %(reference)s closed. The police have been informed.")
+        % _ref(result),
+        confirm=("referrals/confirm_close.html", lambda referral, data: {"latest": latest_assessment(referral)}),
+    ),
+    "reopen": PageAction(
+        frozenset({Action.REOPEN}),
+        lambda referral, *a, **k: ReopenForm(*a, **k),
+        lambda referral, user, data: referral_reopen(
+            referral=referral, user=user, reason=data["reason"], **_version(data)
+        ),
+        lambda result, referral, data: _("Referral %(reference)s reopened.") % _ref(result),
+    ),
+    "notes": PageAction(
+        frozenset({Action.NOTE}),
+        lambda referral, *a, **k: NoteForm(*a, **k),
+        lambda referral, user, data: note_add(
+            referral=referral, user=user, text=data["text"], confidential=data["confidential"]
+        ),
+        lambda result, referral, data: _("Note added."),
+    ),
+    "attachments": PageAction(
+        frozenset({Action.ATTACHMENT}),
+        _attachment_form,
+        lambda referral, user, data: attachment_add(
+            referral=referral, user=user, uploaded_file=data["file"], confidential=data["confidential"]
+        ),
+        lambda result, referral, data: _("File “%(name)s” attached.") % {"name": result.original_name},
+    ),
+}
 
 
 def _ref(referral) -> dict:
@@ -753,260 +881,38 @@ def _ref(referral) -> dict:
 
 @login_required
 @require_POST
-def acknowledge(request, pk):
-    return _simple_action(
-        request,
-        pk,
-        roles=("office",),
-        form_class=AcknowledgeForm,
-        service=referral_acknowledge,
-        success=lambda r: _("Receipt of referral %(reference)s acknowledged. The police have been informed.") % _ref(r),
-    )
+def casework(request, pk, key):
+    """Every casework action of the office page (``PAGE_ACTIONS[key]``): the referral from the scope
+    (404), the transition's relation and role (403), the form parsed, the optional confirmation, the
+    service called with the version the page was built on."""
+    page_action = PAGE_ACTIONS[key]
+    referral = _casework_referral(request, pk, page_action.actions)
 
+    def make(data, files=None):
+        return page_action.form(referral, data, files)
 
-@login_required
-@require_POST
-def accept(request, pk):
-    return _simple_action(
-        request,
-        pk,
-        roles=("receiving",),
-        form_class=AcceptForm,
-        service=referral_accept,
-        success=lambda r: _("Your office has taken over referral %(reference)s.") % _ref(r),
-    )
-
-
-@login_required
-@require_POST
-def sign_off(request, pk):
-    return _simple_action(
-        request,
-        pk,
-        roles=("office",),
-        form_class=SignOffForm,
-        service=assessment_sign_off,
-        success=lambda a: _("Risk assessment signed off. The case can now be closed."),
-    )
-
-
-@login_required
-@require_POST
-def assign(request, pk):
-    """The lead assigns a caseworker; a caseworker takes an unassigned case (sends their own id)."""
-    referral = _casework_referral(request, pk, "office")
-
-    def make(data):
-        return AssignForm(data, office_ids=[referral.youth_office_id])
-
-    form = make(request.POST)
+    form = make(request.POST, request.FILES)
     if not form.is_valid():
         return _invalid(request, referral, form)
     data = form.cleaned_data
-    assignee = data["assignee"]
-    return _perform(
+    if page_action.confirm is not None and not data.get("confirm"):
+        template, extra = page_action.confirm
+        return render(request, template, {"referral": referral, "form": form, **extra(referral, data)})
+    response = _perform(
         request,
         referral,
         form,
         make,
-        lambda: referral_assign(
-            referral=referral, user=request.user, assignee=assignee, expected_version=data["version"]
-        ),
-        success=lambda r: _("Referral %(reference)s assigned to %(name)s.")
-        % {"reference": r.reference, "name": _name(assignee)},
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def rerate(request, pk):
-    referral = _casework_referral(request, pk, "office")
-    form = RerateForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    return _perform(
-        request,
-        referral,
-        form,
-        RerateForm,
-        lambda: referral_rerate(
-            referral=referral,
-            user=request.user,
-            urgency=data["urgency"],
-            reason=data["reason"],
-            expected_version=data["version"],
-        ),
-        success=lambda r: _("Urgency of referral %(reference)s changed to “%(urgency)s”.")
-        % {"reference": r.reference, "urgency": r.get_urgency_display()},
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def forward(request, pk):
-    """Hand the case to another office. The first POST shows what will happen and asks to confirm;
-    the second (``confirm``) forwards."""
-    referral = _casework_referral(request, pk, "office")
-
-    def make(data):
-        return ForwardForm(data, own_office_id=referral.youth_office_id)
-
-    form = make(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    office = data["to_office"]
-    if not data["confirm"]:
-        return render(request, "referrals/confirm_forward.html", {"referral": referral, "form": form, "office": office})
-    return _perform(
-        request,
-        referral,
-        form,
-        make,
-        lambda: referral_forward(
-            referral=referral,
-            user=request.user,
-            to_office=office,
-            reason=data["reason"],
-            expected_version=data["version"],
-        ),
-        success=lambda r: _(
-            "Referral %(reference)s forwarded to %(office)s. Your office can read it, but no longer change it, "
-            "until %(office)s accepts or returns it."
-        )
-        % {"reference": r.reference, "office": office.name},
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def return_forward(request, pk):
-    """The receiving office declines the hand-over; afterwards the case is no longer visible to it."""
-    referral = _casework_referral(request, pk, "receiving")
-    form = ReturnForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    sender = referral.youth_office
-    return _perform(
-        request,
-        referral,
-        form,
-        ReturnForm,
-        lambda: referral_return(
-            referral=referral, user=request.user, reason=data["reason"], expected_version=data["version"]
-        ),
-        success=lambda r: _("Referral %(reference)s returned to %(office)s.")
-        % {"reference": r.reference, "office": sender.name},
-    ) or redirect("referrals:inbox")
-
-
-@login_required
-@require_POST
-def assessment(request, pk):
-    referral = _casework_referral(request, pk, "office")
-    form = AssessmentForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    return _perform(
-        request,
-        referral,
-        form,
-        AssessmentForm,
-        lambda: assessment_save(
-            referral=referral,
-            user=request.user,
-            summary=data["summary"],
-            outcome=data["outcome"],
-            measures=data["measures"],
-            home_visit_on=data["home_visit_on"],
-            child_seen=data["child_seen"],
-            expected_version=data["version"],
-        ),
-        success=_("Risk assessment saved. A second professional of your office must sign it off."),
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def close(request, pk):
-    """Close the case (after a signed-off assessment). The first POST asks to confirm."""
-    referral = _casework_referral(request, pk, "office")
-    form = CloseForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    if not data["confirm"]:
-        latest = referral.assessments.order_by("-created_at", "-id").first()
-        return render(request, "referrals/confirm_close.html", {"referral": referral, "form": form, "latest": latest})
-    return _perform(
-        request,
-        referral,
-        form,
-        CloseForm,
-        lambda: referral_close(referral=referral, user=request.user, expected_version=data["version"]),
-        success=lambda r: _("Referral %(reference)s closed. The police have been informed.") % _ref(r),
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def reopen(request, pk):
-    referral = _casework_referral(request, pk, "office")
-    form = ReopenForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    return _perform(
-        request,
-        referral,
-        form,
-        ReopenForm,
-        lambda: referral_reopen(
-            referral=referral, user=request.user, reason=data["reason"], expected_version=data["version"]
-        ),
-        success=lambda r: _("Referral %(reference)s reopened.") % _ref(r),
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def note_create(request, pk):
-    referral = _casework_referral(request, pk, "office")
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    return _perform(
-        request,
-        referral,
-        form,
-        NoteForm,
-        lambda: note_add(referral=referral, user=request.user, text=data["text"], confidential=data["confidential"]),
-        success=_("Note added."),
-    ) or redirect("referrals:detail", pk=referral.pk)
-
-
-@login_required
-@require_POST
-def attachment_create(request, pk):
-    referral = _casework_referral(request, pk, "office")
-    form = AttachmentForm(request.POST, request.FILES, max_bytes=settings.ATTACHMENT_MAX_BYTES)
-    if not form.is_valid():
-        return _invalid(request, referral, form)
-    data = form.cleaned_data
-    return _perform(
-        request,
-        referral,
-        form,
-        lambda d: AttachmentForm(d, max_bytes=settings.ATTACHMENT_MAX_BYTES),
-        lambda: attachment_add(
-            referral=referral, user=request.user, uploaded_file=data["file"], confidential=data["confidential"]
-        ),
-        success=lambda a: _("File “%(name)s” attached.") % {"name": a.original_name},
-    ) or redirect("referrals:detail", pk=referral.pk)
+        lambda: page_action.call(referral, request.user, data),
+        success=lambda result: page_action.success(result, referral, data),
+    )
+    if response is not None:
+        return response
+    return (
+        redirect(page_action.done, pk=referral.pk)
+        if page_action.done == "referrals:detail"
+        else redirect(page_action.done)
+    )
 
 
 @login_required
@@ -1092,38 +998,6 @@ def export(request, pk):
 # --- Retention (office leads) ------------------------------------------------------------------------
 
 
-def _retention_form(offices, data=None):
-    from django import forms
-
-    from agencies.models import AgencyKind
-
-    from .models import MAX_RETENTION_DAYS, RetentionOutcome
-
-    kinds = {office.kind for office in offices}
-    youth_offices = AgencyKind.YOUTH_OFFICE in kinds
-    if AgencyKind.COORDINATION not in kinds:
-        office_label = _("Youth office")
-    else:
-        office_label = _("Youth office or coordination office") if youth_offices else _("Coordination office")
-    # A coordination office keeps only what it handed over: offer that outcome alone if it is all there is.
-    handed_over = RetentionOutcome.HANDED_OVER
-    outcomes = RetentionOutcome.choices if youth_offices else [(handed_over.value, handed_over.label)]
-
-    class RetentionRuleForm(forms.Form):
-        office = forms.ModelChoiceField(label=office_label, queryset=offices, empty_label=None)
-        outcome = forms.ChoiceField(label=_("Outcome"), choices=outcomes)
-        keep_days = forms.IntegerField(
-            label=_("Keep for (days after closing)"), min_value=1, max_value=MAX_RETENTION_DAYS
-        )
-        valid_from = forms.DateField(
-            label=_("Applies from"),
-            widget=forms.DateInput(attrs={"type": "date"}),
-            help_text=_("Tomorrow at the earliest: a rule never applies retroactively."),
-        )
-
-    return RetentionRuleForm(data)
-
-
 @login_required
 def retention(request):
     """The retention rules of the offices whose rules the person sets — the youth offices they lead,
@@ -1145,7 +1019,7 @@ def retention(request):
     if not office_ids:
         raise PermissionDenied
     offices = Agency.objects.filter(pk__in=office_ids).order_by("kind", "name")
-    form = _retention_form(offices, request.POST if request.method == "POST" else None)
+    form = RetentionRuleForm(request.POST if request.method == "POST" else None, offices=offices)
     if request.method == "POST" and form.is_valid():
         try:
             rule = retention_rule_create(user=user, **form.cleaned_data)

@@ -36,7 +36,7 @@ PERSONAS = [
 DUESSELDORF = {"police_duesseldorf", "caseworker_duesseldorf", "coordinator_duesseldorf"}
 COORDINATORS = {"district_coordinator": "triage", "coordinator_duesseldorf": "triage_duesseldorf"}
 
-# Which referral each persona may see (the rule of DESIGN.md written out by hand, not derived).
+# Which referral each persona may see (the rule of docs/domain.md "Wer sieht was" written out by hand, not derived).
 VISIBLE = {
     "police_hilden": {
         "draft_hilden", "submitted_hilden", "triage", "forwarded_pending", "forwarded_accepted", "to_duesseldorf",
@@ -429,6 +429,8 @@ def _page_action_allowed(path, persona, key, referrals):
         return persona in POLICE
     if path in ("accept", "return"):
         return _office_role(persona, key, referrals) == "receiving"
+    if path == "reopen":  # the transition table: only the office's lead reopens (referrals/transitions.py)
+        return _office_role(persona, key, referrals) == "office" and persona.startswith("lead_")
     return _office_role(persona, key, referrals) == "office"
 
 
