@@ -28,7 +28,6 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django_otp import devices_for_user
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import BackupCode, BackupCodeDevice
@@ -185,9 +184,3 @@ def totp_secret_text(device: TOTPDevice) -> str:
     """The key in base32, in groups of four, for typing it into an app by hand."""
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-
-
-def totp_code_now(device: TOTPDevice) -> str:
-    """The app's code of this moment (used by tests and the demo seed, never shown in a page)."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():0{device.digits}d}"

@@ -87,7 +87,7 @@ class Agency(models.Model):
     contacts_placeholder = models.BooleanField(_("contact details are placeholders"), default=False)
     contacts_updated_at = models.DateTimeField(_("contact details updated"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    # Response clocks of a youth office (DESIGN.md "Urgency and response clocks"): how long it has to
+    # Response clocks of a youth office (docs/domain.md "Dringlichkeit und Fristen"): how long it has to
     # acknowledge a referral. Immediate runs round the clock; the others count NRW working days.
     clock_immediate_hours = models.PositiveSmallIntegerField(
         _("acknowledge immediate referrals within (hours)"), default=1

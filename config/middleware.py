@@ -54,7 +54,8 @@ SESSION_LAST_ACTIVITY = "_last_activity"
 
 class SessionTimeoutMiddleware:
     """End a session after ``SESSION_IDLE_TIMEOUT`` seconds without a request, and in any case
-    ``SESSION_ABSOLUTE_TIMEOUT`` seconds after login (DESIGN.md: idle sessions end after 15–30 minutes).
+    ``SESSION_ABSOLUTE_TIMEOUT`` seconds after login
+    (docs/domain.md "Aufbewahrung und Sitzungen": idle sessions end after 15–30 minutes).
 
     The times live in the session itself, so the check costs no query beyond loading the session. An
     expired session is logged out; a page request is sent to the login page with a message, any other

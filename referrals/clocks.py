@@ -1,5 +1,5 @@
-"""Response clocks: by when a youth office has to acknowledge a referral (DESIGN.md "Urgency and
-response clocks"). Pure functions of dates and times — no database, no ``now()`` of their own.
+"""Response clocks: by when a youth office has to acknowledge a referral (docs/domain.md,
+"Dringlichkeit und Fristen"). Pure functions of dates and times — no database, no ``now()`` of their own.
 
 - immediate: ``office.clock_immediate_hours`` real hours (default 1), round the clock.
 - urgent / routine: ``office.clock_urgent_working_days`` / ``clock_routine_working_days`` working

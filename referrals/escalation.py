@@ -1,4 +1,4 @@
-"""Escalation of missed response clocks (DESIGN.md "Urgency and response clocks"): first to the
+"""Escalation of missed response clocks (docs/domain.md "Dringlichkeit und Fristen"): first to the
 office lead, then — immediate referrals only — to the on-call contact (Rufbereitschaft).
 
 Deadlines live in the database (``Referral.due_at``, set from ``clocks.acknowledgement_due``); a beat

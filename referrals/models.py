@@ -1,9 +1,11 @@
 """The police referral (Mitteilung an das Jugendamt), its children and persons, and who may see it.
 
-Field contents follow DESIGN.md "What a police referral contains" and § 5 KKG: police pass on only
+Field contents follow docs/domain.md "Inhalt einer Mitteilung" and § 5 KKG: police pass on only
 what the youth office needs for its risk assessment.
 """
 
+import contextlib
+import contextvars
 import datetime
 import uuid
 
@@ -11,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.backends.signals import connection_created
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -151,7 +154,7 @@ class ReferralQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The referrals ``user`` may see — the only way user-facing code reaches referrals.
 
-        Rules (DESIGN.md, data protection): caseworkers and leads see their office's referrals once
+        Rules (docs/domain.md, "Wer sieht was"): caseworkers and leads see their office's referrals once
         submitted; police officers see what their station filed, police coordinators what their
         authority filed; the district coordinator sees the triage queue of the district; a filing
         officer sees their own drafts; an office that has been offered a forwarded case sees it until it
@@ -196,7 +199,7 @@ class ReferralQuerySet(models.QuerySet):
 class Referral(models.Model):
     """A police referral to a youth office.
 
-    Drafts may be incomplete; ``referral_submit`` checks completeness and routes the referral to the
+    Drafts may be incomplete; ``referral_save(submit=True)`` checks completeness and routes the referral to the
     responsible youth office (``youth_office``) or, with ``triage_reason``, to the district
     coordination office. ``youth_office`` is the indexed key every office query filters on.
     """
@@ -620,7 +623,7 @@ class RetentionOutcome(models.TextChoices):
 
 
 # Default retention per outcome in days, created for every youth office by the district seed. The
-# office decides (DESIGN.md "Data protection"); these are a starting point:
+# office decides (docs/domain.md "Aufbewahrung und Sitzungen"); these are a starting point:
 # - acute and latent risk, support need: 10 years. Case files on risks and support measures must be
 #   kept long (§ 9b SGB VIII); a later referral of the same child, a family court or the person
 #   themselves may need them years later.
@@ -811,23 +814,25 @@ class AccessLogEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.obj_type} {self.obj_id or ''}".strip()
 
 
-from django.db.backends.signals import connection_created  # noqa: E402  (the access log's own part of this module)
+_FLUSHING: contextvars.ContextVar[int] = contextvars.ContextVar("access_log_flushing", default=0)
+
+
+@contextlib.contextmanager
+def access_log_flushing():
+    """While Django's ``flush`` empties the whole database (``referrals/management/commands/flush.py``,
+    between live-server tests): the SQLite trigger of the access log lets its DELETE through."""
+    token = _FLUSHING.set(1)
+    try:
+        yield
+    finally:
+        _FLUSHING.reset(token)
 
 
 def _flush_in_progress() -> int:
-    """1 while Django's ``flush`` empties the whole database (between live-server tests), else 0.
-
-    The SQLite trigger of the access log asks this (an application-defined SQL function): SQLite has
-    no TRUNCATE and flushes with ``DELETE FROM``, which would otherwise fire the append-only guard.
-    Any other connection (the sqlite3 shell) lacks the function, so its DELETE fails too."""
-    import sys
-
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_filename.endswith(("commands/flush.py", "commands\\flush.py")):
-            return 1
-        frame = frame.f_back
-    return 0
+    """1 while ``access_log_flushing`` is active, else 0. The SQLite trigger of the access log asks
+    this (an application-defined SQL function); any other connection (the sqlite3 shell) lacks the
+    function, so its DELETE fails too."""
+    return _FLUSHING.get()
 
 
 def _register_sqlite_functions(sender, connection, **kwargs):

@@ -1,4 +1,4 @@
-"""Retention of closed referrals (§ 9b SGB VIII, data minimisation; DESIGN.md "Data protection").
+"""Retention of closed referrals (§ 9b SGB VIII, data minimisation; docs/domain.md "Aufbewahrung und Sitzungen").
 
 Each office keeps its closed referrals as long as its ``RetentionRule`` for the referral's outcome
 says, counted from ``closed_at``. The office is the youth office the referral was sent to or — for a

@@ -74,6 +74,14 @@ def make_referral(user, *, submit=True, **payload_overrides):
     return referral_save(user=user, submit=submit, **service_args(referral_payload(**payload_overrides)))
 
 
+def totp_code_now(device) -> str:
+    """The authenticator app's code of this moment for ``device`` (what a phone would show)."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
 def second_factor_code(user) -> str:
     """A code for the code step of a real login of ``user``: gives them an authenticator app if they
     have none, and returns a fresh backup code — a TOTP code cannot be used twice within its 30

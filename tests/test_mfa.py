@@ -19,7 +19,7 @@ from agencies import mfa
 from agencies.checks import demo_mode_off
 from agencies.models import ApiToken, BackupCode, BackupCodeDevice
 from config.middleware import SecondFactorMiddleware
-from tests.factories import api_token
+from tests.factories import api_token, totp_code_now
 
 PASSWORD = "Test-Passwort-123"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -114,14 +114,14 @@ def test_set_up_with_qr_code_confirms_with_a_code_and_shows_backup_codes_once(cl
     assert client.get(reverse("mfa_enrol")).status_code == 200
     assert TOTPDevice.objects.filter(user=user).count() == 1, "a reload keeps the device being set up"
 
-    wrong = client.post(reverse("mfa_enrol"), {"code": "000000" if mfa.totp_code_now(device) != "000000" else "111111"})
+    wrong = client.post(reverse("mfa_enrol"), {"code": "000000" if totp_code_now(device) != "000000" else "111111"})
     assert wrong.status_code == 200
     assert "Der Code ist nicht korrekt oder wurde bereits verwendet." in wrong.content.decode()
     assert not TOTPDevice.objects.get(pk=device.pk).confirmed
 
     key_before = client.session.session_key
     time.sleep(1.1)  # the wrong code above holds the next attempt for one second (throttling)
-    done = client.post(reverse("mfa_enrol"), {"code": mfa.totp_code_now(TOTPDevice.objects.get(pk=device.pk))})
+    done = client.post(reverse("mfa_enrol"), {"code": totp_code_now(TOTPDevice.objects.get(pk=device.pk))})
     assert done.status_code == 200
     codes = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", done.content.decode())
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -156,7 +156,7 @@ def test_replacing_the_app_keeps_the_old_one_until_the_new_one_is_confirmed(clie
     client.get(reverse("mfa_enrol"))
     new = TOTPDevice.objects.get(user=user, confirmed=False)
     assert TOTPDevice.objects.filter(pk=old.pk, confirmed=True).exists()
-    client.post(reverse("mfa_enrol"), {"code": mfa.totp_code_now(new)})
+    client.post(reverse("mfa_enrol"), {"code": totp_code_now(new)})
     assert list(TOTPDevice.objects.filter(user=user).values_list("pk", "confirmed")) == [(new.pk, True)]
 
 
@@ -170,7 +170,7 @@ def test_app_code_verifies_once_and_not_again(personas):
         first, second = Client(), Client()
         _password(first, "caseworker_hilden")
         _password(second, "caseworker_hilden")
-        code = mfa.totp_code_now(device)
+        code = totp_code_now(device)
         response = _code(first, code, next_url="/inbox/")
         assert response.status_code == 302 and response["Location"] == "/inbox/"
         assert first.get("/inbox/").status_code == 200
@@ -185,7 +185,7 @@ def test_every_attempt_is_logged_without_the_code(client, personas, caplog):
     codes = mfa.backup_codes_issue(user=user)
     _password(client, "caseworker_hilden")
     with caplog.at_level("INFO", logger="agencies.mfa"):
-        _code(client, "000000" if mfa.totp_code_now(device) != "000000" else "111111")
+        _code(client, "000000" if totp_code_now(device) != "000000" else "111111")
         time.sleep(1.1)
         _code(client, codes[0])
     lines = [r.getMessage() for r in caplog.records if r.name == "agencies.mfa" and "second factor" in r.getMessage()]
@@ -200,20 +200,20 @@ def test_wrong_codes_are_throttled_with_a_german_message(client, personas):
     with time_machine.travel(START, tick=False) as traveller:
         _password(client, "caseworker_hilden")
         for _ in range(3):  # each after the wait of the one before: three failures in a row
-            _code(client, "999999" if mfa.totp_code_now(device) != "999999" else "888888")
+            _code(client, "999999" if totp_code_now(device) != "999999" else "888888")
             traveller.shift(dt.timedelta(seconds=5))
         traveller.shift(dt.timedelta(seconds=-5))
-        refused = _code(client, mfa.totp_code_now(device))
+        refused = _code(client, totp_code_now(device))
         assert refused.status_code == 200
         assert "Zu viele falsche Codes. Warten Sie 4 Sekunden" in refused.content.decode()
         traveller.shift(dt.timedelta(seconds=31))
-        assert _code(client, mfa.totp_code_now(TOTPDevice.objects.get(pk=device.pk))).status_code == 302
+        assert _code(client, totp_code_now(TOTPDevice.objects.get(pk=device.pk))).status_code == 302
 
 
 def test_next_must_stay_on_this_site(client, personas):
     device = _app(personas.caseworker_hilden)
     _password(client, "caseworker_hilden")
-    response = _code(client, mfa.totp_code_now(device), next_url="https://evil.example/")
+    response = _code(client, totp_code_now(device), next_url="https://evil.example/")
     assert response.status_code == 302 and response["Location"] == reverse("referrals:home")
 
 
@@ -283,7 +283,7 @@ def test_lead_resets_the_factor_and_the_recovery_code_only_allows_a_new_set_up(c
     assert client.get("/api/v1/referrals/").status_code == 403
     client.get(reverse("mfa_enrol"))
     device = TOTPDevice.objects.get(user=person, confirmed=False)
-    client.post(reverse("mfa_enrol"), {"code": mfa.totp_code_now(device)})
+    client.post(reverse("mfa_enrol"), {"code": totp_code_now(device)})
     assert client.get("/inbox/").status_code == 200
     assert not BackupCodeDevice.objects.filter(user=person, purpose="recovery").exists()
 

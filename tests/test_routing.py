@@ -1,4 +1,4 @@
-"""Routing: every postcode of the DESIGN.md table reaches its office; what cannot be resolved goes to
+"""Routing: every postcode of the district table reaches its office; what cannot be resolved goes to
 triage with the right reason."""
 
 import pytest
@@ -7,7 +7,8 @@ from agencies.models import Agency, AgencyKind, JurisdictionArea
 from agencies.routing import TriageReason, normalize_city, route_address
 from agencies.services import district_seed
 
-# The table of DESIGN.md, written out again here on purpose: the seed must match it.
+# The table of the domain brief (agencies/districts/mettmann.json), written out again here on purpose:
+# the seed must match it.
 TABLE = {
     "Erkrath": ["40699"],
     "Haan": ["42781"],

@@ -405,3 +405,12 @@ class ErrorSerializer(serializers.Serializer):
 
 class VersionConflictSerializer(ErrorSerializer):
     version = serializers.IntegerField(help_text="The referral's current version.")
+
+
+class ReferralFiledSerializer(ReferralDetailSerializer):
+    """The answer to filing: the referral, and warnings that do not stop it."""
+
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta(ReferralDetailSerializer.Meta):
+        fields = [*ReferralDetailSerializer.Meta.fields, "warnings"]
