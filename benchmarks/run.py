@@ -94,8 +94,8 @@ def fill():
 
 
 def main():
+    from core.pagination import keyset_page
     from referrals.models import Referral
-    from referrals.pagination import keyset_page
     from referrals.selectors import INBOX_ORDERING, inbox_for
 
     setup_test_environment()

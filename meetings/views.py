@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, District, Role
-from referrals.pagination import InvalidCursor, keyset_page
+from core.pagination import InvalidCursor, keyset_page
 
 from . import ics, selectors, services
 from .forms import (

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role
 from core.idempotency import Replay, form_claim, form_token, idempotency_store
+from core.pagination import InvalidCursor, keyset_page
 
 from . import selectors
 from .access import ReferralAccess, referral_access, referral_for
@@ -58,7 +59,6 @@ from .forms import (
     office_people,
 )
 from .models import OPEN_STATUSES, AccessLogEntry, Child, Outcome, Referral, ReferralEvent, Status, Urgency
-from .pagination import InvalidCursor, keyset_page
 from .retention import draft_retention_days
 from .selectors import FeedbackCode
 from .services import (

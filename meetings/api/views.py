@@ -27,8 +27,8 @@ from rest_framework.views import APIView
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
 from core.idempotency import IdempotentPostMixin
+from core.pagination import KeysetPagination
 from referrals.api.serializers import ErrorSerializer
-from referrals.pagination import KeysetPagination
 
 from .. import ics, services
 from ..models import (

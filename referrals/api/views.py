@@ -22,11 +22,11 @@ from agencies.actor import actor_of
 from agencies.models import POLICE_ROLES
 from config.api import LimitedMultiPartParser, VersionConflict
 from core.idempotency import IdempotentPostMixin
+from core.pagination import KeysetPagination
 
 from ..access import ReferralAccess, referral_access, referral_for
 from ..access_log import access_log_record, entry_row, references_of, referral_access_log
 from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
-from ..pagination import KeysetPagination
 from ..selectors import (
     LIST_RELATED,
     attachments_for,
