@@ -243,7 +243,7 @@ class SeriesForm(forms.Form):
         """What the page shows under the cadence before anything is saved: the next dates
         (``meetings.services.series_preview``), or why the rule gives none; template context."""
         rule, first_start = self._cadence_input()
-        context = {"preview": None, "preview_problem": None, "preview_first_start": first_start}
+        context = {"preview": None, "preview_problem": None, "preview_first_start": first_start, "preview_rule": rule}
         if rule and first_start:
             try:
                 context["preview"] = series_preview(rrule=rule, first_start=first_start)

@@ -127,7 +127,11 @@ def test_series_form_creates_series(client, personas):
     assert set(series.invitees.all()) == {personas.caseworker_velbert, personas.police_velbert}
     assert series.meetings.filter(status=MeetingStatus.PROPOSED).exists()
     detail = text(client.get(response["Location"]))
-    assert series.title in detail and "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU" in detail
+    assert series.title in detail and "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU" not in detail
+    assert "vierteljährlich am 2. Dienstag" in detail  # the cadence in words, never RRULE text (issue 16)
+    assert "vierteljährlich am 2. Dienstag" in text(client.get("/cooperation/series/"))
+    preview = text(client.post("/cooperation/series/new/", {**series_form(personas), "preview": "1"}))
+    assert "Rhythmus: vierteljährlich am 2. Dienstag" in preview
 
 
 def test_series_form_with_custom_rrule(client, personas):
