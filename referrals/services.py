@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from agencies.actor import actor_of
 from agencies.models import POLICE_ROLES, Agency, AgencyKind, Role
 from agencies.routing import TriageReason, route_address
+from core.errors import StaleVersion
 
 from . import notifications as referral_notifications
 from .access import ReferralAccess, referral_access
@@ -359,13 +360,14 @@ __all__ = [
 # --- Casework (§ 8a SGB VIII) ----------------------------------------------------------------------
 
 
-class Conflict(Exception):
+class Conflict(StaleVersion):
     """Someone else changed the referral since the caller loaded it (``expected_version`` differs).
-    Nothing was written; the caller reloads and decides again."""
+    Nothing was written; the caller reloads and decides again (the API answers 409 or 412)."""
 
     def __init__(self, current_version: int):
-        super().__init__(_("This referral was changed by someone else in the meantime. Reload it and try again."))
-        self.current_version = current_version
+        super().__init__(
+            _("This referral was changed by someone else in the meantime. Reload it and try again."), current_version
+        )
 
 
 def _start_clock(referral: Referral, *, received_at) -> None:

@@ -4,10 +4,7 @@ scope every endpoint answers 404, the same as nonexistent); writes go through ``
 whose ``PermissionDenied`` answers 403 and whose ``ValidationError`` answers 400 with field names."""
 
 import datetime
-from contextlib import contextmanager
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -66,18 +63,6 @@ from .serializers import (
 )
 
 # --- Shared wiring ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def service_errors():
-    """A service's refusals as API answers: ``ValidationError`` → 400 with field names,
-    ``PermissionDenied`` → 403 (the caller sees the object but lacks the right)."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from None
 
 
 def _parse(serializer_class, request, **kwargs) -> dict:
@@ -220,8 +205,7 @@ class MeetingSeriesViewSet(
         _require_role(user, Role.DISTRICT_COORDINATOR, message=_("Only the district coordinator creates series."))
         data = _parse(MeetingSeriesWriteSerializer, request)
         data.pop("is_active", None)
-        with service_errors():
-            series = services.series_create(user=user, **data)
+        series = services.series_create(user=user, **data)
         return Response(self._fresh(series.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -243,8 +227,7 @@ class MeetingSeriesViewSet(
         _require_role(request.user, Role.DISTRICT_COORDINATOR, message=_("Only the district coordinator plans series."))
         query = CadencePreviewQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        with service_errors():
-            preview = services.series_preview(**query.validated_data)
+        preview = services.series_preview(**query.validated_data)
         return Response(CadencePreviewSerializer(preview).data)
 
     @extend_schema(
@@ -264,8 +247,7 @@ class MeetingSeriesViewSet(
         series = self.get_object()
         serializer = MeetingSeriesWriteSerializer(instance=series, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            services.series_update(series=series, user=request.user, **serializer.validated_data)
+        services.series_update(series=series, user=request.user, **serializer.validated_data)
         return Response(self._fresh(series.pk))
 
 
@@ -419,8 +401,7 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         meeting = self.get_object()
-        with service_errors():
-            services.meeting_confirm(meeting=meeting, user=request.user)
+        services.meeting_confirm(meeting=meeting, user=request.user)
         return self._detail(meeting.pk)
 
     @meeting_action_schema(
@@ -436,15 +417,14 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     def move(self, request, pk=None):
         meeting = self.get_object()
         data = _parse(MoveSerializer, request)
-        with service_errors():
-            services.meeting_move(
-                meeting=meeting,
-                user=request.user,
-                start=data["start"],
-                end=data.get("end"),
-                location=data.get("location"),
-                video_link=data.get("video_link"),
-            )
+        services.meeting_move(
+            meeting=meeting,
+            user=request.user,
+            start=data["start"],
+            end=data.get("end"),
+            location=data.get("location"),
+            video_link=data.get("video_link"),
+        )
         return self._detail(meeting.pk)
 
     @meeting_action_schema(
@@ -458,8 +438,7 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     def cancel(self, request, pk=None):
         meeting = self.get_object()
         data = _parse(ReasonSerializer, request)
-        with service_errors():
-            services.meeting_cancel(meeting=meeting, user=request.user, reason=data["reason"])
+        services.meeting_cancel(meeting=meeting, user=request.user, reason=data["reason"])
         return self._detail(meeting.pk)
 
     @extend_schema(
@@ -477,8 +456,7 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     def agenda(self, request, pk=None):
         meeting = self.get_object()
         data = _parse(AgendaItemInputSerializer, request)
-        with service_errors():
-            item = services.agenda_item_add(meeting=meeting, user=request.user, **data)
+        item = services.agenda_item_add(meeting=meeting, user=request.user, **data)
         return Response(AgendaItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
     @meeting_action_schema(
@@ -495,13 +473,12 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     def minutes(self, request, pk=None):
         meeting = self.get_object()
         data = _parse(MinutesInputSerializer, request)
-        with service_errors():
-            services.meeting_minutes_save(
-                meeting=meeting,
-                user=request.user,
-                minutes=data["minutes"],
-                present_user_ids=list(dict.fromkeys(data["present_user_ids"])),
-            )
+        services.meeting_minutes_save(
+            meeting=meeting,
+            user=request.user,
+            minutes=data["minutes"],
+            present_user_ids=list(dict.fromkeys(data["present_user_ids"])),
+        )
         return self._detail(meeting.pk)
 
     @extend_schema(
@@ -521,8 +498,7 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     def action_items(self, request, pk=None):
         meeting = self.get_object()
         data = _parse(ActionItemInputSerializer, request)
-        with service_errors():
-            item = services.action_item_add(meeting=meeting, user=request.user, **data)
+        item = services.action_item_add(meeting=meeting, user=request.user, **data)
         return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -539,8 +515,7 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
     def action_done(self, request, pk=None, item_id=None):
         meeting = self.get_object()
         item = get_object_or_404(meeting.action_items.select_related("owner"), pk=item_id)
-        with service_errors():
-            services.action_item_done(item=item, user=request.user)
+        services.action_item_done(item=item, user=request.user)
         item.refresh_from_db()
         return Response(ActionItemSerializer(item).data)
 
@@ -626,8 +601,7 @@ class HospitationViewSet(
             user, *POLICE_ROLES, *OFFICE_ROLES, message=_("Only police and youth-office staff request hospitations.")
         )
         data = _parse(HospitationRequestSerializer, request)
-        with service_errors():
-            hospitation = services.hospitation_request(user=user, **data)
+        hospitation = services.hospitation_request(user=user, **data)
         return Response(self._fresh(hospitation.pk), status=status.HTTP_201_CREATED)
 
     @hospitation_schema(
@@ -641,8 +615,7 @@ class HospitationViewSet(
     def approve(self, request, pk=None):
         hospitation = self.get_object()
         data = _parse(ApproveSerializer, request)
-        with service_errors():
-            services.hospitation_approve(hospitation=hospitation, user=request.user, **data)
+        services.hospitation_approve(hospitation=hospitation, user=request.user, **data)
         return Response(self._fresh(hospitation.pk))
 
     @hospitation_schema(
@@ -657,8 +630,7 @@ class HospitationViewSet(
     def decline(self, request, pk=None):
         hospitation = self.get_object()
         data = _parse(ReasonSerializer, request)
-        with service_errors():
-            services.hospitation_decline(hospitation=hospitation, user=request.user, reason=data["reason"])
+        services.hospitation_decline(hospitation=hospitation, user=request.user, reason=data["reason"])
         return Response(self._fresh(hospitation.pk))
 
     @hospitation_schema(
@@ -673,8 +645,7 @@ class HospitationViewSet(
     def complete(self, request, pk=None):
         hospitation = self.get_object()
         data = _parse(FeedbackSerializer, request)
-        with service_errors():
-            services.hospitation_complete(hospitation=hospitation, user=request.user, feedback=data["feedback"])
+        services.hospitation_complete(hospitation=hospitation, user=request.user, feedback=data["feedback"])
         return Response(self._fresh(hospitation.pk))
 
 
@@ -753,8 +724,7 @@ class InfoEventViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrie
             message=_("Only leads and the district coordinator publish events."),
         )
         data = _parse(InfoEventWriteSerializer, request)
-        with service_errors():
-            event = services.event_create(user=user, **data)
+        event = services.event_create(user=user, **data)
         return Response(self._fresh(event.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -769,8 +739,7 @@ class InfoEventViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=True, methods=["post"])
     def register(self, request, pk=None):
         event = self.get_object()
-        with service_errors():
-            services.event_register(event=event, user=request.user)
+        services.event_register(event=event, user=request.user)
         return Response(self._fresh(event.pk))
 
     @extend_schema(
@@ -783,8 +752,7 @@ class InfoEventViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=True, methods=["post"], url_path="cancel-registration", url_name="cancel-registration")
     def cancel_registration(self, request, pk=None):
         event = self.get_object()
-        with service_errors():
-            services.event_cancel_registration(event=event, user=request.user)
+        services.event_cancel_registration(event=event, user=request.user)
         return Response(self._fresh(event.pk))
 
 

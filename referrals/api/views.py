@@ -2,11 +2,8 @@
 through ``referrals.services``."""
 
 import re
-from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -20,7 +17,8 @@ from rest_framework.response import Response
 
 from agencies.actor import actor_of
 from agencies.models import POLICE_ROLES
-from config.api import LimitedMultiPartParser, VersionConflict
+from config.api import LimitedMultiPartParser
+from core.api import mark_precondition
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
 
@@ -35,7 +33,6 @@ from ..selectors import (
     triage_queue_for,
 )
 from ..services import (
-    Conflict,
     assessment_save,
     assessment_sign_off,
     attachment_add,
@@ -83,36 +80,6 @@ from .serializers import (
 API_ORDERING = ["-created_at", "-id"]
 
 
-def nest_errors(flat: dict) -> dict:
-    """``{"children.0.last_name": [...]}`` → ``{"children": [{"last_name": [...]}]}``: the same shape
-    as DRF's own nested errors, so a client reads one format whichever check found the problem."""
-    nested: dict = {}
-    for path, messages in flat.items():
-        *parents, leaf = path.split(".")
-        node = nested
-        for part in parents:
-            child = node.setdefault(part, {})
-            if isinstance(child, list):  # list-level messages already there: keep them beside
-                child = node[part] = {"non_field_errors": child}
-            node = child
-        if isinstance(node.get(leaf), dict):
-            node[leaf].setdefault("non_field_errors", []).extend(messages)
-        else:
-            node.setdefault(leaf, []).extend(messages)
-    return _lists(nested)
-
-
-def _lists(node):
-    if not isinstance(node, dict):
-        return node
-    if node and all(key.isdigit() for key in node):
-        items = [{} for _ in range(max(int(k) for k in node) + 1)]
-        for key, value in node.items():
-            items[int(key)] = _lists(value)
-        return items
-    return {key: _lists(value) for key, value in node.items()}
-
-
 # --- Casework: concurrency, error translation, who reads what -------------------------------------
 
 _ETAG = re.compile(r'^(?:"(\d{1,9})"|(\d{1,9}))$')
@@ -127,6 +94,7 @@ def expected_version(request, body_version: int | None) -> tuple[int | None, boo
     header = request.headers.get("If-Match")
     if header is None:
         return body_version, False
+    mark_precondition(request)  # a stale version then answers 412 (core.api.exception_handler)
     header = header.strip()
     if header == "*":
         return None, True
@@ -134,21 +102,6 @@ def expected_version(request, body_version: int | None) -> tuple[int | None, boo
     if match is None:
         raise ValidationError({"If-Match": ['Send the version you read as an entity tag, e.g. If-Match: "3".']})
     return int(match.group(1) or match.group(2)), True
-
-
-@contextmanager
-def service_errors(*, precondition: bool = False):
-    """A service's refusals as API answers: ``ValidationError`` → 400 with field paths,
-    ``PermissionDenied`` → 403 (the caller sees the referral but lacks the right), ``Conflict`` →
-    409, or 412 when the client's version came in ``If-Match``."""
-    try:
-        yield
-    except Conflict as exc:
-        raise VersionConflict(str(exc), version=exc.current_version, precondition=precondition) from None
-    except DjangoValidationError as exc:
-        raise ValidationError(nest_errors(exc.message_dict) if hasattr(exc, "error_dict") else exc.messages) from None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from None
 
 
 def detail_serializer_for(access: ReferralAccess):
@@ -246,19 +199,18 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         return dict(serializer.validated_data)
 
     def _input(self, request, serializer_class):
-        """The validated body without ``version``, the version the client read, and whether it
-        came as ``If-Match``."""
+        """The validated body without ``version``, and the version the client read (body or
+        ``If-Match``)."""
         data = self._validated(request, serializer_class)
-        version, precondition = expected_version(request, data.pop("version", None))
-        return data, version, precondition
+        version, _precondition = expected_version(request, data.pop("version", None))
+        return data, version
 
     def _transition(self, request, pk, service, serializer_class=ReferralVersionSerializer, **convert):
         referral = self._referral(pk).referral
-        data, version, precondition = self._input(request, serializer_class)
+        data, version = self._input(request, serializer_class)
         for name, function in convert.items():
             data[name] = function(data[name])
-        with service_errors(precondition=precondition):
-            service(referral=referral, user=request.user, expected_version=version, **data)
+        service(referral=referral, user=request.user, expected_version=version, **data)
         return self._detail_response(request, pk, gone_ok=True)
 
     def retrieve(self, request, *args, **kwargs):
@@ -274,20 +226,16 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         draft = data.pop("draft", False)
         children = [dict(c) for c in data.pop("children", [])]
         persons = [dict(p) for p in data.pop("persons", [])]
-        try:
-            # The answer is built before the commit: once the referral is committed, no query can fail
-            # and turn its 201 into a 500 (a retry with the Idempotency-Key gets this very body).
-            with transaction.atomic():
-                referral = referral_save(
-                    user=request.user, fields=data, children=children, persons=persons, submit=not draft
-                )
-                referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
-                referral.warnings = referral_case_number_warnings(referral=referral, user=request.user)
-                body = ReferralFiledSerializer(referral, context=self.get_serializer_context()).data
-        except DjangoValidationError as exc:
-            raise ValidationError(nest_errors(exc.message_dict)) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        # The answer is built before the commit: once the referral is committed, no query can fail and
+        # turn its 201 into a 500 (a retry with the Idempotency-Key gets this very body). A refusal of
+        # the service is answered by core.api.exception_handler (400 with field paths, 403).
+        with transaction.atomic():
+            referral = referral_save(
+                user=request.user, fields=data, children=children, persons=persons, submit=not draft
+            )
+            referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
+            referral.warnings = referral_case_number_warnings(referral=referral, user=request.user)
+            body = ReferralFiledSerializer(referral, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"], url_path="assign-office")
@@ -295,14 +243,9 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         referral = get_object_or_404(triage_queue_for(request.user), pk=pk)
         serializer = AssignOfficeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            referral = referral_assign_office(
-                referral=referral, user=request.user, office=serializer.validated_data["youth_office"]
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        referral = referral_assign_office(
+            referral=referral, user=request.user, office=serializer.validated_data["youth_office"]
+        )
         return Response(ReferralListSerializer(referral, context=self.get_serializer_context()).data)
 
     # --- transitions (§ 8a SGB VIII) -------------------------------------------------------------
@@ -342,9 +285,8 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     @action(detail=True, methods=["post"])
     def export(self, request, pk=None):
         referral = self._referral(pk).referral
-        data, version, precondition = self._input(request, ReferralExportSerializer)
-        with service_errors(precondition=precondition):
-            document = referral_export(referral=referral, user=request.user, expected_version=version, **data)
+        data, version = self._input(request, ReferralExportSerializer)
+        document = referral_export(referral=referral, user=request.user, expected_version=version, **data)
         self._log_read(referral, AccessLogEntry.ObjectType.EXPORT, action=AccessLogEntry.Action.EXPORT)
         response = Response(document)
         response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
@@ -368,17 +310,15 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
                 raise Http404
             self._log_read(referral, AccessLogEntry.ObjectType.ASSESSMENT, current.pk)
             return self._assessment_response(current)
-        data, version, precondition = self._input(request, AssessmentInputSerializer)
-        with service_errors(precondition=precondition):
-            current = assessment_save(referral=referral, user=request.user, expected_version=version, **data)
+        data, version = self._input(request, AssessmentInputSerializer)
+        current = assessment_save(referral=referral, user=request.user, expected_version=version, **data)
         return self._assessment_response(current)
 
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, pk=None):
         referral = self._referral(pk).referral
-        data, version, precondition = self._input(request, ReferralVersionSerializer)
-        with service_errors(precondition=precondition):
-            current = assessment_sign_off(referral=referral, user=request.user, expected_version=version)
+        data, version = self._input(request, ReferralVersionSerializer)
+        current = assessment_sign_off(referral=referral, user=request.user, expected_version=version)
         return self._assessment_response(current)
 
     # --- follow-ups, notes, attachments, timeline ------------------------------------------------
@@ -391,8 +331,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
             self._log_read(referral, AccessLogEntry.ObjectType.FOLLOWUP)
             return Response(FollowUpSerializer(followups, many=True).data)
         data = self._validated(request, FollowUpInputSerializer)
-        with service_errors():
-            followup = followup_add(referral=referral, user=request.user, **data)
+        followup = followup_add(referral=referral, user=request.user, **data)
         return Response(FollowUpSerializer(followup).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get", "post"], pagination_class=None)
@@ -403,8 +342,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
             self._log_read(referral, AccessLogEntry.ObjectType.NOTE)
             return Response(NoteSerializer(notes_for(access), many=True).data)
         data = self._validated(request, NoteInputSerializer)
-        with service_errors():
-            note = note_add(referral=referral, user=request.user, **data)
+        note = note_add(referral=referral, user=request.user, **data)
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get", "post"], parser_classes=[LimitedMultiPartParser], pagination_class=None)
@@ -415,10 +353,9 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
             self._log_read(referral, AccessLogEntry.ObjectType.ATTACHMENT)
             return Response(AttachmentSerializer(attachments_for(access), many=True).data)
         data = self._validated(request, AttachmentUploadSerializer)
-        with service_errors():
-            attachment = attachment_add(
-                referral=referral, user=request.user, uploaded_file=data["file"], confidential=data["confidential"]
-            )
+        attachment = attachment_add(
+            referral=referral, user=request.user, uploaded_file=data["file"], confidential=data["confidential"]
+        )
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)", url_name="attachment")

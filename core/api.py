@@ -1,0 +1,94 @@
+"""The one API error handler (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``): whatever a service or a
+client causes becomes a 4xx with a readable message, never a 500.
+
+Services raise Django's exceptions (they know nothing of HTTP); views let them through, and this
+handler translates them for every API module alike:
+
+- ``ValidationError`` → 400, its field paths nested like DRF's own errors (``nest_errors``);
+- ``PermissionDenied`` → 403 with the service's reason (the caller sees the object but lacks the
+  right); ``Http404`` → 404;
+- ``core.errors.StaleVersion`` (someone else changed the object since the client read it) → 409, or 412 when the
+  client sent its version as ``If-Match`` (``mark_precondition``), with the current ``version`` and
+  ``ETag``;
+- a malformed body that got past the parser → 400.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import StaleVersion
+
+__all__ = ["StaleVersion", "VersionConflict", "exception_handler", "mark_precondition", "nest_errors"]
+
+
+class VersionConflict(exceptions.APIException):
+    """Someone else changed the object since the client read it; nothing was written. 409 Conflict
+    when the client sent the version in the body, 412 Precondition Failed when it sent ``If-Match``.
+    The answer carries the current ``version`` (and its ``ETag``) so the client can reload."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object was changed by someone else in the meantime. Reload it and try again."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, *, version: int, precondition: bool = False):
+        super().__init__(detail)
+        self.version = version
+        if precondition:
+            self.status_code = status.HTTP_412_PRECONDITION_FAILED
+
+
+def mark_precondition(request) -> None:
+    """The client sent its version as ``If-Match``: a stale version answers 412, not 409."""
+    request.version_precondition = True
+
+
+def nest_errors(flat: dict) -> dict:
+    """``{"children.0.last_name": [...]}`` → ``{"children": [{"last_name": [...]}]}``: the same shape
+    as DRF's own nested errors, so a client reads one format whichever check found the problem."""
+    nested: dict = {}
+    for path, messages in flat.items():
+        *parents, leaf = path.split(".")
+        node = nested
+        for part in parents:
+            child = node.setdefault(part, {})
+            if isinstance(child, list):  # list-level messages already there: keep them beside
+                child = node[part] = {"non_field_errors": child}
+            node = child
+        if isinstance(node.get(leaf), dict):
+            node[leaf].setdefault("non_field_errors", []).extend(messages)
+        else:
+            node.setdefault(leaf, []).extend(messages)
+    return _lists(nested)
+
+
+def _lists(node):
+    if not isinstance(node, dict):
+        return node
+    if node and all(key.isdigit() for key in node):
+        items = [{} for _ in range(max(int(k) for k in node) + 1)]
+        for key, value in node.items():
+            items[int(key)] = _lists(value)
+        return items
+    return {key: _lists(value) for key, value in node.items()}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, StaleVersion):
+        precondition = getattr(context.get("request"), "version_precondition", False)
+        exc = VersionConflict(str(exc), version=exc.current_version, precondition=precondition)
+    elif isinstance(exc, ValidationError):
+        exc = exceptions.ValidationError(nest_errors(exc.message_dict) if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, VersionConflict) and response is not None:
+        response.data["version"] = exc.version
+        response["ETag"] = f'"{exc.version}"'
+    if response is None and isinstance(exc, (UnicodeDecodeError, ValueError)):
+        return Response({"detail": "Malformed request."}, status=status.HTTP_400_BAD_REQUEST)
+    return response
