@@ -12,6 +12,8 @@ import datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from core.calendar import LOCAL_TZ, nrw_holidays  # the one working-day calendar
+
 from .actor import actor_of
 from .models import (
     OFFICE_ROLES,
@@ -103,8 +105,6 @@ def _spans(agency: Agency) -> dict[int, list[tuple[datetime.time, datetime.time]
 def is_open(agency: Agency, at: datetime.datetime) -> bool:
     """Is ``agency`` within its office hours at ``at`` (local time in NRW)? Public holidays of NRW
     and weekends without recorded hours are closed; an agency staffed round the clock is always open."""
-    from referrals.clocks import LOCAL_TZ
-
     if agency.is_24h:
         return True
     local = at.astimezone(LOCAL_TZ)
@@ -114,16 +114,12 @@ def is_open(agency: Agency, at: datetime.datetime) -> bool:
 
 
 def _holidays(day: datetime.date):
-    from referrals.clocks import nrw_holidays  # the one working-day calendar
-
     return nrw_holidays(day.year)
 
 
 def next_opening(agency: Agency, at: datetime.datetime) -> datetime.datetime | None:
     """When ``agency`` next opens after ``at`` (local time), skipping NRW public holidays; None if it
     has no office hours at all within two weeks."""
-    from referrals.clocks import LOCAL_TZ
-
     local = at.astimezone(LOCAL_TZ)
     spans = _spans(agency)
     for offset in range(15):
@@ -198,11 +194,9 @@ def submission_contacts(referral, user, now: datetime.datetime) -> dict | None:
     and — for an immediate referral — its on-call number with the instruction to phone now; for an
     urgent referral outside the office's hours, when the office will see it and the on-call number
     to phone if it cannot wait. None once acknowledged (the feedback names the contact person)."""
-    from referrals.models import Status, Urgency
-
-    if referral.status == Status.TRIAGE:
+    if referral.in_triage:
         agency = coordination_office_of(referral.police_authority.district_id)
-    elif referral.status == Status.SUBMITTED:
+    elif referral.awaiting_office:
         agency = referral.youth_office
     else:
         return None
@@ -214,16 +208,16 @@ def submission_contacts(referral, user, now: datetime.datetime) -> dict | None:
     oncall = sees_oncall(user, agency) or filed_by_them
     contacts = {
         "agency": agency,
-        "triage": referral.status == Status.TRIAGE,
+        "triage": referral.in_triage,
         "phone": agency.phone,
         "oncall_phone": agency.oncall_phone if oncall else "",
-        "immediate": referral.urgency == Urgency.IMMEDIATE,
+        "immediate": referral.is_immediate,
         "after_hours": False,
         "next_opening": None,
     }
     # Filed outside the office's hours: until the office opens again, say when it will see it.
     filed = referral.submitted_at or now
-    if referral.urgency == Urgency.URGENT and not is_open(agency, filed):
+    if referral.is_urgent and not is_open(agency, filed):
         opening = next_opening(agency, filed)
         if opening is None or opening > now:
             contacts["after_hours"] = True

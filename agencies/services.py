@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.text import slugify
 
 from .models import (
@@ -25,6 +26,10 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 DISTRICTS_DIR = Path(__file__).resolve().parent / "districts"
+
+# Sent by ``district_seed`` in its transaction with ``offices``: the youth offices and the coordination
+# office of the district just seeded (new or existing); receivers must be idempotent.
+offices_seeded = Signal()
 DEMO_PASSWORD = "Kinderschutz-Demo-2026"  # noqa: S105 - the published demo password (README)
 
 
@@ -252,11 +257,9 @@ def district_seed(*, slug: str, demo_users: bool = False) -> SeedReport:
         for agency in (authority, *stations, *(o for o, _d in offices), coordination):
             kind_hours = hours.get(agency.kind) or hours.get("police_authority" if agency.parent_id else "", [])
             _placeholder_contacts(agency, kind_hours)
-    from referrals.retention import retention_rules_seed  # referrals builds on agencies, not the reverse
-
-    for office, _office_data in offices:
-        retention_rules_seed(office=office)  # default retention per outcome, only where none is set
-    retention_rules_seed(office=coordination)  # referrals it hands over from the triage queue
+    # Apps that build on agencies add what belongs to a new office (referrals: the default retention
+    # rules per outcome, also for the coordination office's hand-overs) — agencies never imports them.
+    offices_seeded.send(sender=District, offices=[*(o for o, _d in offices), coordination])
     report.agencies = 2 + len(stations) + len(offices)
 
     if demo_users:

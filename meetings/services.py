@@ -15,14 +15,11 @@ Rhine-Westphalia.
 
 import dataclasses
 import datetime
-import functools
 import logging
 import re
 import secrets
 import time
-from zoneinfo import ZoneInfo
 
-import holidays
 from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Membership, Role
+from core.calendar import LOCAL_TZ, is_working_day
 
 from . import notifications
 from .models import (
@@ -59,8 +57,7 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-# Planning follows German local time and the law of NRW, not a display setting.
-LOCAL_TZ = ZoneInfo("Europe/Berlin")
+# Planning follows German local time and the law of NRW (core.calendar), not a display setting.
 # A cadence may yield at most this many dates in half a year (fortnightly and weekly series pass,
 # daily ones do not): the beat job must never flood calendars.
 MAX_OCCURRENCES_PER_HALF_YEAR = 60
@@ -94,16 +91,6 @@ SERIES_FIELDS = (
 
 
 # --- calendar arithmetic --------------------------------------------------------------------------
-
-
-@functools.cache
-def _nrw_holidays(year: int) -> frozenset[datetime.date]:
-    return frozenset(holidays.Germany(subdiv="NW", years=year))
-
-
-def is_working_day(day: datetime.date) -> bool:
-    """Monday to Friday and not a public holiday in North Rhine-Westphalia."""
-    return day.weekday() < 5 and day not in _nrw_holidays(day.year)
 
 
 def _local_naive(value: datetime.datetime) -> datetime.datetime:

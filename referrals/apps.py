@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = _("Referrals")
+
+    def ready(self):
+        # A seeded office gets its default retention rules: agencies announces the seed (a signal)
+        # because agencies must not import referrals.
+        from agencies.services import offices_seeded
+
+        from .retention import retention_rules_seed_offices
+
+        offices_seeded.connect(retention_rules_seed_offices, dispatch_uid="referrals_retention_defaults")

@@ -4,71 +4,27 @@
 - immediate: ``office.clock_immediate_hours`` real hours (default 1), round the clock.
 - urgent / routine: ``office.clock_urgent_working_days`` / ``clock_routine_working_days`` working
   days (defaults 1 / 3). A working day is Monday to Friday and not a public holiday in North
-  Rhine-Westphalia, counted in local time (Europe/Berlin) as whole days from 00:00 to 24:00.
+  Rhine-Westphalia, counted in local time (Europe/Berlin) as whole days from 00:00 to 24:00 — the
+  calendar of ``core.calendar``, shared with the directory and the meeting series.
 """
 
 import datetime
-import functools
-from zoneinfo import ZoneInfo
 
-import holidays
+from core.calendar import LOCAL_TZ, add_working_days, is_working_day, next_working_day, nrw_holidays
 
 from .models import OPEN_STATUSES, Urgency
 
-# The clocks follow the law of NRW, not a display setting: they always count in German local time.
-LOCAL_TZ = ZoneInfo("Europe/Berlin")
-
-
-@functools.cache
-def _nrw_holidays(year: int) -> frozenset[datetime.date]:
-    """The public holidays of North Rhine-Westphalia in ``year``, computed once per year."""
-    return frozenset(holidays.Germany(subdiv="NW", years=year))
-
-
-def nrw_holidays(year: int) -> frozenset[datetime.date]:
-    """The public holidays of North Rhine-Westphalia in ``year`` (also closing days of the offices)."""
-    return _nrw_holidays(year)
-
-
-def is_working_day(day: datetime.date) -> bool:
-    """Monday to Friday and not a public holiday in North Rhine-Westphalia.
-
-    24 and 31 December are working days (not public holidays); 25/26 December, Good Friday, Easter
-    Monday, Corpus Christi and All Saints' Day (1 November) are not.
-    """
-    return day.weekday() < 5 and day not in _nrw_holidays(day.year)
-
-
-def next_working_day(day: datetime.date) -> datetime.date:
-    """The first working day after ``day``."""
-    day += datetime.timedelta(days=1)
-    while not is_working_day(day):
-        day += datetime.timedelta(days=1)
-    return day
-
-
-def add_working_days(start: datetime.datetime, days: int) -> datetime.datetime:
-    """``start`` plus ``days`` working days, counted in local wall-clock time.
-
-    On a working day the clock runs from ``start``: Friday 15:00 + 1 → Monday 15:00, and a public
-    holiday in between is skipped. Started on a weekend or holiday, the clock starts at 00:00 of the
-    next working day: Saturday 10:00 + 1 → Tuesday 00:00. The local time of day is kept across a
-    change of daylight saving time (Fri 2026-10-23 15:00 CEST + 1 → Mon 2026-10-26 15:00 CET).
-    The result always falls on a working day, and DST changes happen on Sundays, so the local time
-    exists and is unambiguous.
-    """
-    if start.tzinfo is None:
-        raise ValueError("start must be an aware datetime")
-    local = start.astimezone(LOCAL_TZ)
-    day = local.date()
-    if is_working_day(day):
-        time_of_day = local.time()
-    else:
-        day = next_working_day(day)
-        time_of_day = datetime.time(0, 0)
-    for _ in range(days):
-        day = next_working_day(day)
-    return datetime.datetime.combine(day, time_of_day, tzinfo=LOCAL_TZ)
+__all__ = [
+    "LOCAL_TZ",
+    "acknowledgement_due",
+    "add_working_days",
+    "is_overdue",
+    "is_working_day",
+    "next_working_day",
+    "nrw_holidays",
+    "time_left",
+    "triage_due",
+]
 
 
 def acknowledgement_due(*, office, urgency: str, received_at: datetime.datetime) -> datetime.datetime:

@@ -320,6 +320,24 @@ class Referral(models.Model):
     def is_draft(self) -> bool:
         return self.status == Status.DRAFT
 
+    # Asked by agencies.directory (which must not import referrals) about a referral it is given.
+    @property
+    def in_triage(self) -> bool:
+        return self.status == Status.TRIAGE
+
+    @property
+    def awaiting_office(self) -> bool:
+        """Submitted to its office and not yet acknowledged."""
+        return self.status == Status.SUBMITTED
+
+    @property
+    def is_immediate(self) -> bool:
+        return self.urgency == Urgency.IMMEDIATE
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.urgency == Urgency.URGENT
+
     @property
     def household_address(self) -> str:
         street = " ".join(p for p in (self.household_street, self.household_house_number) if p)

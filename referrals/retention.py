@@ -164,6 +164,13 @@ def retention_rule_create(
     return rule
 
 
+def retention_rules_seed_offices(sender, *, offices, **kwargs) -> None:
+    """``agencies.services.offices_seeded``: default retention per outcome for every seeded office,
+    only where none is set (a coordination office: the referrals it hands over from triage)."""
+    for office in offices:
+        retention_rules_seed(office=office)
+
+
 def retention_rules_seed(*, office: Agency, valid_from: datetime.date | None = None) -> int:
     """Create the default rules (``DEFAULT_RETENTION_DAYS``) for every outcome that has no rule in
     ``office`` yet — a coordination office only for ``handed_over``, its only outcome; idempotent.
