@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
-from referrals.api.serializers import AgencyRefSerializer, StrictCharField, UserRefSerializer
+from core.serializers import StrictCharField, UserRefSerializer
 
 from ..forms import REASON_LIMIT
 from ..models import (

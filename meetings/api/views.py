@@ -25,7 +25,7 @@ from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
-from referrals.api.serializers import ErrorSerializer
+from core.serializers import ErrorSerializer
 
 from .. import ics, services
 from ..models import (

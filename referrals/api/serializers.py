@@ -3,11 +3,12 @@ parse and render."""
 
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
+from core.serializers import ErrorSerializer, StrictCharField, UserRefSerializer
 
 from ..clocks import is_overdue
 from ..models import (
@@ -32,17 +33,6 @@ from ..selectors import FeedbackCode, police_feedback
 from ..validators import ascii_postcode_validator, plausible_birth_date, plausible_incident_at, postcode_to_ascii
 
 REASON_LIMIT = 2_000  # a written reason, not a report
-
-
-class StrictCharField(serializers.CharField):
-    """A text field that refuses numbers, booleans, lists and objects instead of converting them."""
-
-    default_error_messages = {"invalid": _("Not a valid string.")}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
@@ -103,12 +93,6 @@ class HouseholdAddressSerializer(serializers.Serializer):
     city = StrictCharField(source="household_city", max_length=100, allow_blank=True, required=False)
 
 
-class AgencyRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Agency
-        fields = ["id", "name"]
-
-
 def _choice_list(choices):
     return serializers.ListField(child=serializers.ChoiceField(choices=choices.choices), required=False, max_length=20)
 
@@ -138,16 +122,6 @@ class ReferralWriteSerializer(StrictModelSerializer):
     def validate_incident_at(self, value):
         plausible_incident_at(value)
         return value
-
-
-class UserRefSerializer(serializers.Serializer):
-    """A person as other people see them: id and display name, nothing else."""
-
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.get_username()
 
 
 class OverdueMixin(serializers.Serializer):
@@ -397,10 +371,6 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         model = ReferralEvent
         fields = ["id", "kind", "label", "actor", "at", "data"]
         read_only_fields = fields
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class VersionConflictSerializer(ErrorSerializer):
