@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import make_referral
+from tests.test_db_unavailable import database_refuses  # noqa: F401 (fixture)
 
 
 def free_port() -> int:
@@ -118,3 +119,16 @@ def test_probes_are_not_redirected_to_https(anonymous, settings):
     settings.SECURE_SSL_REDIRECT = True
     assert anonymous.get("/health/live").status_code == 200
     assert anonymous.get("/").status_code == 301
+
+
+@pytest.mark.usefixtures("database_refuses")
+def test_ready_names_the_database_when_it_refuses():
+    """PostgreSQL port nobody listens on (tests/test_db_unavailable.py): 503 naming the database;
+    the checks that need it are not run, the others still are."""
+    response = Client().get("/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"][0] == "database"
+    assert body["checks"]["migrations"] == "not checked (database)"
+    assert body["checks"]["storage"] == "ok"
+    assert Client().get("/health/live").status_code == 200
