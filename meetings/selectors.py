@@ -2,9 +2,7 @@
 annual cooperation report. Every read of single objects goes through the models' ``visible_to``;
 the totals and the report hold counts only, no names of people."""
 
-import csv
 import datetime
-import io
 from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +11,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Membership
+from core.calendar import LOCAL_TZ
+from core.spreadsheet import csv_text
 
 from .models import (
     Attendance,
@@ -29,7 +29,6 @@ from .models import (
     _lead_agency_ids,
 )
 from .notifications import DETAIL_URL_NAMES
-from .services import LOCAL_TZ
 
 OFFICE_OR_POLICE_ROLES = POLICE_ROLES + OFFICE_ROLES
 
@@ -306,20 +305,12 @@ def _report_headers() -> list[str]:
     ]
 
 
-def _csv_cell(value) -> str:
-    if isinstance(value, float):
-        return formats.number_format(value, 1)
-    text = str(value)
-    # A cell that a spreadsheet would read as a formula is written as text.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _csv_cell(value):
+    return formats.number_format(value, 1) if isinstance(value, float) else value
 
 
 def annual_report_csv(*, district, year: int) -> str:
     """``annual_report`` as CSV for spreadsheets: semicolon-separated (as German spreadsheet programs
     expect), decimal numbers in the active language's format, headers in the active language."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(_report_headers())
-    for r in annual_report(district=district, year=year):
-        writer.writerow([_csv_cell(r[column]) for column in REPORT_COLUMNS])
-    return buffer.getvalue()
+    rows = ([_csv_cell(r[column]) for column in REPORT_COLUMNS] for r in annual_report(district=district, year=year))
+    return csv_text(_report_headers(), rows, delimiter=";")

@@ -5,9 +5,7 @@
 the per-referral API action (``ReferralViewSet.access_log``) all start from it.
 """
 
-import csv
 import datetime
-import io
 import uuid
 
 from django import forms
@@ -23,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from agencies.actor import actor_of
 from agencies.models import Role
+from core.spreadsheet import csv_text
 
 from .access import primary_membership, referral_access
 from .models import AccessLogEntry, Referral
@@ -262,21 +261,13 @@ def access_log_csv(request):
     entries, _form = _log_and_form(request)
     shown = list(entries[:CSV_LIMIT])
     references = references_of(request.user, shown)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for entry in shown:
         row = entry_row(entry, references)
         row["at"] = timezone.localtime(row["at"]).isoformat()
         row["person"] = row["person"]["name"] if row["person"] else ""
         row["agency"] = row["agency"]["name"] if row["agency"] else ""
-        writer.writerow([_csv_safe(row[column]) for column in CSV_COLUMNS])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        rows.append([row[column] for column in CSV_COLUMNS])
+    response = HttpResponse(csv_text(CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="zugriffsprotokoll.csv"'
     return response
-
-
-def _csv_safe(value):
-    """No spreadsheet formulas from a cell (a person's name starting with "=")."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
