@@ -1,5 +1,6 @@
-"""Template helpers of the pages: the current person's roles (for the navigation), short ages and
-the ids that tie a form field to its hint and error message."""
+"""Template helpers of every app's pages (in core: meetings and referrals both load them): the current
+person's roles (for the navigation), short ages and the ids that tie a form field to its hint and
+error message."""
 
 from datetime import timedelta
 from types import SimpleNamespace
