@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 logger = logging.getLogger("core.storage")
 
+PROBE_TIMEOUT = 2  # seconds the readiness probe waits for the object store
+
 # Which storage each label of a FileDeletion row means: the field's storage at the time of deletion
 # (resolved then, so that tests and configuration that replace the field's storage are followed).
 FIELDS = {"referrals.Attachment.file": ("referrals", "Attachment", "file")}
@@ -85,7 +87,24 @@ def private_storage_check() -> None:
     storage = field_storage("referrals.Attachment.file")
     bucket_name = getattr(storage, "bucket_name", None)
     if bucket_name:
-        storage.connection.meta.client.head_bucket(Bucket=bucket_name)
+        from botocore.config import Config
+
+        # A client of its own with one attempt and short timeouts: the storage's client retries, and
+        # a probe must answer within the load balancer's timeout. HEAD on the bucket needs
+        # s3:ListBucket, which the storage needs anyway (file names are checked before saving).
+        client = storage._create_session().client(
+            "s3",
+            endpoint_url=storage.endpoint_url,
+            region_name=storage.region_name,
+            config=Config(
+                connect_timeout=PROBE_TIMEOUT,
+                read_timeout=PROBE_TIMEOUT,
+                retries={"max_attempts": 1, "mode": "standard"},
+                s3={"addressing_style": storage.addressing_style},
+                signature_version=storage.signature_version,
+            ),
+        )
+        client.head_bucket(Bucket=bucket_name)
         return
     location = storage.location
     os.makedirs(location, exist_ok=True)

@@ -3,6 +3,11 @@ standalone server: a file uploaded through web node A is downloaded through web 
 with a local folder of its own, which stays empty), the object is private, and retention deletes it
 from the store — a deletion that fails while the store is unreachable is recorded and retried."""
 
+import json
+import time
+import urllib.error
+import urllib.request
+
 import pytest
 from django.db import transaction
 
@@ -20,6 +25,14 @@ pytestmark = pytest.mark.integration
 PDF = b"%PDF-1.4\n" + b"0123456789" * 2000 + b"\n%%EOF\n"
 
 
+def probe(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{url}/health/ready", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 @pytest.fixture
 def attachment_field_storage():
     """The test process's own view of the attachments' storage (replaced per test, put back after)."""
@@ -33,7 +46,7 @@ def test_attachment_on_node_a_is_downloaded_on_node_b_and_deleted_from_the_store
     processes, personas, broker_url, tmp_path, attachment_field_storage
 ):
     port = free_port()
-    moto(processes, port)
+    store_process = moto(processes, port)
     bucket = create_bucket(port)
     store = s3_env(port, bucket)
     node_a, url_a = processes.web(REDIS_URL=broker_url, VAR_DIR=str(tmp_path / "node-a"), **store)
@@ -78,3 +91,13 @@ def test_attachment_on_node_a_is_downloaded_on_node_b_and_deleted_from_the_store
     assert not FileDeletion.objects.exists()
     assert client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
     assert node_a.alive() and node_b.alive()
+
+    # The store goes away: the nodes are not ready, and say why within a probe's time.
+    status, ready = probe(url_b)
+    assert status == 200, ready
+    store_process.stop()
+    started = time.monotonic()
+    status, ready = probe(url_b)
+    took = time.monotonic() - started
+    assert status == 503 and ready["failing"] == ["storage"], ready
+    assert took < 5, f"the probe took {took:.1f} s with the store gone"
