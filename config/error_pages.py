@@ -39,6 +39,16 @@ def _form_page_of(path: str) -> str | None:
     return parent
 
 
+def _handed_over(request):
+    """A referral the person was notified about but no longer sees: where it went (referrals.handed_over)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.view_name != "referrals:detail":
+        return None
+    from referrals.handed_over import handed_over_response
+
+    return handed_over_response(request, int(match.kwargs["pk"]))
+
+
 class BrandedErrorPagesMiddleware:
     """Replaces Django's technical 404/500 pages (``DEBUG`` on, ``DEBUG_PAGES`` off) by the branded
     templates and answers a GET of a POST-only page address (405) with a redirect to the page the
@@ -54,6 +64,11 @@ class BrandedErrorPagesMiddleware:
             return response
         if response.status_code == 405 and request.method in ("GET", "HEAD"):
             return self.method_not_allowed(request, response)
+        if response.status_code == 404 and request.method == "GET":
+            handed_over = _handed_over(request)
+            if handed_over is not None:
+                handed_over._branded_error_page = True
+                return handed_over
         if settings.DEBUG and not settings.DEBUG_PAGES and response.status_code in (404, 500):
             if response.status_code == 404:
                 branded = page_not_found(request, exception=None)

@@ -128,6 +128,26 @@ def notify_office_of_return(referral: Referral, returned_by_office) -> None:
     _send(referral, "referral_returned", subject, body, users=_office_people(office), emails=[office.email])
 
 
+def notify_office_of_acceptance(referral: Referral, forwarding_office) -> None:
+    """The forwarding office learns that the other office accepted its hand-over: the case is now
+    entirely with that office (its old links lead to a page that says so, referrals.handed_over)."""
+    with translation.override("de"):
+        subject = _("Referral %(reference)s accepted by %(office)s") % {
+            "reference": referral.reference,
+            "office": referral.youth_office.name,
+        }
+        body = _(
+            "%(office)s has accepted referral %(reference)s from %(forwarding)s. The case is now with %(office)s "
+            "and no longer visible to %(forwarding)s."
+        ) % {
+            "office": referral.youth_office.name,
+            "reference": referral.reference,
+            "forwarding": forwarding_office.name,
+        }
+    users = _office_people(forwarding_office)
+    _send(referral, "referral_forward_accepted", subject, body, users=users, emails=[forwarding_office.email])
+
+
 def notify_assignee(referral: Referral, kind: str) -> None:
     """Tell the assigned caseworker (or, if nobody is assigned, the office's people) about a change."""
     users = [referral.assignee] if referral.assignee_id else _office_people(referral.youth_office)

@@ -532,6 +532,7 @@ def referral_accept(*, referral: Referral, user, expected_version: int | None = 
     )  # fmt: skip
     _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
     _repeat_check(locked, user)
+    referral_notifications.notify_office_of_acceptance(locked, Agency.objects.get(pk=previous_office))
     referral_notifications.notify_police_of_status(locked)
     return locked
 
