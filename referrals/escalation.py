@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from agencies.directory import coordination_office_of
 from agencies.models import Membership, Role
 from notifications.models import Channel
 from notifications.services import notification_create
@@ -178,8 +179,6 @@ def _send(referral, *, kind, subject, body, emails, users) -> None:
 def _notify_triage_overdue(referral: Referral, *, values: dict) -> None:
     """Missed triage clock: the coordination office's on-call and functional mailboxes, and the
     district coordinators in the application."""
-    from agencies.directory import coordination_office_of
-
     coordination = coordination_office_of(referral.police_authority.district_id)
     with translation.override("de"):
         subject = _("Immediate referral %(reference)s still in triage after the deadline") % values

@@ -5,12 +5,14 @@ business of ``referrals.services.referral_save``, whose errors (keyed by field p
 from dataclasses import dataclass, field
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency, AgencyKind
+from agencies.models import OFFICE_ROLES, Agency, AgencyKind
 
 from .models import (
     MAX_RETENTION_DAYS,
@@ -18,12 +20,15 @@ from .models import (
     Child,
     ChildrenPresence,
     Concern,
+    Measure,
+    Outcome,
     Person,
     PersonRole,
     PoliceMeasure,
     Referral,
     RetentionOutcome,
     RiskFactor,
+    Status,
     Urgency,
 )
 from .services import CHILD_FIELDS, PERSON_FIELDS, REFERRAL_FIELDS, filing_agency_for, submission_errors
@@ -509,11 +514,6 @@ class CloseForm(CaseworkForm):
 def office_people(office_ids, *, include_user=None):
     """Active caseworkers and leads of the given offices (and ``include_user``), for the assignee
     select: one query when the select is rendered."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
-    from agencies.models import OFFICE_ROLES
-
     members = Q(
         memberships__agency_id__in=list(office_ids),
         memberships__agency__is_active=True,
@@ -592,8 +592,6 @@ class ExportForm(CaseworkForm):
 def measure_choices():
     """The measures of an assessment. "None" gets a label of its own: the bare msgid "None" is
     Django's and translates to "-"."""
-    from .models import Measure
-
     return [(value, _("No measure") if value == Measure.NONE else label) for value, label in Measure.choices]
 
 
@@ -621,8 +619,6 @@ class AssessmentForm(CaseworkForm):
     child_seen = forms.BooleanField(label=_("The child was seen"), required=False)
 
     def __init__(self, *args, **kwargs):
-        from .models import Outcome
-
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = Outcome.choices
         self.fields["measures"].choices = measure_choices()
@@ -762,8 +758,6 @@ class InboxFilterForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from .models import Status
-
         kwargs.setdefault("auto_id", "filter_%s")
         super().__init__(*args, **kwargs)
         any_choice = [("", _("Any"))]

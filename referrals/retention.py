@@ -23,11 +23,13 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind, Role
@@ -149,9 +151,6 @@ def retention_rule_create(
     """A lead adds a rule for their office, the district coordinator one for the coordination
     office (``handed_over`` only). It must start in the future: a rule never applies retroactively,
     and the person sees its dry run before its first day."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-    from django.utils.translation import gettext as _
-
     if office.pk not in retention_office_ids(user):
         raise PermissionDenied(
             _("Only the office's lead (the district coordinator for the coordination office) sets its retention rules.")

@@ -3,6 +3,7 @@
 from django.db.models import Q
 
 from agencies.actor import actor_of
+from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
 from .models import Attachment, Note, Referral, ReferralEvent, Status
@@ -95,8 +96,6 @@ def police_feedback(referral: Referral) -> dict | None:
     contact_user = referral.assignee or referral.acknowledged_by
     contact = None
     if contact_user is not None and office is not None:
-        from agencies.directory import contact_person_of
-
         contact = contact_person_of(contact_user, office)
     code = {
         Status.SUBMITTED: FeedbackCode.SUBMITTED,

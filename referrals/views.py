@@ -26,7 +26,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from agencies.actor import actor_of
-from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Role
+from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role
+from agencies.routing import route_preview
 from core.idempotency import Replay, form_claim, form_token, idempotency_store
 from core.pagination import InvalidCursor, keyset_page
 
@@ -59,7 +60,14 @@ from .forms import (
     office_people,
 )
 from .models import OPEN_STATUSES, AccessLogEntry, Child, Outcome, Referral, ReferralEvent, Status, Urgency
-from .retention import draft_retention_days
+from .retention import (
+    draft_retention_days,
+    retention_dry_run,
+    retention_office_ids,
+    retention_rule_create,
+    rules_for_lead,
+    rules_in_force,
+)
 from .selectors import FeedbackCode
 from .services import (
     Conflict,
@@ -178,8 +186,6 @@ def _referral_form(request, *, referral: Referral | None):
 def _routing_preview(request) -> dict:
     """Where the typed household address would go (the submission's routing function), for the
     form's "Zuständigkeit prüfen" button; everything typed stays in the form."""
-    from agencies.routing import route_preview
-
     postcode = request.POST.get("household_postcode", "")[:10]
     city = request.POST.get("household_city", "")[:100]
     return route_preview(postcode=postcode, city=city, user=request.user)
@@ -1004,16 +1010,6 @@ def retention(request):
     the coordination office of a district coordinator (referrals handed over from the triage queue);
     a new rule (starting in the future) is added here, and for every rule not yet in force the page
     lists the referrals it would delete on its first day. Everyone else gets 403."""
-    from agencies.models import AgencyKind
-
-    from .retention import (
-        retention_dry_run,
-        retention_office_ids,
-        retention_rule_create,
-        rules_for_lead,
-        rules_in_force,
-    )
-
     user = request.user
     office_ids = retention_office_ids(user)
     if not office_ids:

@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from ..models import RetentionRule
-from ..retention import dry_run_moment, retention_dry_run, rules_in_force
+from ..retention import dry_run_moment, retention_dry_run, retention_office_ids, rules_for_lead, rules_in_force
 from .serializers import ErrorSerializer
 
 
@@ -50,13 +50,9 @@ class RetentionRuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = None  # a handful of rules per office
 
     def get_queryset(self):
-        from ..retention import rules_for_lead
-
         return rules_for_lead(self.request.user).order_by("office__name", "outcome", "-valid_from", "-id")
 
     def list(self, request, *args, **kwargs):
-        from ..retention import retention_office_ids
-
         if not retention_office_ids(request.user):
             raise PermissionDenied(_("Only office leads and district coordinators see retention rules."))
         rules = list(self.get_queryset())
