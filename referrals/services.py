@@ -322,7 +322,6 @@ def referral_case_number_warnings(*, referral: Referral, user) -> list[str]:
     ]
 
 
-
 @transaction.atomic
 def referral_assign_office(*, referral: Referral, user, office: Agency) -> Referral:
     """The district coordinator hands a referral from the triage queue to a youth office."""

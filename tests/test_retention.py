@@ -62,6 +62,8 @@ def _seeded_rules_in_force_before_t0(db):
     RetentionRule.objects.filter(valid_from__gt=T0.date() - datetime.timedelta(days=365)).filter(
         created_by__isnull=True
     ).update(valid_from=T0.date() - datetime.timedelta(days=365))
+
+
 PLACES = {"hilden": ("40723", "Hilden"), "velbert": ("42551", "Velbert")}
 NAMES = ("Mia", "Beispiel", "Tom", "Mittelstraße", "Kita Sonnenschein")
 
