@@ -27,6 +27,7 @@ from celery.beat import PersistentScheduler
 logger = logging.getLogger("config.beat")
 
 LOCK_KEY = "kinderschutz:beat-leader"
+MAX_WAIT_SECONDS = 5.0
 # Renew only if we still hold it; a lock taken over by another beat is never extended or deleted.
 RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -116,7 +117,9 @@ class LeaderScheduler(PersistentScheduler):
                 logger.info("beat lock taken: this beat sends the periodic jobs")
             else:
                 logger.warning("beat lock lost: another beat sends the periodic jobs")
-        interval = self.lock.seconds / 3
+        # The holder renews well before the lock runs out; a waiting beat (or one that lost Redis)
+        # looks again within seconds, so jobs resume soon after the holder dies or Redis is back.
+        interval = min(self.lock.seconds / 3, MAX_WAIT_SECONDS)
         if not holds:
             if not getattr(self, "_follower_logged", False):
                 self._follower_logged = True
