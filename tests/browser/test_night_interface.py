@@ -123,3 +123,18 @@ def test_inbox_on_a_phone_is_a_list_of_cards_with_the_deadline(page, live_server
         assert box["y"] - card["y"] < 120, (box, card)
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert_accessible(page, "inbox on a phone")
+
+
+@pytest.mark.parametrize("persona", ["caseworker_hilden", "district_coordinator"])
+def test_cooperation_and_account_pages_pass_axe(page, live_server, personas, login, assert_accessible, persona):
+    login(page, persona)
+    pages = ["/cooperation/", "/cooperation/list/", "/cooperation/series/", "/cooperation/hospitations/",
+             "/cooperation/hospitations/new/", "/cooperation/events/", "/cooperation/subscription/", "/accounts/",
+             "/directory/", "/notifications/"]  # fmt: skip
+    if persona == "district_coordinator":
+        pages += ["/cooperation/series/new/", "/cooperation/events/new/"]
+    for path in pages:
+        response = page.goto(f"{live_server.url}{path}")
+        # A page that is not the persona's answers with the branded 403, which must pass axe as well.
+        assert response.status in (200, 403), (path, response.status)
+        assert_accessible(page, f"{path} as {persona}")
