@@ -92,7 +92,7 @@ def actor_of(user: Any) -> Actor:
     if isinstance(user, Actor):
         return user
     cached = getattr(user, "_actor", None)
-    if cached is not None:
+    if isinstance(cached, Actor):
         return cached
     actor = Actor(user, memberships_of(user))
     if user is not None and getattr(user, "is_authenticated", False):

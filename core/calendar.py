@@ -18,7 +18,7 @@ LOCAL_TZ = ZoneInfo("Europe/Berlin")
 def nrw_holidays(year: int) -> frozenset[datetime.date]:
     """The public holidays of North Rhine-Westphalia in ``year`` (also closing days of the offices),
     computed once per year."""
-    return frozenset(holidays.Germany(subdiv="NW", years=year))
+    return frozenset(holidays.country_holidays("DE", subdiv="NW", years=year))
 
 
 def is_working_day(day: datetime.date) -> bool:

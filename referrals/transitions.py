@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
@@ -73,7 +73,11 @@ def is_closeable(referral: Referral, latest: Assessment | None) -> bool:
     return (
         latest is not None
         and latest.is_complete
-        and not (referral.reopened_at and latest.signed_off_at < referral.reopened_at)
+        and not (
+            referral.reopened_at is not None
+            and latest.signed_off_at is not None
+            and latest.signed_off_at < referral.reopened_at
+        )
     )
 
 
@@ -233,10 +237,15 @@ def _refusal(access: ReferralAccess, action: Action, latest: Assessment | None) 
     return None
 
 
-_UNSET = object()
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
 
 
-def transition_check(access: ReferralAccess, action: Action, *, latest=_UNSET) -> None:
+_UNSET = _Unset.UNSET  # "the caller did not say": the latest assessment is read when needed
+Latest: TypeAlias = "Assessment | None | _Unset"
+
+
+def transition_check(access: ReferralAccess, action: Action, *, latest: Latest = _UNSET) -> None:
     """Raise what the service answers when ``action`` is not possible for ``access`` now:
     PermissionDenied for the wrong relation or role, ValidationError for the status or a failed
     precondition. ``latest``: the latest assessment, if the caller has it (else read when needed)."""
@@ -245,11 +254,11 @@ def transition_check(access: ReferralAccess, action: Action, *, latest=_UNSET) -
         raise refusal
 
 
-def transition_allowed(access: ReferralAccess, action: Action, *, latest=_UNSET) -> bool:
+def transition_allowed(access: ReferralAccess, action: Action, *, latest: Latest = _UNSET) -> bool:
     return _refusal(access, action, _latest(access, action, latest)) is None
 
 
-def transitions_offered(access: ReferralAccess, *, latest=_UNSET) -> set[Action]:
+def transitions_offered(access: ReferralAccess, *, latest: Latest = _UNSET) -> set[Action]:
     """Every action ``access`` may take on its referral now: what pages and API offer."""
     if latest is _UNSET and any(t.uses_assessment for t in TRANSITIONS if t.relations & set(access.relations)):
         latest = latest_assessment(access.referral)
@@ -262,8 +271,8 @@ def transitions_of(access: ReferralAccess) -> set[Action]:
     return {t.action for t in TRANSITIONS if _acts_in(access, t)}
 
 
-def _latest(access: ReferralAccess, action: Action, latest):
-    if latest is not _UNSET:
+def _latest(access: ReferralAccess, action: Action, latest: Latest) -> Assessment | None:
+    if not isinstance(latest, _Unset):
         return latest
     if any(t.uses_assessment for t in _BY_ACTION[Action(action)]):
         return latest_assessment(access.referral)
