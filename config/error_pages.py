@@ -27,16 +27,19 @@ def _is_page(request, response) -> bool:
 
 
 def _form_page_of(path: str) -> str | None:
-    """The page a POST-only address belongs to (``/referrals/5/acknowledge/`` → ``/referrals/5/``),
-    if that page exists and is itself a page that can be shown; else None."""
-    parent = path.rstrip("/").rsplit("/", 1)[0] + "/"
-    if parent == path or parent == "/":
-        return None
-    try:
-        resolve(parent)
-    except Resolver404:
-        return None
-    return parent
+    """The page a POST-only address belongs to: the nearest shorter address that is a page
+    (``/referrals/5/acknowledge/`` → ``/referrals/5/``, ``/triage/5/assign/`` → ``/triage/``,
+    ``/notifications/5/read/`` → ``/notifications/``); None if there is none below the start page."""
+    parent = path
+    while True:
+        parent = parent.rstrip("/").rsplit("/", 1)[0] + "/"
+        if parent == "/":
+            return None
+        try:
+            resolve(parent)
+        except Resolver404:
+            continue
+        return parent
 
 
 def _handed_over(request):

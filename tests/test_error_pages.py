@@ -189,3 +189,20 @@ def test_triage_page_shows_who_filed_and_the_callback_number(client, personas):
     assert referral.station.name in text
     assert "Petra Wachtmeister" in text
     assert 'href="tel:02103898-6410"' in text
+
+
+@pytest.mark.parametrize(
+    ("path", "page"),
+    [
+        ("/referrals/5/acknowledge/", "/referrals/5/"),
+        ("/triage/5/assign/", "/triage/"),
+        ("/notifications/5/read/", "/notifications/"),
+        ("/accounts/tokens/5/issue/", "/accounts/tokens/"),
+        ("/inbox/assign/", "/inbox/"),
+        ("/cooperation/meetings/3/confirm/", "/cooperation/meetings/3/"),
+    ],
+)
+def test_the_page_of_a_form_address(path, page):
+    from config.error_pages import _form_page_of
+
+    assert _form_page_of(path) == page
