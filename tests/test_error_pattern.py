@@ -28,3 +28,16 @@ def test_a_failed_casework_form_shows_the_summary_with_links(client, personas):
     assert links
     for target in links:
         assert f'id="{target}"' in response.content.decode(), target
+
+
+@pytest.mark.django_db
+def test_filter_forms_show_the_summary_too(client, personas):
+    from agencies.models import Agency, Membership, Role
+
+    Membership.objects.create(
+        user=personas.lead_hilden, agency=Agency.objects.get(code="JA-HIL"), role=Role.DATA_PROTECTION_OFFICER
+    )
+    client.force_login(personas.lead_hilden)
+    response = client.get(reverse("referrals:access_log"), {"date_from": "gestern"})
+    assert response.status_code == 200
+    assert 'href="#filter_date_from"' in summary_of(response)
