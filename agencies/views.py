@@ -124,9 +124,11 @@ def _next_url(request, default="referrals:home"):
     return default
 
 
-def _wrong_code(request, form) -> None:
+def _wrong_code(request, form, *, throttled_before: bool) -> None:
+    """One wrong code is a wrong code ("Code falsch"), even though it already holds the next attempt
+    for a second; only an attempt made while the wait still ran is refused as "too many" (issue 16)."""
     until = mfa.mfa_throttled_until(request.user)
-    if until is not None:
+    if throttled_before and until is not None:
         seconds = max(1, int((until - timezone.now()).total_seconds() + 0.999))
         message = ngettext(
             "Too many wrong codes. Wait %(seconds)d second before the next attempt.",
@@ -149,6 +151,7 @@ def mfa_verify(request):
         return redirect("mfa_enrol")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        throttled_before = mfa.mfa_throttled_until(user) is not None
         device = mfa.mfa_verify(user=user, code=form.cleaned_data["code"])
         mfa.log_attempt(request, user, device, step="login")
         if device is not None:
@@ -165,7 +168,7 @@ def mfa_verify(request):
                     % {"left": left},
                 )
             return redirect(_next_url(request))
-        _wrong_code(request, form)
+        _wrong_code(request, form, throttled_before=throttled_before)
     return render(request, "agencies/mfa_verify.html", {"form": form, "next": _next_url(request, default="")})
 
 
@@ -179,6 +182,7 @@ def mfa_enrol(request):
     device = mfa.mfa_enrol_start(user=user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        throttled_before = mfa.mfa_throttled_until(user) is not None
         codes = mfa.mfa_enrol_confirm(user=user, device=device, code=form.cleaned_data["code"])
         mfa.log_attempt(request, user, device if codes is not None else None, step="set-up")
         if codes is not None:
@@ -186,7 +190,7 @@ def mfa_enrol(request):
             otp_login(request, TOTPDevice.objects.get(pk=device.pk))
             context = {"codes": codes, "enrolled": True, "next": _next_url(request)}
             return render(request, "agencies/mfa_backup_codes.html", context)
-        _wrong_code(request, form)
+        _wrong_code(request, form, throttled_before=throttled_before)
     context = {
         "form": form,
         "qr": mfa.totp_qr_data_uri(device),

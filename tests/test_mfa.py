@@ -348,3 +348,14 @@ def test_check_deploy_warns_about_the_demo_mode():
         assert [w.id for w in demo_mode_off(None)] == ["kinderschutz.W001"]
     with override_settings(DEMO_MODE=False):
         assert demo_mode_off(None) == []
+
+
+def test_one_wrong_code_says_the_code_is_wrong(client, personas):
+    """Issue 16: a single wrong code is "Code falsch", not "Zu viele falsche Codes"."""
+    device = _app(personas.caseworker_hilden)
+    with time_machine.travel(START, tick=False):
+        _password(client, "caseworker_hilden")
+        wrong = _code(client, "999999" if totp_code_now(device) != "999999" else "888888")
+        text = wrong.content.decode()
+        assert "Der Code ist nicht korrekt oder wurde bereits verwendet." in text
+        assert "Zu viele falsche Codes" not in text
