@@ -437,6 +437,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(FILE_DELETION_RETRY_SECONDS),
         "options": {"expires": FILE_DELETION_RETRY_SECONDS},
     },
+    # Individual grants on one case whose expiry has passed: the person's access ends (referrals.grants).
+    "referrals-grants-expire": {
+        "task": "referrals.tasks.grants_expire",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
     # Retention (§ 9b SGB VIII): delete closed referrals whose rule has run out, once a night.
     "referrals-retention-delete": {
         "task": "referrals.tasks.retention_delete",

@@ -832,3 +832,23 @@ class RetentionRuleForm(forms.Form):
         self.fields["outcome"].choices = (
             RetentionOutcome.choices if youth_offices else [(handed_over.value, handed_over.label)]
         )
+
+
+class GrantForm(forms.Form):
+    """An office lead lets a named person of another agency read one case (``referrals.grants``)."""
+
+    person = PersonChoiceField(label=_("Person"), queryset=None, empty_label=_("Please choose"))
+    reason = _reason_field(
+        help_text=_("Why this person needs to read the case. It is kept in the history of the case.")
+    )
+    expires_on = forms.DateField(
+        label=_("Access until (inclusive)"),
+        widget=_date_input(),
+        input_formats=[DATE_FORMAT],
+        help_text=_("At most 90 days ahead. Access ends earlier if you revoke it."),
+    )
+
+    def __init__(self, *args, people, **kwargs):
+        kwargs.setdefault("auto_id", "grant_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people

@@ -432,6 +432,8 @@ class ReferralEvent(models.Model):
         ESCALATED = "escalated", _("Escalated")
         REPEAT = "repeat", _("Earlier referral of a child found")
         ALERTED = "alerted", _("On-call service alerted")
+        GRANTED = "granted", _("Read access granted to a person")
+        GRANT_ENDED = "grant_ended", _("Read access of a person ended")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -464,6 +466,43 @@ class ReferralUserObjectPermission(UserObjectPermissionBase):
     """Individual grant on one referral (guardian, direct foreign key)."""
 
     content_object = models.ForeignKey(Referral, on_delete=models.CASCADE)
+
+
+class ReferralGrant(models.Model):
+    """An office lead's grant of read access to one case for a named person of another agency — e.g.
+    a colleague of the family court assistance, or of a neighbouring office during a hand-over — with
+    a reason and an expiry (``referrals.grants``). While it runs, the person holds the guardian
+    permission ``view_referral`` on the referral (what ``visible_to`` honours); revoking it or its
+    expiry removes the permission and keeps this row as the record of who was let in, by whom, why
+    and for how long."""
+
+    referral = models.ForeignKey("Referral", on_delete=models.CASCADE, related_name="grants")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral_grants", verbose_name=_("person")
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("granted by")
+    )
+    reason = models.TextField(_("reason"), validators=[MaxLengthValidator(2_000)])
+    granted_at = models.DateTimeField(_("granted"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("individual grant")
+        verbose_name_plural = _("individual grants")
+        ordering = ["-granted_at", "-id"]
+        indexes = [models.Index(fields=["ended_at", "expires_at"], name="referralgrant_running")]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} → {self.person_id} ({self.expires_at:%Y-%m-%d})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.ended_at is None
 
 
 class ReferralGroupObjectPermission(GroupObjectPermissionBase):

@@ -8,6 +8,7 @@ or broker that was down catches up on its next run.
 from celery import shared_task
 
 from .escalation import referrals_escalate
+from .grants import grants_expire as referral_grants_expire
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -24,3 +25,9 @@ def retention_delete() -> int:
     from .retention import retention_delete as delete_due
 
     return delete_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_expire() -> int:
+    """End the individual grants whose expiry has passed (beat, hourly); returns how many."""
+    return referral_grants_expire()

@@ -47,6 +47,7 @@ from .forms import (
     ExportForm,
     FollowUpForm,
     ForwardForm,
+    GrantForm,
     InboxFilterForm,
     InboxTab,
     NoteForm,
@@ -59,6 +60,7 @@ from .forms import (
     TakeOverForm,
     office_people,
 )
+from .grants import grant_create, grant_revoke, grantable_people, grants_of, lead_may_grant
 from .models import OPEN_STATUSES, AccessLogEntry, Child, Outcome, Referral, ReferralEvent, Status, Urgency
 from .retention import (
     draft_retention_days,
@@ -999,6 +1001,61 @@ def export(request, pk):
     response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
     response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
     return response
+
+
+# --- Individual grants (office leads) -----------------------------------------------------------------
+
+
+def _grantable(request, pk) -> Referral:
+    """The referral from the scope (404) whose responsible office the person leads (403)."""
+    referral = _visible(request, pk)
+    if not lead_may_grant(request.user, referral):
+        raise PermissionDenied(_("Only the lead of the responsible youth office grants access to a case."))
+    return referral
+
+
+@login_required
+def grants(request, pk):
+    """Who besides the office may read the case: running and ended grants, and a form to let a named
+    person of another agency read it, with a reason and until a date (``referrals.grants``)."""
+    referral = _grantable(request, pk)
+    form = GrantForm(request.POST or None, people=grantable_people(referral))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            grant_create(
+                referral=referral,
+                user=request.user,
+                person=data["person"],
+                reason=data["reason"],
+                expires_on=data["expires_on"],
+            )
+        except ValidationError as exc:
+            _show_errors(request, form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s may read referral %(reference)s until %(date)s.")
+                % {"name": _name(data["person"]), "reference": referral.reference, "date": data["expires_on"]},
+            )
+            return redirect("referrals:grants", pk=referral.pk)
+    context = {"referral": referral, "form": form, "grants": list(grants_of(referral)), "now": timezone.now()}
+    return render(request, "referrals/grants.html", context)
+
+
+@login_required
+@require_POST
+def grant_end(request, pk, grant_id):
+    referral = _grantable(request, pk)
+    grant = get_object_or_404(grants_of(referral), pk=grant_id)
+    try:
+        grant_revoke(grant=grant, user=request.user)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("Access of %(name)s ended.") % {"name": _name(grant.person)})
+    return redirect("referrals:grants", pk=referral.pk)
 
 
 # --- Retention (office leads) ------------------------------------------------------------------------

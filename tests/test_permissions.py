@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from agencies.models import Agency
 from notifications.models import Notification
-from referrals.models import Referral, ReferralUserObjectPermission
+from referrals.models import Referral, ReferralGrant, ReferralUserObjectPermission
 from referrals.services import referral_accept, referral_forward
 from tests.conftest import district_get, personas_create
 from tests.factories import make_referral
@@ -463,6 +463,39 @@ def check_page_action(path):
         assert _page_versions(referrals) == before, path
 
     return check
+
+
+def _grants_allowed(persona, key, referrals):
+    """Only the lead of the responsible office (not during a hand-over, not a draft) keeps the grants."""
+    return persona.startswith("lead_") and _office_role(persona, key, referrals) == "office"
+
+
+def check_page_grants(persona, user, referrals):
+    """The grants page of a case (issue 11 §4): 404 outside the scope, 403 inside it for everyone
+    but the lead of the responsible office; an empty POST changes nothing."""
+    web = _web(user)
+    for key, referral in referrals.items():
+        url = f"/referrals/{referral.pk}/grants/"
+        if key not in VISIBLE[persona]:
+            expected = 404
+        else:
+            expected = 200 if _grants_allowed(persona, key, referrals) else 403
+        assert web.get(url).status_code == expected, ("grants", persona, key)
+        assert web.post(url, {}).status_code == expected, ("grants POST", persona, key)
+    assert not ReferralGrant.objects.exists()
+
+
+def check_page_grant_end(persona, user, referrals):
+    """Ending a grant: POST only; 404 outside the scope or for a grant that does not exist."""
+    web = _web(user)
+    for key, referral in referrals.items():
+        url = f"/referrals/{referral.pk}/grants/987654/end/"
+        assert web.get(url).status_code == 405
+        if key not in VISIBLE[persona] or _grants_allowed(persona, key, referrals):
+            expected = 404
+        else:
+            expected = 403
+        assert web.post(url).status_code == expected, ("grant end", persona, key)
 
 
 def check_page_bulk_assign(persona, user, referrals):
@@ -1168,6 +1201,8 @@ ENDPOINTS = {
     "referrals:home": lambda persona, user, referrals: _check_home(persona, user),
     **{f"referrals:{path.replace('-', '_')}": check_page_action(path) for path in PAGE_ACTIONS},
     "referrals:attachment": check_page_attachment_download,
+    "referrals:grants": check_page_grants,
+    "referrals:grant_end": check_page_grant_end,
     "referrals:bulk_assign": check_page_bulk_assign,
     "referrals:export": check_page_export,
     "referrals:retention": check_retention_page,
