@@ -174,6 +174,24 @@ def mfa_reset(*, user, by) -> str:
     return code
 
 
+@transaction.atomic
+def password_reset_by_lead(*, user, by) -> str:
+    """A forgotten password, at night (issue 16 § 5): the person's lead sets a one-time password after
+    checking who is asking, and hands it over like the recovery code; it replaces the old password at
+    once (every session has ended with the reset of the second factor that comes with it). Recorded in
+    the admin log and the server log (who reset whose password, never the password)."""
+    from .services import admin_log_change, person_sessions_end
+
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    password = "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    person_sessions_end(user=user, revoke_token=False)
+    admin_log_change(by=by, obj=user, message=gettext("Password reset by the lead; one-time password issued"))
+    logger.info("password of person %s reset by person %s", user.pk, by.pk)
+    return password
+
+
 def totp_qr_data_uri(device: TOTPDevice) -> str:
     """The device's otpauth:// address as an SVG QR code in a data: URI (allowed by the CSP's
     img-src; nothing leaves the server)."""

@@ -220,7 +220,9 @@ def mfa_reset_view(request, pk):
         return redirect("token_list")
     if request.method == "POST":
         code = mfa.mfa_reset(user=person, by=request.user)
-        context = {"person": person, "code": code, "hours": settings.MFA_RECOVERY_HOURS}
+        # A forgotten password too (the box on the confirmation page): a one-time password, shown once.
+        password = mfa.password_reset_by_lead(user=person, by=request.user) if request.POST.get("password") else None
+        context = {"person": person, "code": code, "password": password, "hours": settings.MFA_RECOVERY_HOURS}
         return render(request, "agencies/mfa_reset_done.html", context)
     return render(request, "agencies/mfa_reset_confirm.html", {"person": person})
 

@@ -359,3 +359,30 @@ def test_one_wrong_code_says_the_code_is_wrong(client, personas):
         text = wrong.content.decode()
         assert "Der Code ist nicht korrekt oder wurde bereits verwendet." in text
         assert "Zu viele falsche Codes" not in text
+
+
+def test_lead_sets_a_one_time_password_for_a_forgotten_password(client, personas):
+    """Issue 16: at night the lead restores access completely — second factor and password — logged."""
+    person = personas.caseworker_hilden
+    person.set_password("Altes-Passwort-123")
+    person.save()
+    _app(person)
+    lead = Client()
+    lead.force_login(personas.lead_hilden)
+    assert "Einmalpasswort vergeben" in lead.get(reverse("mfa_reset", args=[person.pk])).content.decode()
+    done = lead.post(reverse("mfa_reset", args=[person.pk]), {"password": "1"}).content.decode()
+    password = re.search(r'id="one-time-password"[^>]*value="([a-z2-9-]+)"', done).group(1)
+    person.refresh_from_db()
+    assert person.check_password(password) and not person.check_password("Altes-Passwort-123")
+    messages = list(
+        LogEntry.objects.filter(user=personas.lead_hilden, object_id=str(person.pk)).values_list(
+            "change_message", flat=True
+        )
+    )
+    assert any("Einmalpasswort" in m or "one-time password" in m for m in messages)
+    assert not any(password in m for m in messages)
+    # Without the box only the second factor is reset.
+    again = lead.post(reverse("mfa_reset", args=[person.pk])).content.decode()
+    assert 'id="one-time-password"' not in again
+    person.refresh_from_db()
+    assert person.check_password(password)
