@@ -334,6 +334,8 @@ def inbox(request):
         params = request.POST.copy()
         for name in ("q", "csrfmiddlewaretoken", "cursor"):
             params.pop(name, None)
+        if request.session["inbox_q"].strip():
+            params["tab"] = InboxTab.ALL  # a search looks in every tab; each hit says in which (issue 16)
         return redirect(f"{reverse('referrals:inbox')}?{params.urlencode()}")
     data = request.GET.copy()
     if data.get("reset"):
