@@ -3,6 +3,7 @@ possible in which state is the business of ``meetings.services``, whose ``Valida
 the service's argument names) ``show_service_errors`` puts next to the fields they concern."""
 
 import datetime
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -33,6 +34,27 @@ CADENCES = (
 )
 CUSTOM_CADENCE = "custom"
 CADENCE_RRULES = {key: rule for key, _label, rule in CADENCES}
+# A cadence put together from three choices (issue 16 § 5): every N months, in the nth week, on a
+# weekday — stored as the RRULE it gives (FREQ=MONTHLY;INTERVAL=N;BYDAY=<nth><day>).
+BUILT_CADENCE = "built"
+CADENCE_EVERY = (
+    ("1", _("monthly")), ("2", _("every two months")), ("3", _("quarterly")), ("6", _("every six months")),
+    ("12", _("yearly")),
+)  # fmt: skip
+CADENCE_WEEK = (("1", _("1st")), ("2", _("2nd")), ("3", _("3rd")), ("4", _("4th")), ("-1", _("last")))
+CADENCE_WEEKDAY = (
+    ("MO", _("Monday")), ("TU", _("Tuesday")), ("WE", _("Wednesday")), ("TH", _("Thursday")), ("FR", _("Friday")),
+)  # fmt: skip
+CADENCE_INPUTS = ("cadence", "rrule", "first_start", "cadence_every", "cadence_week", "cadence_weekday")
+BUILT_RRULE = re.compile(r"^FREQ=MONTHLY(?:;INTERVAL=(1|2|3|6|12))?;BYDAY=(1|2|3|4|-1)(MO|TU|WE|TH|FR)$")
+
+
+def built_rrule(every, week, weekday) -> str | None:
+    """The RRULE of the three choices, or None while one is missing or not offered."""
+    if every not in dict(CADENCE_EVERY) or week not in dict(CADENCE_WEEK) or weekday not in dict(CADENCE_WEEKDAY):
+        return None
+    interval = "" if every == "1" else f";INTERVAL={every}"
+    return f"FREQ=MONTHLY{interval};BYDAY={week}{weekday}"
 
 
 def _date_input(**attrs):
@@ -148,9 +170,16 @@ class SeriesForm(forms.Form):
     )
     cadence = forms.ChoiceField(
         label=_("Cadence"),
-        choices=[*((k, label) for k, label, _rule in CADENCES), (CUSTOM_CADENCE, _("Other cadence (RRULE below)"))],
+        choices=[
+            *((k, label) for k, label, _rule in CADENCES),
+            (BUILT_CADENCE, _("Choose rhythm, week and weekday")),
+            (CUSTOM_CADENCE, _("Other cadence (RRULE below)")),
+        ],
         initial="quarterly_2tu",
     )
+    cadence_every = forms.ChoiceField(label=_("Rhythm"), choices=CADENCE_EVERY, required=False, initial="3")
+    cadence_week = forms.ChoiceField(label=_("Week of the month"), choices=CADENCE_WEEK, required=False, initial="2")
+    cadence_weekday = forms.ChoiceField(label=_("Weekday"), choices=CADENCE_WEEKDAY, required=False, initial="TU")
     rrule = forms.CharField(
         label=_("Cadence as RRULE"),
         max_length=300,
@@ -225,9 +254,9 @@ class SeriesForm(forms.Form):
         if self.is_bound or self.preview_data is not None:
             data = self.data if self.is_bound else self.preview_data
             raw = {name: self.fields[name].widget.value_from_datadict(data, {}, self.add_prefix(name))
-                   for name in ("cadence", "rrule", "first_start")}  # fmt: skip
+                   for name in CADENCE_INPUTS}  # fmt: skip
         else:
-            raw = {name: self.initial.get(name) for name in ("cadence", "rrule", "first_start")}
+            raw = {name: self.initial.get(name) for name in CADENCE_INPUTS}
         try:
             first_start = self.fields["first_start"].clean(raw["first_start"])
         except ValidationError:
@@ -235,6 +264,8 @@ class SeriesForm(forms.Form):
         cadence = raw["cadence"] or self.fields["cadence"].initial
         if cadence == CUSTOM_CADENCE:
             rule = (raw["rrule"] or "").strip().upper().removeprefix("RRULE:") or None
+        elif cadence == BUILT_CADENCE:
+            rule = built_rrule(raw["cadence_every"], raw["cadence_week"], raw["cadence_weekday"])
         else:
             rule = CADENCE_RRULES.get(cadence)
         return rule, first_start
@@ -267,6 +298,12 @@ class SeriesForm(forms.Form):
                     self.add_error("rrule", problem)
                 else:
                     data["rule"] = rule
+        elif cadence == BUILT_CADENCE:
+            rule = built_rrule(data.get("cadence_every"), data.get("cadence_week"), data.get("cadence_weekday"))
+            if rule is None:
+                self.add_error("cadence_weekday", _("Choose rhythm, week and weekday."))
+            else:
+                data["rule"] = rule
         elif cadence:
             data["rule"] = CADENCE_RRULES[cadence]
         return data
@@ -287,7 +324,17 @@ class SeriesForm(forms.Form):
     @staticmethod
     def initial_from(series) -> dict:
         cadence = next((k for k, rule in CADENCE_RRULES.items() if rule == series.rrule), CUSTOM_CADENCE)
+        built = BUILT_RRULE.match(series.rrule) if cadence == CUSTOM_CADENCE else None
+        parts = {}
+        if built:
+            cadence = BUILT_CADENCE
+            parts = {
+                "cadence_every": built.group(1) or "1",
+                "cadence_week": built.group(2),
+                "cadence_weekday": built.group(3),
+            }
         return {
+            **parts,
             "title": series.title,
             "agencies": list(series.agencies.all()),
             "invitees": list(series.invitees.all()),

@@ -50,3 +50,30 @@ def test_no_words_for_what_is_no_cadence():
     assert cadence_in_words("FREQ=DAILY") == ""
     assert cadence_in_words("Quatsch") == ""
     assert cadence_in_words("") == ""
+
+
+@pytest.mark.django_db
+def test_coordinator_puts_the_cadence_together_from_choices(client, personas):
+    """Issue 16 § 5: rhythm, week and weekday from lists; the RRULE stays what is stored."""
+    from meetings.models import MeetingSeries
+    from tests.test_meetings_pages import series_form
+
+    client.force_login(personas.district_coordinator)
+    page = client.get("/cooperation/series/new/").content.decode()
+    assert 'name="cadence_every"' in page and 'name="cadence_weekday"' in page
+    data = series_form(personas, cadence="built", cadence_every="2", cadence_week="-1", cadence_weekday="TH")
+    response = client.post("/cooperation/series/new/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    series = MeetingSeries.objects.get()
+    assert series.rrule == "FREQ=MONTHLY;INTERVAL=2;BYDAY=-1TH"
+    assert "alle 2 Monate am letzten Donnerstag" in client.get(response["Location"]).content.decode()
+    # The edit form shows the same three choices again.
+    edit = client.get(f"/cooperation/series/{series.pk}/edit/").content.decode()
+    assert '<option value="built" selected>' in edit and '<option value="-1" selected>' in edit
+    # The preview while typing follows the choices.
+    preview = client.get(
+        "/cooperation/series/preview/",
+        {"cadence": "built", "cadence_every": "3", "cadence_week": "2", "cadence_weekday": "TU",
+         "first_start": data["first_start"]},
+    ).content.decode()  # fmt: skip
+    assert "Rhythmus: vierteljährlich am 2. Dienstag" in preview

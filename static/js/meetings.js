@@ -3,13 +3,20 @@
 (function () {
   "use strict";
 
+  // What decides a series' dates (meetings.forms.CADENCE_INPUTS).
+  var CADENCE_INPUTS = ["cadence", "rrule", "first_start", "cadence_every", "cadence_week", "cadence_weekday"];
+
   // Series form: the free RRULE field only for "other cadence"; invitees only of the chosen agencies.
   function setupSeriesForm(form) {
     var cadence = form.querySelector("select[name=cadence]");
     var rrule = form.querySelector("[data-coop-rrule]");
+    var built = form.querySelector("[data-coop-built]");
     if (cadence && rrule) {
       var toggleRrule = function () {
         rrule.hidden = cadence.value !== "custom";
+        if (built) {
+          built.hidden = cadence.value !== "built"; // rhythm, week and weekday chosen one by one
+        }
       };
       cadence.addEventListener("change", toggleRrule);
       toggleRrule();
@@ -61,7 +68,7 @@
       var latest = 0;
       var refresh = function () {
         var params = new URLSearchParams();
-        ["cadence", "rrule", "first_start"].forEach(function (name) {
+        CADENCE_INPUTS.forEach(function (name) {
           var input = form.elements[name];
           if (input) {
             params.append(name, input.value);
@@ -90,7 +97,7 @@
         window.clearTimeout(timer);
         timer = window.setTimeout(refresh, 250);
       };
-      ["cadence", "rrule", "first_start"].forEach(function (name) {
+      CADENCE_INPUTS.forEach(function (name) {
         var input = form.elements[name];
         if (input) {
           input.addEventListener("change", schedule);
