@@ -1,12 +1,18 @@
 """Reads of referrals for pages and API. Every function starts from ``Referral.objects.visible_to``."""
 
-from django.db.models import Q
+import datetime
+
+from django.db import connection
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from agencies.actor import actor_of
 from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
-from .models import Attachment, Note, Referral, ReferralEvent, Status
+from .forms import INBOX_TABS, InboxFilterForm, InboxTab
+from .models import OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -113,3 +119,78 @@ def police_feedback(referral: Referral) -> dict | None:
         "office": {"id": target.pk, "name": target.name} if target else None,
         "contact": contact if status != Status.FORWARDED else None,
     }
+
+
+# --- the office inbox: tabs, search, filters ---------------------------------------------------------
+
+
+# Stands in for "no deadline" so that sorting by deadline never meets NULL (keyset pagination).
+NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
+
+
+SEARCH_TERMS = 5
+
+
+def overdue_q(now) -> Q:
+    """The database form of ``clocks.is_overdue``: a deadline is set and past, the referral is not
+    acknowledged and still open."""
+    return Q(due_at__isnull=False, due_at__lt=now, acknowledged_at__isnull=True, status__in=OPEN_STATUSES)
+
+
+def inbox_tab_q(tab: str, user, now) -> Q:
+    open_ = Q(status__in=OPEN_STATUSES)
+    return {
+        InboxTab.OPEN: open_,
+        InboxTab.MINE: open_ & Q(assignee_id=user.pk),
+        InboxTab.UNASSIGNED: open_ & Q(assignee__isnull=True),
+        InboxTab.OVERDUE: overdue_q(now),
+        InboxTab.CLOSED: Q(status=Status.CLOSED),
+        InboxTab.ALL: Q(),
+    }[tab]
+
+
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def search_q(term: str) -> Q:
+    """One search word: part of the reference or the police case number, or of a child's first or
+    last name. The child match is an EXISTS subquery: no duplicate rows, and it only ever runs on
+    referrals already in the person's scope."""
+    children = Child.objects.filter(referral=OuterRef("pk")).filter(
+        Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    )
+    return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
+
+
+def concern_q(concern: str) -> Q:
+    if connection.features.supports_json_field_contains:
+        return Q(concerns__contains=[concern])
+    return Q(concerns__icontains=f'"{concern}"')  # SQLite: the JSON text holds the code in quotes
+
+
+def inbox_filtered(user, form: InboxFilterForm):
+    """The person's inbox (``selectors.inbox_for``: scope first) narrowed by search and filters —
+    everything but the tab. ``inbox_received`` and ``inbox_due`` are never NULL, for sorting."""
+    queryset = inbox_for(user).annotate(
+        inbox_received=Coalesce("received_at", "submitted_at", "created_at"),
+        inbox_due=Coalesce("due_at", Value(NO_DEADLINE, output_field=DateTimeField())),
+    )
+    for term in form.value("q").split()[:SEARCH_TERMS]:
+        queryset = queryset.filter(search_q(term))
+    if status := form.value("status"):
+        queryset = queryset.filter(status=status)
+    if urgency := form.value("urgency"):
+        queryset = queryset.filter(urgency=urgency)
+    if concern := form.value("concern"):
+        queryset = queryset.filter(concern_q(concern))
+    if start := form.value("received_from", None):
+        queryset = queryset.filter(inbox_received__gte=local_midnight(start))
+    if end := form.value("received_to", None):
+        queryset = queryset.filter(inbox_received__lt=local_midnight(end + datetime.timedelta(days=1)))
+    return queryset
+
+
+def inbox_tab_counts(queryset, user, now) -> dict[str, int]:
+    """How many referrals each tab holds, in one aggregate query."""
+    return queryset.aggregate(**{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS})

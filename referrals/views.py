@@ -2,7 +2,6 @@
 from ``Referral.objects.visible_to`` (through the selectors), so anything outside a person's scope
 answers 404 like a referral that does not exist."""
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -10,12 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value, prefetch_related_objects
-from django.db.models.functions import Coalesce
+from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -61,7 +58,8 @@ from .forms import (
     office_people,
 )
 from .grants import grant_create, grant_revoke, grantable_people, grants_of, lead_may_grant
-from .models import OPEN_STATUSES, AccessLogEntry, Child, Outcome, Referral, ReferralEvent, Status, Urgency
+from .models import AccessLogEntry, Referral, ReferralEvent, Status
+from .presenters import assessment_state, describe_events, feedback_label, person_name, repeat_hints, repeat_total
 from .retention import (
     draft_retention_days,
     retention_dry_run,
@@ -70,7 +68,6 @@ from .retention import (
     rules_for_lead,
     rules_in_force,
 )
-from .selectors import FeedbackCode
 from .services import (
     Conflict,
     assessment_save,
@@ -91,7 +88,7 @@ from .services import (
     referral_return,
     referral_save,
 )
-from .transitions import Action, is_closeable, latest_assessment, transitions_of, transitions_offered
+from .transitions import Action, latest_assessment, transitions_of, transitions_offered
 
 PAGE_SIZE = 25
 SUBMISSION_ID_FIELD = "submission_id"
@@ -246,75 +243,6 @@ def assign_office(request, pk):
 
 # --- Inbox ------------------------------------------------------------------------------------------
 
-# Stands in for "no deadline" so that sorting by deadline never meets NULL (keyset pagination).
-NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
-SEARCH_TERMS = 5
-
-
-def _overdue_q(now) -> Q:
-    """The database form of ``clocks.is_overdue``: a deadline is set and past, the referral is not
-    acknowledged and still open."""
-    return Q(due_at__isnull=False, due_at__lt=now, acknowledged_at__isnull=True, status__in=OPEN_STATUSES)
-
-
-def _tab_q(tab: str, user, now) -> Q:
-    open_ = Q(status__in=OPEN_STATUSES)
-    return {
-        InboxTab.OPEN: open_,
-        InboxTab.MINE: open_ & Q(assignee_id=user.pk),
-        InboxTab.UNASSIGNED: open_ & Q(assignee__isnull=True),
-        InboxTab.OVERDUE: _overdue_q(now),
-        InboxTab.CLOSED: Q(status=Status.CLOSED),
-        InboxTab.ALL: Q(),
-    }[tab]
-
-
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def _search_q(term: str) -> Q:
-    """One search word: part of the reference or the police case number, or of a child's first or
-    last name. The child match is an EXISTS subquery: no duplicate rows, and it only ever runs on
-    referrals already in the person's scope."""
-    children = Child.objects.filter(referral=OuterRef("pk")).filter(
-        Q(first_name__icontains=term) | Q(last_name__icontains=term)
-    )
-    return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
-
-
-def _concern_q(concern: str) -> Q:
-    if connection.features.supports_json_field_contains:
-        return Q(concerns__contains=[concern])
-    return Q(concerns__icontains=f'"{concern}"')  # SQLite: the JSON text holds the code in quotes
-
-
-def _filtered_inbox(user, form: InboxFilterForm):
-    """The person's inbox (``selectors.inbox_for``: scope first) narrowed by search and filters —
-    everything but the tab. ``inbox_received`` and ``inbox_due`` are never NULL, for sorting."""
-    queryset = selectors.inbox_for(user).annotate(
-        inbox_received=Coalesce("received_at", "submitted_at", "created_at"),
-        inbox_due=Coalesce("due_at", Value(NO_DEADLINE, output_field=DateTimeField())),
-    )
-    for term in form.value("q").split()[:SEARCH_TERMS]:
-        queryset = queryset.filter(_search_q(term))
-    if status := form.value("status"):
-        queryset = queryset.filter(status=status)
-    if urgency := form.value("urgency"):
-        queryset = queryset.filter(urgency=urgency)
-    if concern := form.value("concern"):
-        queryset = queryset.filter(_concern_q(concern))
-    if start := form.value("received_from", None):
-        queryset = queryset.filter(inbox_received__gte=_local_midnight(start))
-    if end := form.value("received_to", None):
-        queryset = queryset.filter(inbox_received__lt=_local_midnight(end + datetime.timedelta(days=1)))
-    return queryset
-
-
-def _tab_counts(queryset, user, now) -> dict[str, int]:
-    """How many referrals each tab holds, in one aggregate query."""
-    return queryset.aggregate(**{key: Count("pk", filter=_tab_q(key, user, now)) for key, _label in INBOX_TABS})
-
 
 def _bulk_people(user):
     """Whom ``user`` may assign in bulk: everyone of the offices they lead, and themselves."""
@@ -344,9 +272,9 @@ def inbox(request):
         data["q"] = request.session["inbox_q"]
     now = timezone.now()
     form = InboxFilterForm(data)
-    filtered = _filtered_inbox(user, form)
-    counts = _tab_counts(filtered, user, now)
-    page, paged = _page(request, filtered.filter(_tab_q(form.current_tab, user, now)), form.ordering)
+    filtered = selectors.inbox_filtered(user, form)
+    counts = selectors.inbox_tab_counts(filtered, user, now)
+    page, paged = _page(request, filtered.filter(selectors.inbox_tab_q(form.current_tab, user, now)), form.ordering)
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)
     tabs = [
@@ -421,7 +349,7 @@ def bulk_assign(request):
         for reference, reason in failures:
             messages.error(request, f"{reference}: {reason}")
         return _back_to_inbox(request)
-    name = _name(assignee)
+    name = person_name(assignee)
     if len(ids) == 1:
         message = _("Referral %(reference)s assigned to %(name)s.") % {
             "reference": found[ids[0]].reference,
@@ -440,24 +368,6 @@ def bulk_assign(request):
 DETAIL_RELATED = (
     "station", "police_authority", "youth_office", "created_by", "assignee", "acknowledged_by", "forwarded_to",
 )  # fmt: skip
-
-
-def _feedback_label(feedback: dict) -> str:
-    """The coded feedback as police read it (Rückmeldung)."""
-    code = feedback["code"]
-    if code == FeedbackCode.FORWARDED:
-        return _("Handed over to %(office)s") % {"office": feedback["office"]["name"] if feedback["office"] else "?"}
-    return {
-        FeedbackCode.SUBMITTED: _("Submitted"),
-        FeedbackCode.TRIAGE: _("Being clarified"),
-        FeedbackCode.RECEIVED: _("Received"),
-        FeedbackCode.IN_PROGRESS: _("In progress"),
-        FeedbackCode.CLOSED: _("Closed"),
-    }[code]
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def _visible(request, pk) -> Referral:
@@ -498,19 +408,11 @@ def _render_detail(request, referral: Referral, *, bound=None, followup_form=Non
         feedback = selectors.police_feedback(referral)
         context.update(
             feedback=feedback,
-            feedback_label=_feedback_label(feedback),
+            feedback_label=feedback_label(feedback),
             followups=list(referral.followups.select_related("author")),
             followup_form=followup_form or FollowUpForm(),
         )
     return render(request, "referrals/detail.html", context, status=status)
-
-
-def _assessment_state(referral: Referral, assessments: list) -> SimpleNamespace:
-    """The latest assessment, whether it waits for a sign-off, and whether the case may be closed
-    (``transitions.is_closeable``, the rule of the close transition)."""
-    latest = assessments[0] if assessments else None
-    pending = latest if latest is not None and not latest.is_complete else None
-    return SimpleNamespace(latest=latest, pending=pending, closeable=is_closeable(referral, latest))
 
 
 def _v(referral: Referral) -> dict:
@@ -545,7 +447,7 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
     user, referral, role = request.user, access.referral, access.case_role
     events = list(selectors.timeline_for(access))
     assessments = list(referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id"))
-    state = _assessment_state(referral, assessments)
+    state = assessment_state(referral, assessments)
     is_lead = access.is_lead
 
     offered = transitions_offered(access, latest=state.latest)
@@ -574,99 +476,15 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
         "has_actions": any(k not in ("note", "attachment", "assessment") for k in forms),
         "assessments": assessments,
         "assessment": state,
-        "events": _describe_events(events),
-        "repeats": _repeat_hints(user, events),
-        "repeat_total": _repeat_total(events),
+        "events": describe_events(events),
+        "repeats": repeat_hints(user, events),
+        "repeat_total": repeat_total(events),
         "forward_reason": forwarded[-1].data.get("reason", "") if forwarded else "",
         "notes": list(selectors.notes_for(access)),
         "attachments": list(selectors.attachments_for(access)),
         "followups": list(referral.followups.select_related("author")),
         "now": timezone.now(),
     }
-
-
-def _describe_events(events: list) -> list[SimpleNamespace]:
-    """The timeline with what each entry's codes and ids mean (offices, people, urgencies), looked up
-    in one query per kind of id instead of one per entry."""
-    office_ids, user_ids = set(), set()
-    for event in events:
-        data = event.data or {}
-        office_ids |= {data[k] for k in ("to_office", "from_office", "by_office", "youth_office") if data.get(k)}
-        if data.get("assignee"):
-            user_ids.add(data["assignee"])
-    offices = dict(Agency.objects.filter(pk__in=office_ids).values_list("pk", "name")) if office_ids else {}
-    people = {u.pk: _name(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
-
-    described = []
-    for event in events:
-        data = event.data or {}
-        details = []
-        for key in ("to_office", "youth_office"):
-            if data.get(key):
-                details.append(_("to %(office)s") % {"office": offices.get(data[key], "?")})
-        if data.get("by_office"):
-            details.append(_("by %(office)s") % {"office": offices.get(data["by_office"], "?")})
-        if data.get("from_office"):
-            details.append(_("from %(office)s") % {"office": offices.get(data["from_office"], "?")})
-        if data.get("assignee"):
-            details.append(_("to %(name)s") % {"name": people.get(data["assignee"], "?")})
-        if data.get("urgency") in Urgency.values:
-            previous = Urgency(data["previous"]).label if data.get("previous") in Urgency.values else "–"
-            current = Urgency(data["urgency"]).label
-            details.append(_("from %(previous)s to %(urgency)s") % {"previous": previous, "urgency": current})
-        if event.kind == ReferralEvent.Kind.CLOSED and data.get("outcome") in Outcome.values:
-            details.append(str(Outcome(data["outcome"]).label))
-        described.append(
-            SimpleNamespace(
-                at=event.at,
-                kind=event.kind,
-                label=event.get_kind_display(),
-                actor=_name(event.actor) if event.actor else _("System"),
-                details=", ".join(details),
-                reason=data.get("reason", ""),
-            )
-        )
-    return described
-
-
-def _repeat_hints(user, events: list) -> list[SimpleNamespace]:
-    """Earlier referrals of the same child (events of kind "repeat"): date and office, with a link
-    only to a referral the person may open."""
-    earlier = {}
-    for event in events:
-        if event.kind != ReferralEvent.Kind.REPEAT:
-            continue
-        for item in (event.data or {}).get("earlier", []):
-            key = (item.get("office"), item.get("date"), item.get("referral"))
-            earlier.setdefault(key, item)
-    ids = [item["referral"] for item in earlier.values() if item.get("referral")]
-    openable = set(Referral.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
-    hints = []
-    for item in earlier.values():
-        try:
-            day = datetime.date.fromisoformat(item.get("date") or "")
-        except ValueError:
-            day = None
-        referral_id = item.get("referral")
-        hints.append(
-            SimpleNamespace(
-                office=item.get("office") or "?", date=day, referral_id=referral_id if referral_id in openable else None
-            )
-        )
-    return sorted(hints, key=lambda h: (h.date or datetime.date.min), reverse=True)
-
-
-def _repeat_total(events: list) -> int:
-    """How many earlier referrals of the children were found in all: an event names only the most
-    recent ones and carries the ``count`` (``services._repeat_check``); older events name them all."""
-    return max(
-        (
-            (event.data or {}).get("count", len((event.data or {}).get("earlier", [])))
-            for event in events
-            if event.kind == ReferralEvent.Kind.REPEAT
-        ),
-        default=0,
-    )
 
 
 # --- Casework actions -----------------------------------------------------------------------------------
@@ -796,7 +614,7 @@ PAGE_ACTIONS: dict[str, PageAction] = {
             referral=referral, user=user, assignee=data["assignee"], **_version(data)
         ),
         lambda result, referral, data: _("Referral %(reference)s assigned to %(name)s.")
-        % {"reference": result.reference, "name": _name(data["assignee"])},
+        % {"reference": result.reference, "name": person_name(data["assignee"])},
     ),
     "rerate": PageAction(
         frozenset({Action.RERATE}),
@@ -1038,7 +856,7 @@ def grants(request, pk):
             messages.success(
                 request,
                 _("%(name)s may read referral %(reference)s until %(date)s.")
-                % {"name": _name(data["person"]), "reference": referral.reference, "date": data["expires_on"]},
+                % {"name": person_name(data["person"]), "reference": referral.reference, "date": data["expires_on"]},
             )
             return redirect("referrals:grants", pk=referral.pk)
     context = {"referral": referral, "form": form, "grants": list(grants_of(referral)), "now": timezone.now()}
@@ -1056,7 +874,7 @@ def grant_end(request, pk, grant_id):
         for text in exc.messages:
             messages.error(request, text)
     else:
-        messages.success(request, _("Access of %(name)s ended.") % {"name": _name(grant.person)})
+        messages.success(request, _("Access of %(name)s ended.") % {"name": person_name(grant.person)})
     return redirect("referrals:grants", pk=referral.pk)
 
 
