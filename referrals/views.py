@@ -220,20 +220,27 @@ def triage_queue(request):
     return render(request, "referrals/triage.html", {"page": page, "paged": paged})
 
 
+def _triage_summary_again(request, referral, form):
+    """A failed assignment comes back in place, the error at the field (issue 16 § 3: one pattern)."""
+    offered = transitions_offered(referral_access(request.user, referral))
+    export_form = ExportForm(initial=_v(referral)) if Action.EXPORT in offered else None
+    context = {"referral": referral, "form": form, "export_form": export_form}
+    return render(request, "referrals/triage_summary.html", context)
+
+
 @login_required
 @require_POST
 def assign_office(request, pk):
     referral = referral_for(request, pk, queryset=selectors.triage_queue_for(request.user)).referral
     form = AssignOfficeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose a youth office from the list."))
-        return redirect("referrals:detail", pk=referral.pk)
+        return _triage_summary_again(request, referral, form)
     office = form.cleaned_data["office"]
     try:
         referral_assign_office(referral=referral, user=request.user, office=office)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("referrals:detail", pk=referral.pk)
+        form.add_error("office", exc.messages)
+        return _triage_summary_again(request, referral, form)
     messages.success(
         request,
         _("Referral %(reference)s assigned to %(office)s.") % {"reference": referral.reference, "office": office.name},

@@ -512,7 +512,8 @@ def test_assign_office_moves_the_referral(client, personas):
 
     office = Agency.objects.get(code="JA-HIL")
     response = client.post(url, {"office": "not-a-number"})
-    assert response.status_code == 302
+    assert response.status_code == 200  # re-rendered in place with the error summary (issue 16)
+    assert 'href="#id_office"' in response.content.decode()
     referral.refresh_from_db()
     assert referral.status == Status.TRIAGE
 
