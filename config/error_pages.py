@@ -5,6 +5,8 @@ Django shows its English technical pages for 404 and 500 whenever ``DEBUG`` is o
 (issue 16 § 3). The technical pages stay available to developers with ``DEBUG_PAGES=true``.
 A 405 (a form address opened with GET, e.g. by going back after a failed form) is Django's empty
 answer everywhere ("HTTP ERROR 405" in the browser): a browser is led to the form's page instead.
+A referral's page that is out of scope for a person who was notified about it says where the case
+went (``referrals.handed_over``), still with status 404.
 """
 
 import logging
@@ -55,8 +57,9 @@ def _handed_over(request):
 class BrandedErrorPagesMiddleware:
     """Replaces Django's technical 404/500 pages (``DEBUG`` on, ``DEBUG_PAGES`` off) by the branded
     templates and answers a GET of a POST-only page address (405) with a redirect to the page the
-    form belongs to, or else the branded 405 page. Placed inside ``DatabaseUnavailableMiddleware``:
-    its 503 is left alone."""
+    form belongs to, or else the branded 405 page; a referral a notified person no longer sees gets
+    the page that says it was handed over. Placed inside ``DatabaseUnavailableMiddleware`` (its 503
+    is left alone) and inside the CSRF middleware (the pages it renders set the CSRF cookie)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
