@@ -1,22 +1,43 @@
 """State changes of referrals. Each service: keyword-only arguments, one transaction, row lock and
 status check, a history event, and the notifications it causes written to the outbox."""
 
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.db.models import F
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from agencies.actor import actor_of
+from agencies.directory import coordination_office_of
 from agencies.models import POLICE_ROLES, Agency, AgencyKind, Role
 from agencies.routing import TriageReason, route_address
 from core.errors import StaleVersion
+from core.text import normalize_name
 
 from . import notifications as referral_notifications
 from .access import ReferralAccess, referral_access
-from .clocks import acknowledgement_due, is_overdue
-from .models import URGENCY_RANK, Child, Person, ReferenceCounter, Referral, ReferralEvent, Status, Urgency
+from .clocks import acknowledgement_due, is_overdue, triage_due
+from .models import (
+    URGENCY_RANK,
+    Assessment,
+    Attachment,
+    Child,
+    ChildFingerprint,
+    FollowUp,
+    Note,
+    Person,
+    ReferenceCounter,
+    Referral,
+    ReferralEvent,
+    Status,
+    Urgency,
+)
 from .notifications import AlertCause
 from .transitions import Action, latest_assessment, transition_check
 
@@ -268,9 +289,6 @@ def _triage_clock(referral: Referral) -> Agency | None:
     """An immediate referral in the triage queue carries the coordination office's triage clock
     (``due_at``, default 1 hour round the clock); the others wait without one. Returns the
     district's coordination office (None if the district has none)."""
-    from agencies.directory import coordination_office_of
-
-    from .clocks import triage_due
 
     coordination = coordination_office_of(referral.police_authority.district_id)
     referral.received_at = None
@@ -371,8 +389,6 @@ class Conflict(StaleVersion):
 
 def _start_clock(referral: Referral, *, received_at) -> None:
     """The office's acknowledgement clock starts when the referral reaches it."""
-    from .clocks import acknowledgement_due
-
     referral.received_at = received_at
     referral.due_at = acknowledgement_due(
         office=referral.youth_office, urgency=referral.urgency, received_at=received_at
@@ -464,8 +480,6 @@ def referral_assign(*, referral: Referral, user, assignee, expected_version: int
 @transaction.atomic
 def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expected_version: int | None = None):
     """Re-rate the urgency with a written reason; an unacknowledged referral's clock is recomputed."""
-    from .models import URGENCY_RANK, Urgency
-
     locked = _lock(referral, expected_version)
     _check(user, locked, Action.RERATE)
     reason = _need_reason(reason)
@@ -559,8 +573,6 @@ def assessment_save(
 ):  # fmt: skip
     """Record (or revise, while unsigned) the § 8a risk assessment. It is complete only after a
     second professional signs it off."""
-    from .models import Assessment
-
     locked = _lock(referral, expected_version)
     current = latest_assessment(locked)
     _check(user, locked, Action.ASSESSMENT, latest=current)
@@ -624,8 +636,6 @@ def referral_reopen(*, referral: Referral, user, reason: str, expected_version: 
 @transaction.atomic
 def followup_add(*, referral: Referral, user, text: str, incident_at=None):
     """Police add a follow-up (Nachtrag) to a referral of theirs; the assignee is told."""
-    from .models import FollowUp
-
     locked = _lock(referral, None)
     _check(user, locked, Action.FOLLOWUP)
     followup = FollowUp(referral=locked, author=user, text=(text or "").strip(), incident_at=incident_at)
@@ -643,8 +653,6 @@ def followup_add(*, referral: Referral, user, text: str, incident_at=None):
 def note_add(*, referral: Referral, user, text: str, confidential: bool = False):
     """An internal note of the responsible office (never shown to police or other offices when
     confided under § 65 SGB VIII)."""
-    from .models import Note
-
     locked = _lock(referral, None)
     _check(user, locked, Action.NOTE)
     note = Note(
@@ -672,9 +680,6 @@ def sniff_content_type(head: bytes) -> str | None:
 @transaction.atomic
 def attachment_add(*, referral: Referral, user, uploaded_file, confidential: bool = False):
     """Store a PDF or image of the office outside the web root; type from the content, size limited."""
-    from django.conf import settings
-
-    from .models import Attachment
 
     locked = _lock(referral, None)
     _check(user, locked, Action.ATTACHMENT)
@@ -704,12 +709,6 @@ def child_digest(*, first_name: str, last_name: str, date_of_birth) -> str | Non
     born on the same day "the same child" and tell one office of another office's unrelated case.
     Names of every script count; the rules are ``core.text.normalize_name`` (docs/domain.md,
     "Wiederholte Mitteilungen (Fingerabdruck)")."""
-    import hashlib
-    import hmac
-
-    from django.conf import settings
-
-    from core.text import normalize_name
 
     first, last = normalize_name(first_name), normalize_name(last_name)
     if not date_of_birth or not first or not last:
@@ -729,9 +728,6 @@ def _repeat_check(referral: Referral, user) -> None:
     child referred hundreds of times must not make every new receipt slower and its event larger.
     Both lookups use the (digest, received_at) index; the count is asked only when the list is full.
     """
-    from django.conf import settings
-
-    from .models import ChildFingerprint
 
     digests = {
         d
@@ -794,8 +790,6 @@ def referral_export(*, referral: Referral, user, recipient: str, expected_versio
 def referral_export_document(referral: Referral) -> dict:
     """The referral as police filed it, plus the office's notes and attachment list — without
     anything confided under § 65 SGB VIII."""
-    from django.forms.models import model_to_dict
-
     fields = model_to_dict(referral, fields=[*REFERRAL_FIELDS, "reference"])
     fields["reference"] = referral.reference
     if fields.get("incident_at"):
