@@ -6,7 +6,8 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -48,9 +49,16 @@ def _decode(cursor: str, count: int) -> list:
     return decoded
 
 
-def _after(ordering: list[str], values: list) -> Q:
+def _after(ordering: list[str], values: list) -> Q | TupleGreaterThan | TupleLessThan:
     """Rows strictly after ``values`` in ``ordering`` (each field ascending, or descending with a
-    leading '-'): (a > x) OR (a = x AND b > y) OR ... — portable row-value comparison."""
+    leading '-'). When every field runs the same way it is one row-value comparison,
+    ``(a, b, id) > (x, y, z)``: PostgreSQL reads it as a single range of the index that delivers the
+    order, where the equivalent chain of ORs defeats the index (issue 12). A mixed order falls back to
+    (a > x) OR (a = x AND b > y) OR ..."""
+    descending = {field.startswith("-") for field in ordering}
+    if len(descending) == 1:
+        lookup = TupleLessThan if descending.pop() else TupleGreaterThan
+        return lookup(Tuple(*(F(field.lstrip("-")) for field in ordering)), tuple(values))
     condition = Q(pk__in=[])
     equal = Q()
     for field, value in zip(ordering, values, strict=True):

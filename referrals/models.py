@@ -311,6 +311,13 @@ class Referral(models.Model):
             models.Index(fields=["station", "created_at", "id"], name="referral_station"),
             models.Index(fields=["police_authority", "status"], name="referral_authority_status"),
             models.Index(fields=["status", "urgency_rank", "submitted_at", "id"], name="referral_status_queue"),
+            # The open inbox tabs and their counts read only the office's open referrals (a few
+            # thousand at most), not the closed ones that make up most of the table (issue 12).
+            models.Index(
+                fields=["youth_office", "urgency_rank", "submitted_at", "id"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="referral_inbox_open",
+            ),
         ]
 
     def __str__(self) -> str:

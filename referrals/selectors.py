@@ -155,11 +155,17 @@ def local_midnight(day: datetime.date) -> datetime.datetime:
 
 def search_q(term: str) -> Q:
     """One search word: part of the reference or the police case number, or of a child's first or
-    last name. The child match is an EXISTS subquery: no duplicate rows, and it only ever runs on
-    referrals already in the person's scope."""
-    children = Child.objects.filter(referral=OuterRef("pk")).filter(
-        Q(first_name__icontains=term) | Q(last_name__icontains=term)
-    )
+    last name. It only ever narrows referrals already in the person's scope: on PostgreSQL as an id
+    list from the trigram indexes, elsewhere as an EXISTS subquery (no duplicate rows either way)."""
+    names = Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    if connection.vendor == "postgresql":
+        # Children first (issue 12): the matching children and referrals come from the trigram
+        # indexes (migration 0012) as one id list, which only narrows the person's scope. An EXISTS
+        # inside the OR made PostgreSQL scan every child and every referral of the office.
+        children = Child.objects.filter(names).order_by().values("referral_id")
+        own = Referral.objects.filter(Q(reference__icontains=term) | Q(police_case_number__icontains=term))
+        return Q(pk__in=children.union(own.order_by().values("pk"), all=True))
+    children = Child.objects.filter(referral=OuterRef("pk")).filter(names)
     return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
 
 

@@ -1,0 +1,189 @@
+"""Query plans of the list pages on PostgreSQL (issue 12): every query the inbox (each tab, with its
+tab counts), the inbox search, the API list and the police list send reads referrals and children
+through an index — no sequential scan, which would make the page grow with the table.
+
+The database is seeded with a realistic shape (ten offices, 95 % closed, children with varied
+names), the trigram indexes' pending lists cleaned as autovacuum would, and ``ANALYZE``d, so the
+planner chooses as in production; nothing switches sequential scans off. The pages are requested
+through the full stack and every query they send is ``EXPLAIN``ed: a search that puts the child
+match back inside an OR (a sequential scan of the children) fails here, and so does a keyset
+condition that is not one row-value comparison.
+"""
+
+import datetime
+import os
+import random
+import re
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from agencies.models import Agency, AgencyKind
+from referrals.models import URGENCY_RANK, AccessLogEntry, Child, Referral, Status, Urgency
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="query plans are PostgreSQL's: CI runs `make test` on PostgreSQL (DATABASE_URL); SQLite has no EXPLAIN "
+        "of the same shape",
+    ),
+]
+
+GUARDED_TABLES = (Referral._meta.db_table, Child._meta.db_table, AccessLogEntry._meta.db_table)
+PER_OFFICE = 2_500  # ten offices, 95 % closed: each office holds about a hundred open referrals
+SEARCHED = "Yilmaz"  # the surname of a handful of children; every other child has a rarer one
+
+FIRST = ["Mia", "Tom", "Lena", "Paul", "Emma", "Ben", "Lina", "Noah", "Ella", "Finn"]
+SYLLABLES = ["ber", "mann", "schu", "kow", "hoff", "wag", "mitz", "krü", "lan", "dorf", "zak", "ova", "ler", "tin"]
+
+
+def _seed() -> dict:
+    """The seeded world (committed: seeding once per module keeps the test quick); removed again at
+    the end of the module. Returns the people who look at it."""
+    from django.contrib.auth import get_user_model
+
+    from agencies.models import Membership, Role
+
+    rng = random.Random(12)
+    User = get_user_model()
+    caseworker = User.objects.create_user("plan_caseworker")
+    police = User.objects.create_user("plan_police")
+    hilden = Agency.objects.get(code="JA-HIL")
+    station = Agency.objects.get(code="PW-HIL")
+    Membership.objects.create(user=caseworker, agency=hilden, role=Role.CASEWORKER)
+    Membership.objects.create(user=police, agency=station, role=Role.POLICE_OFFICER)
+    offices = list(Agency.objects.filter(kind=AgencyKind.YOUTH_OFFICE).order_by("pk"))
+    stations = list(Agency.objects.filter(kind=AgencyKind.POLICE_STATION).order_by("pk"))
+    now = timezone.now()
+    referrals = []
+    for office in offices:
+        for index in range(PER_OFFICE):
+            submitted = now - datetime.timedelta(days=rng.randint(1, 2000), minutes=rng.randint(0, 1440))
+            closed = rng.random() < 0.95
+            urgency = rng.choice(list(Urgency))
+            filed_by = rng.choice(stations)
+            referrals.append(
+                Referral(
+                    reference=f"S-{office.pk}-{index}",
+                    status=Status.CLOSED if closed else rng.choice([Status.SUBMITTED, Status.IN_ASSESSMENT]),
+                    police_authority_id=filed_by.parent_id,
+                    station=filed_by,
+                    created_by=police,
+                    urgency=urgency,
+                    urgency_rank=URGENCY_RANK[urgency],
+                    youth_office=office,
+                    submitted_at=submitted,
+                    received_at=submitted,
+                    due_at=submitted + datetime.timedelta(days=1),
+                    acknowledged_at=submitted + datetime.timedelta(hours=2),
+                    closed_at=submitted + datetime.timedelta(days=30) if closed else None,
+                    police_case_number=f"ME-{rng.randint(100000, 999999)}",
+                )
+            )
+    Referral.objects.bulk_create(referrals, batch_size=2000)
+    Referral.objects.filter(reference__startswith="S-").update(created_at=F("submitted_at"))
+    children = [
+        Child(
+            referral=referral,
+            first_name=rng.choice(FIRST),
+            last_name=SEARCHED if rng.random() < 0.001 else "".join(rng.sample(SYLLABLES, 3)).title(),
+        )
+        for referral in referrals
+        for _ in range(rng.randint(1, 2))
+    ]
+    Child.objects.bulk_create(children, batch_size=2000)
+    with connection.cursor() as cursor:
+        # The steady state autovacuum keeps: the rows bulk-loaded here still sit in the trigram
+        # indexes' pending lists, which would make every trigram search look expensive.
+        cursor.execute(
+            "SELECT gin_clean_pending_list(indexrelid::regclass) FROM pg_index i JOIN pg_class c ON "
+            "c.oid = i.indexrelid WHERE c.relname LIKE '%%_trgm'"
+        )
+        for table in GUARDED_TABLES:
+            cursor.execute(f"ANALYZE {table}")
+    return {"caseworker": caseworker, "police": police}
+
+
+def _unseed(people: dict) -> None:
+    from django.contrib.auth import get_user_model
+
+    Referral.objects.filter(created_by=people["police"]).delete()
+    get_user_model().objects.filter(pk__in=[p.pk for p in people.values()]).delete()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        people = _seed()
+    yield SimpleNamespace(**people)
+    with django_db_blocker.unblock():
+        _unseed(people)
+
+
+def _plans(send) -> list[tuple[str, str]]:
+    """``send()`` through the full stack; the plan of every query it sent that reads a guarded table."""
+    with CaptureQueriesContext(connection) as captured:
+        response = send()
+    assert response.status_code == 200, response
+    plans = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT") or not any(f'"{t}"' in sql for t in GUARDED_TABLES):
+                continue
+            cursor.execute("EXPLAIN " + sql)
+            plans.append((sql, "\n".join(row[0] for row in cursor.fetchall())))
+    assert plans, "the page sent no query on referrals"
+    return plans
+
+
+def _assert_indexed(plans) -> None:
+    for sql, plan in plans:
+        if os.environ.get("SHOW_PLANS"):  # SHOW_PLANS=1 pytest -s: read what the planner chose
+            print(f"\n{sql}\n{plan}")
+        for table in GUARDED_TABLES:
+            assert f"Seq Scan on {table}" not in plan, f"{sql}\n\n{plan}"
+
+
+@pytest.mark.parametrize("tab", ["open", "mine", "unassigned", "overdue", "closed", "all"])
+def test_inbox_tabs_and_counts_use_indexes(client, seeded, tab):
+    client.force_login(seeded.caseworker)
+    _assert_indexed(_plans(lambda: client.get(reverse("referrals:inbox"), {"tab": tab})))
+
+
+@pytest.mark.parametrize("tab", ["open", "all"])
+def test_inbox_search_uses_indexes(client, seeded, tab):
+    client.force_login(seeded.caseworker)
+    _assert_indexed(_plans(lambda: client.get(reverse("referrals:inbox"), {"tab": tab, "q": SEARCHED})))
+
+
+def test_inbox_next_page_uses_indexes(client, seeded):
+    client.force_login(seeded.caseworker)
+    first = client.get(reverse("referrals:inbox"), {"tab": "closed"})
+    cursor = first.context["page"].next_cursor
+    assert cursor
+    plans = _plans(lambda: client.get(reverse("referrals:inbox"), {"tab": "closed", "cursor": cursor}))
+    _assert_indexed(plans)
+    # The keyset condition is one row-value comparison, not a chain of ORs (core.pagination).
+    page_sql = [sql for sql, _plan in plans if "LIMIT" in sql]
+    assert page_sql and all(
+        re.search(r'\("referrals_referral"\."urgency_rank", [^)]*\) > \(', sql) for sql in page_sql
+    ), page_sql
+
+
+def test_api_list_uses_indexes(seeded):
+    api = APIClient()
+    api.force_authenticate(seeded.caseworker)
+    _assert_indexed(_plans(lambda: api.get("/api/v1/referrals/")))
+
+
+def test_police_list_uses_indexes(client, seeded):
+    client.force_login(seeded.police)
+    _assert_indexed(_plans(lambda: client.get(reverse("referrals:list"))))
