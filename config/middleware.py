@@ -1,5 +1,27 @@
 """Cross-cutting HTTP behaviour."""
 
+import logging
+import sys
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.defaults import server_error as django_server_error
+from django_otp import user_has_device
+
+from agencies import mfa
+
 
 class NoStoreMiddleware:
     """Pages and API answers of logged-in users may carry social data: browsers and proxies must not
@@ -31,9 +53,6 @@ class LanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-        from django.utils import translation
-
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         translation.activate(language)
@@ -68,14 +87,6 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        import time
-
-        from django.conf import settings
-        from django.contrib import messages
-        from django.contrib.auth import logout
-        from django.contrib.auth.views import redirect_to_login
-        from django.utils.translation import gettext as _
-
         user = getattr(request, "user", None)
         if request.path.startswith(SESSIONLESS_PATHS):
             return self.get_response(request)
@@ -101,8 +112,6 @@ class PermissionsPolicyMiddleware:
     page cannot be made to ask for them (``Permissions-Policy``, from ``settings.PERMISSIONS_POLICY``)."""
 
     def __init__(self, get_response):
-        from django.conf import settings
-
         self.get_response = get_response
         self.policy = settings.PERMISSIONS_POLICY
 
@@ -121,8 +130,6 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        import uuid
-
         request.request_id = uuid.uuid4()
         response = self.get_response(request)
         response["X-Request-ID"] = str(request.request_id)
@@ -153,16 +160,6 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from django.conf import settings
-        from django.http import JsonResponse
-        from django.shortcuts import redirect
-        from django.urls import reverse
-        from django.utils.http import urlencode
-        from django.utils.translation import gettext as _
-        from django_otp import user_has_device
-
-        from agencies import mfa
-
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
@@ -220,8 +217,6 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import InterfaceError, OperationalError
-
         if isinstance(exception, (OperationalError, InterfaceError)):
             return database_unavailable_response(request, exception)
         return None
@@ -231,11 +226,6 @@ def database_unavailable_response(request, exc):
     """The 503 answer for ``request`` (JSON under ``/api/``, else the German page), and the one log
     line of the request — later calls for the same request (an outer middleware failing again on
     the way out) return the answer without logging again."""
-    import logging
-
-    from django.http import HttpResponse, JsonResponse
-    from django.template.loader import render_to_string
-    from django.utils.translation import gettext as _
 
     if not getattr(request, "_database_unavailable_logged", False):
         request._database_unavailable_logged = True
@@ -270,10 +260,6 @@ def server_error(request, *args, **kwargs):
     """``handler500``: a database failure raised inside another middleware (sessions, authentication,
     second factor) reaches Django's error handling before any outer middleware; it gets the same 503
     as everywhere else. Every other error is Django's own 500 page."""
-    import sys
-
-    from django.db import InterfaceError, OperationalError
-    from django.views.defaults import server_error as django_server_error
 
     exc = sys.exc_info()[1]
     if isinstance(exc, (OperationalError, InterfaceError)):
