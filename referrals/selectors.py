@@ -6,6 +6,8 @@ from django.db import connection
 from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.directory import contact_person_of
@@ -197,6 +199,29 @@ def inbox_filtered(user, form: InboxFilterForm):
     return queryset
 
 
+# Above this many, the "closed" and "all" tabs say "more than 1,000" instead of an exact number.
+TAB_COUNT_LIMIT = 1_000
+CAPPED_TABS = (InboxTab.CLOSED, InboxTab.ALL)
+
+
 def inbox_tab_counts(queryset, user, now) -> dict[str, int]:
-    """How many referrals each tab holds, in one aggregate query."""
-    return queryset.aggregate(**{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS})
+    """How many referrals each tab holds. The open tabs are counted exactly in one aggregate over the
+    open referrals only (the partial index ``referral_inbox_open``: a few thousand rows per office at
+    most). "Closed" and "all" grow with the years, and nobody acts on their exact size: they are
+    counted up to ``TAB_COUNT_LIMIT + 1`` (a bounded read) and shown as "more than 1,000" above the
+    limit (``tab_count_shown``) — constant time at any table size (issue 12, docs/betrieb.md)."""
+    exact = [key for key, _label in INBOX_TABS if key not in CAPPED_TABS]
+    counts = queryset.filter(status__in=OPEN_STATUSES).aggregate(
+        **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
+    )
+    for key in CAPPED_TABS:
+        capped = queryset.filter(inbox_tab_q(key, user, now)).order_by().values("pk")[: TAB_COUNT_LIMIT + 1]
+        counts[key] = capped.count()
+    return counts
+
+
+def tab_count_shown(count: int) -> int | str:
+    """What a tab shows: the exact number up to ``TAB_COUNT_LIMIT``, else "more than 1,000"."""
+    if count > TAB_COUNT_LIMIT:
+        return _("more than %(count)s") % {"count": number_format(TAB_COUNT_LIMIT, force_grouping=True)}
+    return count

@@ -285,7 +285,9 @@ def inbox(request):
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)
     tabs = [
-        SimpleNamespace(key=key, label=label, count=counts[key], current=key == form.current_tab)
+        SimpleNamespace(
+            key=key, label=label, count=selectors.tab_count_shown(counts[key]), current=key == form.current_tab
+        )
         for key, label in INBOX_TABS
     ]
     context = {
