@@ -1,12 +1,16 @@
 """State changes of referrals. Each service: keyword-only arguments, one transaction, row lock and
 status check, a history event, and the notifications it causes written to the outbox."""
 
+from __future__ import annotations
+
+import datetime
 import hashlib
 import hmac
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, models, transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -41,6 +45,12 @@ from .models import (
 from .notifications import AlertCause
 from .transitions import Action, latest_assessment, transition_check
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
+
+M = TypeVar("M", bound=models.Model)
+
 REFERRAL_FIELDS = (
     "police_case_number", "callback_phone", "urgency", "incident_at", "incident_location", "callout_reason",
     "concerns", "facts_observed", "facts_reported", "children_present", "injuries", "home_condition",
@@ -62,7 +72,7 @@ PERSON_FIELDS = (
 )  # fmt: skip
 
 
-def filing_agency_for(user) -> Agency:
+def filing_agency_for(user: User) -> Agency:
     """The police agency a person files for: their station (officer) or authority (coordinator).
     The station is always taken from the membership, never from the request."""
     police = actor_of(user).in_roles(*POLICE_ROLES)
@@ -78,7 +88,7 @@ def submission_errors(*, referral: Referral, children: list[Child], persons: lis
     required = _("This field is required.")
     errors: dict[str, list[str]] = {}
 
-    def need(path, value):
+    def need(path: str, value: object) -> None:
         if value in (None, "", []):
             errors.setdefault(path, []).append(required)
 
@@ -131,7 +141,7 @@ def _next_reference_value_from_sequence(authority: Agency, year: int) -> int:
             try:
                 with transaction.atomic():  # a savepoint: the error must not abort the filing
                     cursor.execute("SELECT nextval(%s)", [name])
-                    return cursor.fetchone()[0]
+                    return int(cursor.fetchone()[0])
             except ProgrammingError:  # the sequence does not exist yet (first filing of the year)
                 pass
             # A counter row from before the sequences existed: continue after its last number.
@@ -160,17 +170,17 @@ def _next_reference_value_from_counter(authority: Agency, year: int) -> int:
     raise RuntimeError("reference counter contention")
 
 
-def _apply(referral: Referral, fields: dict) -> None:
+def _apply(referral: Referral, fields: dict[str, Any]) -> None:
     for name in REFERRAL_FIELDS:
         if name in fields:
             value = fields[name]
             if value is None and name not in ("incident_at", "parents_informed"):
                 value = [] if name in ("concerns", "police_measures", "risk_factors") else ""
             setattr(referral, name, value)
-    referral.urgency_rank = URGENCY_RANK.get(referral.urgency, 9)
+    referral.urgency_rank = URGENCY_RANK.get(Urgency(referral.urgency), 9) if referral.urgency else 9
 
 
-def _build(model, field_names, rows):
+def _build(model: type[M], field_names: tuple[str, ...], rows: list[dict[str, Any]]) -> list[M]:
     objects = []
     for row in rows:
         obj = model(**{k: row[k] for k in field_names if k in row and row[k] is not None})
@@ -197,15 +207,23 @@ def _check_fields(referral: Referral, children: list[Child], persons: list[Perso
 def _save_parts(referral: Referral, children: list[Child], persons: list[Person]) -> None:
     referral.children.all().delete()
     referral.persons.all().delete()
-    for obj in (*children, *persons):
-        obj.referral = referral
+    for child in children:
+        child.referral = referral
+    for person in persons:
+        person.referral = referral
     Child.objects.bulk_create(children)
     Person.objects.bulk_create(persons)
 
 
 @transaction.atomic
 def referral_save(
-    *, user, fields: dict, children: list[dict], persons: list[dict], submit: bool, referral: Referral | None = None
+    *,
+    user: User,
+    fields: dict[str, Any],
+    children: list[dict[str, Any]],
+    persons: list[dict[str, Any]],
+    submit: bool,
+    referral: Referral | None = None,
 ) -> Referral:
     """Create a new referral or update a draft of ``user``'s, and submit it when ``submit``.
 
@@ -245,7 +263,7 @@ def referral_save(
     return referral
 
 
-def _route_and_submit(referral: Referral, user) -> None:
+def _route_and_submit(referral: Referral, user: User) -> None:
     # The whole instance: the child's address decides the office, whichever district the filing
     # police belong to (docs/jurisdiction.md); what cannot be resolved goes to the triage queue of
     # the filing police's district (``_triage_clock``, ``Referral.objects.visible_to``).
@@ -255,7 +273,7 @@ def _route_and_submit(referral: Referral, user) -> None:
         referral.status = Status.SUBMITTED
         referral.youth_office = result.office
         referral.triage_reason = referral.triage_detail = ""
-        _start_clock(referral, received_at=referral.submitted_at)
+        _start_clock(referral, received_at=referral.submitted_at or timezone.now())
     else:
         referral.status = Status.TRIAGE
         referral.youth_office = None
@@ -294,14 +312,14 @@ def _triage_clock(referral: Referral) -> Agency | None:
     referral.received_at = None
     referral.due_at = None
     if referral.urgency == Urgency.IMMEDIATE:
-        referral.due_at = triage_due(coordination=coordination, received_at=referral.submitted_at)
+        referral.due_at = triage_due(coordination=coordination, received_at=referral.submitted_at or timezone.now())
     return coordination
 
 
 CASE_NUMBER_REFERENCES_SHOWN = 5
 
 
-def referral_case_number_warnings(*, referral: Referral, user) -> list[str]:
+def referral_case_number_warnings(*, referral: Referral, user: User) -> list[str]:
     """A warning — not a refusal — when the police authority already filed another referral under the
     same police case number (compared ignoring case and surrounding spaces): one operation can concern
     two households, so it is for the officer to check. Names the earlier references ``user`` may see
@@ -341,9 +359,11 @@ def referral_case_number_warnings(*, referral: Referral, user) -> list[str]:
 
 
 @transaction.atomic
-def referral_assign_office(*, referral: Referral, user, office: Agency) -> Referral:
+def referral_assign_office(*, referral: Referral, user: User, office: Agency) -> Referral:
     """The district coordinator hands a referral from the triage queue to a youth office."""
-    locked = Referral.objects.select_for_update(of=("self",)).select_related("police_authority").get(pk=referral.pk)
+    locked: Referral = (
+        Referral.objects.select_for_update(of=("self",)).select_related("police_authority").get(pk=referral.pk)
+    )
     _check(user, locked, Action.ASSIGN_OFFICE)
     if office.kind != AgencyKind.YOUTH_OFFICE or not office.is_active:
         raise ValidationError({"youth_office": [_("Choose an active youth office.")]})
@@ -387,7 +407,7 @@ class Conflict(StaleVersion):
         )
 
 
-def _start_clock(referral: Referral, *, received_at) -> None:
+def _start_clock(referral: Referral, *, received_at: datetime.datetime) -> None:
     """The office's acknowledgement clock starts when the referral reaches it."""
     referral.received_at = received_at
     referral.due_at = acknowledgement_due(
@@ -402,7 +422,7 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
     tells the client to reload and decide again — a 400 or 403 about a state it never saw would
     not (issue 10 § 9). This discloses nothing: callers reach a service only through the referral's
     scope (out of scope stays 404), and in scope the version is readable anyway (``ETag``)."""
-    locked = (
+    locked: Referral = (
         Referral.objects.select_for_update(of=("self",))
         .select_related("youth_office", "forwarded_to")
         .get(pk=referral.pk)
@@ -412,7 +432,7 @@ def _lock(referral: Referral, expected_version: int | None) -> Referral:
     return locked
 
 
-def _check(user, referral: Referral, action: Action, **latest) -> ReferralAccess:
+def _check(user: User, referral: Referral, action: Action, **latest: Any) -> ReferralAccess:
     """Refuse ``action`` unless the transition table allows it to ``user`` on the locked referral
     now (``referrals.transitions``: relation and role 403, status and precondition 400)."""
     access = referral_access(user, referral)
@@ -420,14 +440,14 @@ def _check(user, referral: Referral, action: Action, **latest) -> ReferralAccess
     return access
 
 
-def _save(referral: Referral, *fields) -> None:
+def _save(referral: Referral, *fields: str) -> None:
     """Write the locked referral with a new version (the caller's version was checked by ``_lock``,
     and the row lock keeps it current until commit)."""
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _event(referral: Referral, user, kind, **data) -> None:
+def _event(referral: Referral, user: User | None, kind: str, **data: Any) -> None:
     ReferralEvent.objects.create(referral=referral, actor=user, kind=kind, data=data)
 
 
@@ -439,7 +459,7 @@ def _need_reason(reason: str) -> str:
 
 
 @transaction.atomic
-def referral_acknowledge(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
+def referral_acknowledge(*, referral: Referral, user: User, expected_version: int | None = None) -> Referral:
     """The office confirms receipt; police learn which office and contact person are responsible."""
     locked = _lock(referral, expected_version)
     _check(user, locked, Action.ACKNOWLEDGE)
@@ -453,7 +473,7 @@ def referral_acknowledge(*, referral: Referral, user, expected_version: int | No
 
 
 @transaction.atomic
-def referral_assign(*, referral: Referral, user, assignee, expected_version: int | None = None) -> Referral:
+def referral_assign(*, referral: Referral, user: User, assignee: User, expected_version: int | None = None) -> Referral:
     """The office lead assigns (or reassigns) a caseworker of the office; a caseworker may take an
     unassigned case for themselves. Assigning a case not yet acknowledged acknowledges it."""
     locked = _lock(referral, expected_version)
@@ -478,7 +498,9 @@ def referral_assign(*, referral: Referral, user, assignee, expected_version: int
 
 
 @transaction.atomic
-def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expected_version: int | None = None):
+def referral_rerate(
+    *, referral: Referral, user: User, urgency: str, reason: str, expected_version: int | None = None
+) -> Referral:
     """Re-rate the urgency with a written reason; an unacknowledged referral's clock is recomputed."""
     locked = _lock(referral, expected_version)
     _check(user, locked, Action.RERATE)
@@ -486,7 +508,7 @@ def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expe
     if urgency not in Urgency.values:
         raise ValidationError({"urgency": [_("Choose immediate, urgent or routine.")]})
     previous = locked.urgency
-    locked.urgency, locked.urgency_rank = urgency, URGENCY_RANK[urgency]
+    locked.urgency, locked.urgency_rank = urgency, URGENCY_RANK[Urgency(urgency)]
     # Re-rated to immediate before anyone acknowledged it: the clock restarts from now, and the
     # office's on-call is alerted at once (docs/domain.md "Sofort-Fälle").
     now_immediate = urgency == Urgency.IMMEDIATE and previous != Urgency.IMMEDIATE and locked.acknowledged_at is None
@@ -500,7 +522,9 @@ def referral_rerate(*, referral: Referral, user, urgency: str, reason: str, expe
 
 
 @transaction.atomic
-def referral_forward(*, referral: Referral, user, to_office: Agency, reason: str, expected_version: int | None = None):
+def referral_forward(
+    *, referral: Referral, user: User, to_office: Agency, reason: str, expected_version: int | None = None
+) -> Referral:
     """Offer the case to another office in the system (Abgabe). Until it accepts, both offices see
     it; the sender can no longer change it."""
     locked = _lock(referral, expected_version)
@@ -527,7 +551,7 @@ def referral_forward(*, referral: Referral, user, to_office: Agency, reason: str
 
 
 @transaction.atomic
-def referral_accept(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
+def referral_accept(*, referral: Referral, user: User, expected_version: int | None = None) -> Referral:
     """The receiving office takes the case over; access moves entirely to it, and accepting counts
     as its acknowledgement of receipt."""
     locked = _lock(referral, expected_version)
@@ -545,13 +569,13 @@ def referral_accept(*, referral: Referral, user, expected_version: int | None = 
     )  # fmt: skip
     _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
     _repeat_check(locked, user)
-    referral_notifications.notify_office_of_acceptance(locked, Agency.objects.get(pk=previous_office))
+    referral_notifications.notify_office_of_acceptance(locked, Agency.objects.get(pk=previous_office or 0))
     referral_notifications.notify_police_of_status(locked)
     return locked
 
 
 @transaction.atomic
-def referral_return(*, referral: Referral, user, reason: str, expected_version: int | None = None) -> Referral:
+def referral_return(*, referral: Referral, user: User, reason: str, expected_version: int | None = None) -> Referral:
     """The receiving office declines the hand-over; the case goes back to the sender as it was."""
     locked = _lock(referral, expected_version)
     _check(user, locked, Action.RETURN)
@@ -560,7 +584,13 @@ def referral_return(*, referral: Referral, user, reason: str, expected_version: 
     locked.status, locked.status_before_forward = locked.status_before_forward or Status.SUBMITTED, ""
     locked.forwarded_to = None
     _save(locked, "status", "status_before_forward", "forwarded_to")
-    _event(locked, user, ReferralEvent.Kind.FORWARD_RETURNED, by_office=returned_by.pk, reason=reason)
+    _event(
+        locked,
+        user,
+        ReferralEvent.Kind.FORWARD_RETURNED,
+        by_office=returned_by.pk if returned_by else None,
+        reason=reason,
+    )
     referral_notifications.notify_office_of_return(locked, returned_by)
     referral_notifications.notify_police_of_status(locked)
     return locked
@@ -568,9 +598,9 @@ def referral_return(*, referral: Referral, user, reason: str, expected_version: 
 
 @transaction.atomic
 def assessment_save(
-    *, referral: Referral, user, summary: str, outcome: str, measures: list[str], home_visit_on=None,
-    child_seen: bool = False, expected_version: int | None = None,
-):  # fmt: skip
+    *, referral: Referral, user: User, summary: str, outcome: str, measures: list[str],
+    home_visit_on: datetime.date | None = None, child_seen: bool = False, expected_version: int | None = None,
+) -> Assessment:  # fmt: skip
     """Record (or revise, while unsigned) the § 8a risk assessment. It is complete only after a
     second professional signs it off."""
     locked = _lock(referral, expected_version)
@@ -595,11 +625,12 @@ def assessment_save(
 
 
 @transaction.atomic
-def assessment_sign_off(*, referral: Referral, user, expected_version: int | None = None):
+def assessment_sign_off(*, referral: Referral, user: User, expected_version: int | None = None) -> Assessment:
     """Four eyes: a different professional of the same office signs the assessment off."""
     locked = _lock(referral, expected_version)
     current = locked.assessments.select_for_update().order_by("-created_at", "-id").first()
     _check(user, locked, Action.SIGN_OFF, latest=current)
+    assert current is not None  # the transition's precondition: an assessment waits for sign-off
     current.signed_off_by, current.signed_off_at = user, timezone.now()
     current.save(update_fields=["signed_off_by", "signed_off_at", "updated_at"])
     _save(locked)
@@ -608,11 +639,12 @@ def assessment_sign_off(*, referral: Referral, user, expected_version: int | Non
 
 
 @transaction.atomic
-def referral_close(*, referral: Referral, user, expected_version: int | None = None) -> Referral:
+def referral_close(*, referral: Referral, user: User, expected_version: int | None = None) -> Referral:
     """Close a case whose (latest) assessment is complete — signed off after any reopening."""
     locked = _lock(referral, expected_version)
     current = latest_assessment(locked)
     _check(user, locked, Action.CLOSE, latest=current)
+    assert current is not None  # the transition's precondition: a signed-off assessment
     locked.status, locked.closed_at = Status.CLOSED, timezone.now()
     _save(locked, "status", "closed_at")
     _event(locked, user, ReferralEvent.Kind.CLOSED, outcome=current.outcome)
@@ -621,7 +653,7 @@ def referral_close(*, referral: Referral, user, expected_version: int | None = N
 
 
 @transaction.atomic
-def referral_reopen(*, referral: Referral, user, reason: str, expected_version: int | None = None) -> Referral:
+def referral_reopen(*, referral: Referral, user: User, reason: str, expected_version: int | None = None) -> Referral:
     """The office lead reopens a closed case; it needs a new signed-off assessment to close again."""
     locked = _lock(referral, expected_version)
     _check(user, locked, Action.REOPEN)
@@ -634,7 +666,9 @@ def referral_reopen(*, referral: Referral, user, reason: str, expected_version: 
 
 
 @transaction.atomic
-def followup_add(*, referral: Referral, user, text: str, incident_at=None):
+def followup_add(
+    *, referral: Referral, user: User, text: str, incident_at: datetime.datetime | None = None
+) -> FollowUp:
     """Police add a follow-up (Nachtrag) to a referral of theirs; the assignee is told."""
     locked = _lock(referral, None)
     _check(user, locked, Action.FOLLOWUP)
@@ -650,7 +684,7 @@ def followup_add(*, referral: Referral, user, text: str, incident_at=None):
 
 
 @transaction.atomic
-def note_add(*, referral: Referral, user, text: str, confidential: bool = False):
+def note_add(*, referral: Referral, user: User, text: str, confidential: bool = False) -> Note:
     """An internal note of the responsible office (never shown to police or other offices when
     confided under § 65 SGB VIII)."""
     locked = _lock(referral, None)
@@ -678,7 +712,9 @@ def sniff_content_type(head: bytes) -> str | None:
 
 
 @transaction.atomic
-def attachment_add(*, referral: Referral, user, uploaded_file, confidential: bool = False):
+def attachment_add(
+    *, referral: Referral, user: User, uploaded_file: UploadedFile, confidential: bool = False
+) -> Attachment:
     """Store a PDF or image of the office outside the web root; type from the content, size limited."""
 
     locked = _lock(referral, None)
@@ -693,8 +729,8 @@ def attachment_add(*, referral: Referral, user, uploaded_file, confidential: boo
     if content_type is None:
         raise ValidationError({"file": [_("Only PDF, PNG and JPEG files can be attached.")]})
     attachment = Attachment(
-        referral=locked, office=locked.youth_office, uploaded_by=user, original_name=uploaded_file.name[:200],
-        content_type=content_type, size=uploaded_file.size, confidential=confidential,
+        referral=locked, office=locked.youth_office, uploaded_by=user, original_name=(uploaded_file.name or "")[:200],
+        content_type=content_type, size=uploaded_file.size or 0, confidential=confidential,
     )  # fmt: skip
     attachment.file.save("upload", uploaded_file, save=False)
     attachment.save()
@@ -702,7 +738,7 @@ def attachment_add(*, referral: Referral, user, uploaded_file, confidential: boo
     return attachment
 
 
-def child_digest(*, first_name: str, last_name: str, date_of_birth) -> str | None:
+def child_digest(*, first_name: str, last_name: str, date_of_birth: datetime.date | None) -> str | None:
     """Keyed hash (HMAC-SHA256) of a child's normalised names and date of birth, or None when the
     child cannot be fingerprinted: no date of birth, or a name with no letters left after
     normalisation. Refusing is the rule, not a fallback: an empty name would make every such child
@@ -718,7 +754,7 @@ def child_digest(*, first_name: str, last_name: str, date_of_birth) -> str | Non
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def _repeat_check(referral: Referral, user) -> None:
+def _repeat_check(referral: Referral, user: User) -> None:
     """On receipt: record the children's fingerprints for this office and tell the office of earlier
     referrals of the same child — in its own office with the referral id, elsewhere only date and
     office. No content of another office is read.
@@ -766,7 +802,9 @@ def _repeat_check(referral: Referral, user) -> None:
 
 
 @transaction.atomic
-def referral_export(*, referral: Referral, user, recipient: str, expected_version: int | None = None) -> dict:
+def referral_export(
+    *, referral: Referral, user: User, recipient: str, expected_version: int | None = None
+) -> dict[str, Any]:
     """Hand a referral over to an office outside the system (e.g. the youth office of another
     district): returns the structured export and records who handed it to whom and when; the case
     is closed here. The lead of the responsible office exports its cases; the district coordinator
@@ -787,7 +825,7 @@ def referral_export(*, referral: Referral, user, recipient: str, expected_versio
     return document
 
 
-def referral_export_document(referral: Referral) -> dict:
+def referral_export_document(referral: Referral) -> dict[str, Any]:
     """The referral as police filed it, plus the office's notes and attachment list — without
     anything confided under § 65 SGB VIII."""
     fields = model_to_dict(referral, fields=[*REFERRAL_FIELDS, "reference"])
