@@ -22,6 +22,7 @@ from .models import (
     ContactPerson,
     OfficeHours,
     Role,
+    Weekday,
 )
 
 ONCALL_KINDS = (AgencyKind.POLICE_AUTHORITY, AgencyKind.POLICE_STATION, AgencyKind.YOUTH_OFFICE)
@@ -135,8 +136,6 @@ def next_opening(agency: Agency, at: datetime.datetime) -> datetime.datetime | N
 
 def hours_by_weekday(agency: Agency) -> list[tuple[str, str]]:
     """(weekday label, "08:00–12:00, 13:00–15:00") for each weekday with recorded hours."""
-    from .models import Weekday
-
     rows: dict[int, list[str]] = {}
     for row in agency.office_hours.all():
         rows.setdefault(row.weekday, []).append(f"{row.opens:%H:%M}–{row.closes:%H:%M}")

@@ -31,6 +31,7 @@ from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import BackupCode, BackupCodeDevice
+from .services import admin_log_change, person_sessions_end
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +163,6 @@ def mfa_reset(*, user, by) -> str:
     """Remove every second factor of ``user``, end their sessions (their API token stays: it is not
     a login) and return one recovery code, valid for ``MFA_RECOVERY_HOURS``. Recorded in the admin
     log (who reset whose factor, no code)."""
-    from .services import admin_log_change, person_sessions_end
-
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     expires_at = timezone.now() + datetime.timedelta(hours=settings.MFA_RECOVERY_HOURS)
@@ -180,8 +179,6 @@ def password_reset_by_lead(*, user, by) -> str:
     checking who is asking, and hands it over like the recovery code; it replaces the old password at
     once (every session has ended with the reset of the second factor that comes with it). Recorded in
     the admin log and the server log (who reset whose password, never the password)."""
-    from .services import admin_log_change, person_sessions_end
-
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     password = "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
     user.set_password(password)

@@ -1,5 +1,6 @@
 """Writes for agencies: seeding a district from its data file; ending sessions, deactivating people, API tokens."""
 
+import datetime
 import json
 import logging
 import secrets
@@ -7,9 +8,14 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 from django.utils.text import slugify
 
 from .models import (
@@ -17,12 +23,17 @@ from .models import (
     Agency,
     AgencyKind,
     ApiToken,
+    ContactPerson,
     District,
     JurisdictionArea,
     Membership,
+    OfficeHours,
     Role,
+    ags_validator,
     api_token_digest,
+    postcode_validator,
 )
+from .routing import normalize_city
 
 logger = logging.getLogger(__name__)
 DISTRICTS_DIR = Path(__file__).resolve().parent / "districts"
@@ -98,9 +109,6 @@ PLACEHOLDER_PERSONS = {
 def _placeholder_contacts(agency: Agency, hours: list) -> None:
     """Seed office hours and named contact persons marked as placeholders, unless the agency has
     edited its entry already (``contacts_updated_at``) or has some already."""
-    import datetime
-
-    from .models import ContactPerson, OfficeHours
 
     if agency.contacts_updated_at is not None:
         return
@@ -159,10 +167,6 @@ def _postcode_claims(district, data) -> dict[tuple[str, str], dict]:
     is written: a postcode must be five ASCII digits, and no (postcode, municipality) may be claimed
     by two offices — twice in the file, or by an office of another district already in the table.
     The municipality is ``municipality``, else the first of ``city_names`` (the older format)."""
-    from django.core.exceptions import ValidationError
-
-    from .models import ags_validator, postcode_validator
-    from .routing import normalize_city
 
     claims: dict[tuple[str, str], dict] = {}
     problems: list[str] = []
@@ -287,11 +291,6 @@ def person_sessions_end(*, user, revoke_token: bool = True) -> int:
     this runs only on a deactivation or a "log out everywhere" — a scan is cheaper than keeping a
     second record of every login. Returns the number of sessions ended.
     """
-    from django.conf import settings
-    from django.contrib.auth import SESSION_KEY
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     user_id = str(user.pk)
     unexpired = Session.objects.filter(expire_date__gt=timezone.now()).only("session_key", "session_data")
@@ -323,8 +322,6 @@ def person_deactivate(*, user, by) -> None:
 def admin_log_change(*, by, obj, message: str) -> None:
     """Write what a lead did to a person outside the admin (token issued or revoked, second factor
     reset) into the admin log, beside the administrators' own changes: who, whom, what, when."""
-    from django.contrib.admin.models import CHANGE, LogEntry
-
     LogEntry.objects.log_actions(
         user_id=by.pk, queryset=[obj], action_flag=CHANGE, change_message=message, single_object=True
     )
@@ -354,11 +351,6 @@ def agency_contacts_save(*, agency: Agency, by, fields: dict, hours: dict, perso
     """Save an agency's directory entry as its lead or coordinator edited it: contact fields, office
     hours per weekday (replaced as a whole) and contact persons. The entry is no longer a seeded
     placeholder afterwards. Callers check ``directory.may_edit``."""
-    import datetime
-
-    from django.utils import timezone
-
-    from .models import OfficeHours
 
     names = ["phone", "email", "oncall_phone", "oncall_email"]
     if agency.kind == AgencyKind.COORDINATION and fields.get("clock_triage_hours"):
