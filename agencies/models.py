@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
@@ -197,7 +199,7 @@ class JurisdictionArea(models.Model):
         return f"{self.postcode} {self.municipality} → {self.youth_office}"
 
     def save(self, *args, **kwargs):
-        from .routing import normalize_city
+        from .routing import normalize_city  # routing imports these models: imported when used
 
         self.municipality_key = normalize_city(self.municipality)
         update_fields = kwargs.get("update_fields")
@@ -206,7 +208,7 @@ class JurisdictionArea(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
-        from .routing import normalize_city
+        from .routing import normalize_city  # routing imports these models: imported when used
 
         if self.youth_office_id and self.youth_office.kind != AgencyKind.YOUTH_OFFICE:
             raise ValidationError({"youth_office": _("Postcodes belong to youth offices only.")})
@@ -335,9 +337,7 @@ class BackupCodeDevice(ThrottlingMixin, Device):
         return 1
 
     def verify_token(self, token) -> bool:
-        from django.utils import timezone
-
-        from .mfa import code_digest
+        from .mfa import code_digest  # mfa imports these models: imported when used
 
         allowed, _info = self.verify_is_allowed()
         if not allowed:
@@ -377,8 +377,6 @@ API_TOKEN_PREFIX_LENGTH = 8
 def api_token_digest(key: str, secret=None) -> str:
     """The stored form of an API token key: HMAC-SHA256 under a key derived from ``SECRET_KEY``
     (or ``secret``, one of ``SECRET_KEY_FALLBACKS``), hex. The key itself is never stored."""
-    from django.utils.crypto import salted_hmac
-
     return salted_hmac(API_TOKEN_SALT, key, secret=secret, algorithm="sha256").hexdigest()
 
 
@@ -405,8 +403,6 @@ class ApiToken(models.Model):
         verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
-        from django.utils.translation import gettext
-
         return gettext("API token of %(person)s") % {"person": self.user}  # never the digest or prefix
 
 
