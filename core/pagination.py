@@ -3,7 +3,9 @@ costs what page 1 costs (no OFFSET). Used by pages and API alike."""
 
 import base64
 import datetime
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
@@ -69,13 +71,23 @@ def _after(ordering: list[str], values: list) -> Q | TupleGreaterThan | TupleLes
     return condition
 
 
-def keyset_page(queryset: QuerySet, *, ordering: list[str], cursor: str | None, size: int) -> Page:
+def keyset_page(
+    queryset: QuerySet, *, ordering: list[str], cursor: str | None, size: int, branches: Sequence[Q] = ()
+) -> Page:
     """One page of ``queryset`` in ``ordering`` (the last field must be unique, e.g. ``id``).
-    ``cursor`` is the opaque token of the previous page; an invalid one raises ``InvalidCursor``."""
+    ``cursor`` is the opaque token of the previous page; an invalid one raises ``InvalidCursor``.
+
+    ``branches``: conditions whose OR covers ``queryset`` (e.g. ``referrals.models.scope_branches``).
+    Each is read as its own page — one ordered index scan that stops after ``size + 1`` rows — and the
+    pages are merged in order: a constant number of queries, each constant in the table size, where
+    one query with the OR across columns reads and sorts every matching row."""
     queryset = queryset.order_by(*ordering)
     if cursor:
         queryset = queryset.filter(_after(ordering, _decode(cursor, len(ordering))))
-    rows = list(queryset[: size + 1])
+    if len(branches) > 1:
+        rows = _merged([queryset.filter(branch) for branch in branches], ordering, size + 1)
+    else:
+        rows = list(queryset[: size + 1])
     has_next = len(rows) > size
     rows = rows[:size]
     next_cursor = None
@@ -83,6 +95,24 @@ def keyset_page(queryset: QuerySet, *, ordering: list[str], cursor: str | None, 
         last = rows[-1]
         next_cursor = _encode([_value(last, f.lstrip("-")) for f in ordering])
     return Page(items=rows, next_cursor=next_cursor, has_next=has_next)
+
+
+def _merged(querysets: list[QuerySet], ordering: list[str], limit: int) -> list:
+    """The first ``limit`` rows of the union of ``querysets`` (each in ``ordering``), without the
+    duplicates of rows that several branches hold."""
+    found: dict[object, object] = {}
+    for queryset in querysets:
+        for row in queryset[:limit]:
+            found.setdefault(row.pk, row)
+
+    def compare(a, b) -> int:
+        for field in ordering:
+            x, y = _value(a, field.lstrip("-")), _value(b, field.lstrip("-"))
+            if x != y:
+                return (-1 if x < y else 1) * (-1 if field.startswith("-") else 1)
+        return 0
+
+    return sorted(found.values(), key=functools.cmp_to_key(compare))[:limit]
 
 
 def _value(obj, dotted: str):
@@ -93,7 +123,8 @@ def _value(obj, dotted: str):
 
 
 class KeysetPagination(BasePagination):
-    """DRF pagination on ``keyset_page``: the view names its total order in ``keyset_ordering``.
+    """DRF pagination on ``keyset_page``: the view names its total order in ``keyset_ordering`` (and
+    may name the branches of its queryset with a ``keyset_branches()`` method).
     Answers ``{"next": url or null, "results": [...]}``; bad ``page_size``/``cursor`` → 400."""
 
     page_size = 50
@@ -108,7 +139,11 @@ class KeysetPagination(BasePagination):
             raise ValidationError({"page_size": ["Must be at least 1."]})
         try:
             page = keyset_page(
-                queryset, ordering=view.keyset_ordering, cursor=request.query_params.get("cursor"), size=size
+                queryset,
+                ordering=view.keyset_ordering,
+                cursor=request.query_params.get("cursor"),
+                size=size,
+                branches=view.keyset_branches() if hasattr(view, "keyset_branches") else (),
             )
         except InvalidCursor:
             raise ValidationError({"cursor": ["Invalid cursor."]}) from None

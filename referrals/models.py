@@ -7,6 +7,8 @@ what the youth office needs for its risk assessment.
 import contextlib
 import contextvars
 import datetime
+import functools
+import operator
 import uuid
 
 from django.conf import settings
@@ -150,6 +152,34 @@ def granted_referral_ids(user) -> list[int]:
     return list(ids)
 
 
+def scope_branches(user) -> list[Q]:
+    """The rule of ``ReferralQuerySet.visible_to`` as its branches, each one condition on one indexed
+    column (office, receiving office, station, authority, triage, grants, own drafts); the scope is
+    their OR. Lists read them apart as well (``core.pagination.keyset_page``): one ordered index scan
+    per branch, merged in order, where the OR across columns made PostgreSQL read and sort every
+    referral of the office (issue 12). Each branch only narrows the scope, never widens it."""
+    actor = actor_of(user)
+    office_ids = sorted(actor.office_ids)
+    station_ids = sorted(actor.station_ids)
+    authority_ids = sorted(actor.authority_ids)
+    district_ids = sorted(actor.coordinator_district_ids)
+
+    filed = []
+    if office_ids:
+        # The responsible office; during a hand-over also the office it was forwarded to.
+        filed += [Q(youth_office_id__in=office_ids), Q(forwarded_to_id__in=office_ids)]
+    if station_ids:
+        filed.append(Q(station_id__in=station_ids))
+    if authority_ids:
+        filed.append(Q(police_authority_id__in=authority_ids))
+    if district_ids:
+        filed.append(Q(status=Status.TRIAGE, police_authority__district_id__in=district_ids))
+    granted = granted_referral_ids(user)
+    if granted:
+        filed.append(Q(pk__in=granted))
+    return [branch & ~Q(status=Status.DRAFT) for branch in filed] + [Q(status=Status.DRAFT, created_by_id=user.pk)]
+
+
 class ReferralQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The referrals ``user`` may see — the only way user-facing code reaches referrals.
@@ -170,26 +200,8 @@ class ReferralQuerySet(models.QuerySet):
         """
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        actor = actor_of(user)
-        office_ids = sorted(actor.office_ids)
-        station_ids = sorted(actor.station_ids)
-        authority_ids = sorted(actor.authority_ids)
-        district_ids = sorted(actor.coordinator_district_ids)
-
-        filed = Q(pk__in=[])  # matches nothing: a person without any branch sees no filed referral
-        if office_ids:
-            # The responsible office; during a hand-over also the office it was forwarded to.
-            filed |= Q(youth_office_id__in=office_ids) | Q(forwarded_to_id__in=office_ids)
-        if station_ids:
-            filed |= Q(station_id__in=station_ids)
-        if authority_ids:
-            filed |= Q(police_authority_id__in=authority_ids)
-        if district_ids:
-            filed |= Q(status=Status.TRIAGE, police_authority__district_id__in=district_ids)
-        granted = granted_referral_ids(user)
-        if granted:
-            filed |= Q(pk__in=granted)
-        return self.filter((filed & ~Q(status=Status.DRAFT)) | Q(status=Status.DRAFT, created_by_id=user.pk))
+        branches = scope_branches(user)
+        return self.filter(functools.reduce(operator.or_, branches)) if branches else self.none()
 
     def inbox_order(self):
         """Most urgent first, then oldest first; ``id`` makes the order total (keyset pagination)."""

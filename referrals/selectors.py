@@ -14,7 +14,7 @@ from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
-from .models import OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
+from .models import OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status, scope_branches
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -33,6 +33,12 @@ def inbox_for(user):
         .exclude(status=Status.DRAFT)
         .select_related(*LIST_RELATED)
     )
+
+
+def list_branches(user):
+    """The branches of the person's scope (``referrals.models.scope_branches``): the lists read them
+    apart, one ordered index scan each, and merge the pages (``core.pagination.keyset_page``)."""
+    return scope_branches(user)
 
 
 def station_referrals_for(user):
@@ -164,9 +170,9 @@ def search_q(term: str) -> Q:
         # Children first (issue 12): the matching children and referrals come from the trigram
         # indexes (migration 0012) as one id list, which only narrows the person's scope. An EXISTS
         # inside the OR made PostgreSQL scan every child and every referral of the office.
-        children = Child.objects.filter(names).order_by().values("referral_id")
+        child_ids = Child.objects.filter(names).order_by().values("referral_id")
         own = Referral.objects.filter(Q(reference__icontains=term) | Q(police_case_number__icontains=term))
-        return Q(pk__in=children.union(own.order_by().values("pk"), all=True))
+        return Q(pk__in=child_ids.union(own.order_by().values("pk"), all=True))
     children = Child.objects.filter(referral=OuterRef("pk")).filter(names)
     return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
 

@@ -99,14 +99,16 @@ def _require_role(user, *roles) -> None:
         raise PermissionDenied
 
 
-def _page(request, queryset, ordering):
-    """One keyset page; an invalid cursor (edited or stale link) shows the first page instead."""
+def _page(request, queryset, ordering, branches=()):
+    """One keyset page; an invalid cursor (edited or stale link) shows the first page instead.
+    ``branches``: the scope's branches, read apart and merged (``core.pagination.keyset_page``)."""
     cursor = request.GET.get("cursor") or None
     try:
-        return keyset_page(queryset, ordering=ordering, cursor=cursor, size=PAGE_SIZE), bool(cursor)
+        page = keyset_page(queryset, ordering=ordering, cursor=cursor, size=PAGE_SIZE, branches=branches)
+        return page, bool(cursor)
     except InvalidCursor:
         messages.warning(request, _("The page link was invalid; showing the first page."))
-        return keyset_page(queryset, ordering=ordering, cursor=None, size=PAGE_SIZE), False
+        return keyset_page(queryset, ordering=ordering, cursor=None, size=PAGE_SIZE, branches=branches), False
 
 
 @login_required
@@ -208,7 +210,12 @@ def _success_message(referral: Referral, *, submitted: bool) -> str:
 @login_required
 def station_list(request):
     _require_role(request.user, *POLICE_ROLES)
-    page, paged = _page(request, selectors.station_referrals_for(request.user), selectors.STATION_ORDERING)
+    page, paged = _page(
+        request,
+        selectors.station_referrals_for(request.user),
+        selectors.STATION_ORDERING,
+        selectors.list_branches(request.user),
+    )
     context = {"page": page, "paged": paged, "draft_retention_days": draft_retention_days()}
     return render(request, "referrals/station_list.html", context)
 
@@ -281,7 +288,12 @@ def inbox(request):
     form = InboxFilterForm(data)
     filtered = selectors.inbox_filtered(user, form)
     counts = selectors.inbox_tab_counts(filtered, user, now)
-    page, paged = _page(request, filtered.filter(selectors.inbox_tab_q(form.current_tab, user, now)), form.ordering)
+    page, paged = _page(
+        request,
+        filtered.filter(selectors.inbox_tab_q(form.current_tab, user, now)),
+        form.ordering,
+        selectors.list_branches(user),
+    )
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)
     tabs = [

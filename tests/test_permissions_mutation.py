@@ -5,7 +5,7 @@ matrix's checks fail. A matrix that still passed with a broken scope would prove
 import pytest
 from django.db.models import Q
 
-from referrals.models import ReferralQuerySet
+from referrals import models, selectors
 from tests.test_permissions import MATRIX_ROWS, matrix_world, world  # noqa: F401  (the matrix's fixtures)
 
 # Endpoints that show what ``visible_to`` lets through (the inbox narrows the scope again to the
@@ -15,18 +15,21 @@ ENDPOINTS = ("referrals:detail", "referral-detail", "referral-list")
 
 @pytest.fixture
 def leaky_scope(world, monkeypatch):  # noqa: F811
-    """``visible_to`` as it would be with a bug: Velbert's caseworker also sees Hilden's referral."""
+    """The scope as it would be with a bug: Velbert's caseworker also sees Hilden's referral. The rule
+    lives in ``scope_branches`` (``visible_to`` is their OR; the lists read them one by one), so the
+    bug is a branch too much there."""
     personas, referrals = world
     leaked = referrals["submitted_hilden"]
-    original = ReferralQuerySet.visible_to
+    original = models.scope_branches
 
-    def visible_to(self, user):
-        scope = original(self, user)
+    def scope_branches(user):
+        branches = original(user)
         if getattr(user, "pk", None) == personas.caseworker_velbert.pk:
-            return self.filter(Q(pk__in=scope.values("pk")) | Q(pk=leaked.pk))
-        return scope
+            return [*branches, Q(pk=leaked.pk)]
+        return branches
 
-    monkeypatch.setattr(ReferralQuerySet, "visible_to", visible_to)
+    monkeypatch.setattr(models, "scope_branches", scope_branches)
+    monkeypatch.setattr(selectors, "scope_branches", scope_branches)
     return world
 
 

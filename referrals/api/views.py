@@ -28,6 +28,7 @@ from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
 from ..selectors import (
     LIST_RELATED,
     attachments_for,
+    list_branches,
     notes_for,
     timeline_for,
     triage_queue_for,
@@ -149,6 +150,10 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
                         raise ValidationError({name: [f"Unknown value. Allowed: {', '.join(allowed)}"]})
                     queryset = queryset.filter(**{name: value})
         return queryset
+
+    def keyset_branches(self):
+        """The list reads the scope branch by branch (``selectors.list_branches``): constant per page."""
+        return list_branches(self.request.user)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
