@@ -72,22 +72,21 @@ def _after(ordering: list[str], values: list) -> Q | TupleGreaterThan | TupleLes
 
 
 def keyset_page(
-    queryset: QuerySet, *, ordering: list[str], cursor: str | None, size: int, branches: Sequence[Q] = ()
+    queryset: QuerySet, *, ordering: list[str], cursor: str | None, size: int, branches: Sequence[QuerySet] = ()
 ) -> Page:
     """One page of ``queryset`` in ``ordering`` (the last field must be unique, e.g. ``id``).
     ``cursor`` is the opaque token of the previous page; an invalid one raises ``InvalidCursor``.
 
-    ``branches``: conditions whose OR covers ``queryset`` (e.g. ``referrals.models.scope_branches``).
-    Each is read as its own page — one ordered index scan that stops after ``size + 1`` rows — and the
-    pages are merged in order: a constant number of queries, each constant in the table size, where
-    one query with the OR across columns reads and sorts every matching row."""
-    queryset = queryset.order_by(*ordering)
-    if cursor:
-        queryset = queryset.filter(_after(ordering, _decode(cursor, len(ordering))))
+    ``branches``: querysets whose union is ``queryset`` (e.g. built on
+    ``Referral.objects.visible_branches``). Each is read as its own page — one ordered index scan
+    that stops after ``size + 1`` rows — and the pages are merged in order: a constant number of
+    queries, each constant in the table size, where one query with the OR across columns reads and
+    sorts every matching row."""
+    after = _after(ordering, _decode(cursor, len(ordering))) if cursor else None
     if len(branches) > 1:
-        rows = _merged([queryset.filter(branch) for branch in branches], ordering, size + 1)
+        rows = _merged([_ordered(branch, ordering, after) for branch in branches], ordering, size + 1)
     else:
-        rows = list(queryset[: size + 1])
+        rows = list(_ordered(queryset, ordering, after)[: size + 1])
     has_next = len(rows) > size
     rows = rows[:size]
     next_cursor = None
@@ -95,6 +94,11 @@ def keyset_page(
         last = rows[-1]
         next_cursor = _encode([_value(last, f.lstrip("-")) for f in ordering])
     return Page(items=rows, next_cursor=next_cursor, has_next=has_next)
+
+
+def _ordered(queryset: QuerySet, ordering: list[str], after) -> QuerySet:
+    queryset = queryset.order_by(*ordering)
+    return queryset.filter(after) if after is not None else queryset
 
 
 def _merged(querysets: list[QuerySet], ordering: list[str], limit: int) -> list:

@@ -152,6 +152,14 @@ def granted_referral_ids(user) -> list[int]:
     return list(ids)
 
 
+def office_branches(office_ids: list[int]) -> list[Q]:
+    """The office branches of the scope: the responsible office; during a hand-over also the office
+    it was forwarded to. Together (minus drafts) they are the office inbox."""
+    if not office_ids:
+        return []
+    return [Q(youth_office_id__in=office_ids), Q(forwarded_to_id__in=office_ids)]
+
+
 def scope_branches(user) -> list[Q]:
     """The rule of ``ReferralQuerySet.visible_to`` as its branches, each one condition on one indexed
     column (office, receiving office, station, authority, triage, grants, own drafts); the scope is
@@ -164,10 +172,7 @@ def scope_branches(user) -> list[Q]:
     authority_ids = sorted(actor.authority_ids)
     district_ids = sorted(actor.coordinator_district_ids)
 
-    filed = []
-    if office_ids:
-        # The responsible office; during a hand-over also the office it was forwarded to.
-        filed += [Q(youth_office_id__in=office_ids), Q(forwarded_to_id__in=office_ids)]
+    filed = office_branches(office_ids)
     if station_ids:
         filed.append(Q(station_id__in=station_ids))
     if authority_ids:
@@ -202,6 +207,24 @@ class ReferralQuerySet(models.QuerySet):
             return self.none()
         branches = scope_branches(user)
         return self.filter(functools.reduce(operator.or_, branches)) if branches else self.none()
+
+    def visible_branches(self, user) -> list[models.QuerySet]:
+        """``visible_to`` as one queryset per branch of ``scope_branches`` (their union is the
+        scope; a row may be in several). Each reads one indexed column in the index's order — the
+        lists page them apart and merge (``core.pagination.keyset_page``), where one query with the
+        scope's OR across columns reads and sorts every referral of the office (issue 12)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return []
+        return [self.filter(branch) for branch in scope_branches(user)]
+
+    def inbox_branches(self, user) -> list[models.QuerySet]:
+        """The office inbox as one queryset per office branch of the scope (``office_branches``): each
+        is a branch of ``visible_to`` itself, so it needs no further scoping — and carries no OR the
+        planner would have to guess through."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return []
+        office_ids = sorted(actor_of(user).office_ids)
+        return [self.filter(branch).exclude(status=Status.DRAFT) for branch in office_branches(office_ids)]
 
     def inbox_order(self):
         """Most urgent first, then oldest first; ``id`` makes the order total (keyset pagination)."""
@@ -330,6 +353,8 @@ class Referral(models.Model):
                 condition=models.Q(status__in=OPEN_STATUSES),
                 name="referral_inbox_open",
             ),
+            # The API list's order, per office (its office branch is one range of this index).
+            models.Index(fields=["youth_office", "created_at", "id"], name="referral_office_created"),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
-from .models import OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status, scope_branches
+from .models import OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -23,9 +23,11 @@ TRIAGE_ORDERING = ["urgency_rank", "submitted_at", "id"]
 LIST_RELATED = ("youth_office", "station", "assignee", "forwarded_to")
 
 
-def inbox_for(user):
+def inbox_for(user, branch=None):
     """The inbox of the youth offices ``user`` works in: their referrals, and those forwarded to them
-    and not yet accepted."""
+    and not yet accepted. ``branch``: one of ``inbox_branches(user)``, which is that part already."""
+    if branch is not None:
+        return branch.select_related(*LIST_RELATED)
     office_ids = sorted(actor_of(user).office_ids)
     return (
         Referral.objects.visible_to(user)
@@ -35,18 +37,25 @@ def inbox_for(user):
     )
 
 
+def inbox_branches(user):
+    """The inbox as one queryset per office branch of the scope (``Referral.objects.inbox_branches``),
+    for pages read branch by branch (``core.pagination.keyset_page``)."""
+    return Referral.objects.inbox_branches(user)
+
+
 def list_branches(user):
-    """The branches of the person's scope (``referrals.models.scope_branches``): the lists read them
-    apart, one ordered index scan each, and merge the pages (``core.pagination.keyset_page``)."""
-    return scope_branches(user)
+    """The person's scope as one queryset per branch (``Referral.objects.visible_branches``): the
+    lists build their page from each and merge the pages in order (``core.pagination.keyset_page``)."""
+    return Referral.objects.visible_branches(user)
 
 
-def station_referrals_for(user):
-    """What the person's station (officer) or authority (coordinator) filed, and their own drafts."""
+def station_referrals_for(user, scope=None):
+    """What the person's station (officer) or authority (coordinator) filed, and their own drafts.
+    ``scope``: one of ``list_branches(user)`` instead of the whole scope."""
     actor = actor_of(user)
     stations, authorities = sorted(actor.station_ids), sorted(actor.authority_ids)
     return (
-        Referral.objects.visible_to(user)
+        (Referral.objects.visible_to(user) if scope is None else scope)
         .filter(Q(station_id__in=stations) | Q(police_authority_id__in=authorities) | Q(created_by_id=user.pk))
         .select_related(*LIST_RELATED)
     )
@@ -183,10 +192,10 @@ def concern_q(concern: str) -> Q:
     return Q(concerns__icontains=f'"{concern}"')  # SQLite: the JSON text holds the code in quotes
 
 
-def inbox_filtered(user, form: InboxFilterForm):
+def inbox_filtered(user, form: InboxFilterForm, branch=None):
     """The person's inbox (``selectors.inbox_for``: scope first) narrowed by search and filters —
     everything but the tab. ``inbox_received`` and ``inbox_due`` are never NULL, for sorting."""
-    queryset = inbox_for(user).annotate(
+    queryset = inbox_for(user, branch).annotate(
         inbox_received=Coalesce("received_at", "submitted_at", "created_at"),
         inbox_due=Coalesce("due_at", Value(NO_DEADLINE, output_field=DateTimeField())),
     )

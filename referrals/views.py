@@ -210,11 +210,12 @@ def _success_message(referral: Referral, *, submitted: bool) -> str:
 @login_required
 def station_list(request):
     _require_role(request.user, *POLICE_ROLES)
+    user = request.user
     page, paged = _page(
         request,
-        selectors.station_referrals_for(request.user),
+        selectors.station_referrals_for(user),
         selectors.STATION_ORDERING,
-        selectors.list_branches(request.user),
+        [selectors.station_referrals_for(user, scope) for scope in selectors.list_branches(user)],
     )
     context = {"page": page, "paged": paged, "draft_retention_days": draft_retention_days()}
     return render(request, "referrals/station_list.html", context)
@@ -288,11 +289,12 @@ def inbox(request):
     form = InboxFilterForm(data)
     filtered = selectors.inbox_filtered(user, form)
     counts = selectors.inbox_tab_counts(filtered, user, now)
+    tab = selectors.inbox_tab_q(form.current_tab, user, now)
     page, paged = _page(
         request,
-        filtered.filter(selectors.inbox_tab_q(form.current_tab, user, now)),
+        filtered.filter(tab),
         form.ordering,
-        selectors.list_branches(user),
+        [selectors.inbox_filtered(user, form, branch).filter(tab) for branch in selectors.inbox_branches(user)],
     )
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)

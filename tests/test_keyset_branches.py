@@ -1,12 +1,12 @@
-"""Keyset pages read branch by branch (issue 12): the scope's branches (``scope_branches``) are read
+"""Keyset pages read branch by branch (issue 12): the scope's branches (``list_branches``) are read
 as separate ordered queries and merged — the pages hold the same rows in the same order as one query
 over the whole scope, with no row twice and none lost at a page boundary."""
 
 import pytest
 
 from core.pagination import keyset_page
-from referrals.models import Referral, scope_branches
-from referrals.selectors import STATION_ORDERING, station_referrals_for
+from referrals.models import Referral
+from referrals.selectors import STATION_ORDERING, list_branches, station_referrals_for
 from tests.factories import make_referral
 
 
@@ -28,7 +28,7 @@ def test_pages_merged_from_branches_equal_one_query(personas, size):
         make_referral(officer, submit=index % 3 != 0)
         make_referral(personas.police_hilden2)
     queryset = station_referrals_for(officer)
-    branches = scope_branches(officer)
+    branches = [station_referrals_for(officer, scope) for scope in list_branches(officer)]
     assert len(branches) == 2  # the station, and the officer's own drafts
     expected = list(queryset.order_by(*STATION_ORDERING).values_list("pk", flat=True))
     assert len(expected) == Referral.objects.exclude(status="draft").count() + 3
@@ -39,6 +39,6 @@ def test_pages_merged_from_branches_equal_one_query(personas, size):
 def test_a_row_in_two_branches_is_listed_once(personas):
     make_referral(personas.police_hilden)
     officer = personas.police_hilden
-    branches = [*scope_branches(officer), *scope_branches(officer)]  # every row in two branches
+    branches = [station_referrals_for(officer, scope) for scope in list_branches(officer)] * 2  # each row twice
     queryset = station_referrals_for(officer)
     assert _walk(queryset, size=1, branches=branches) == list(queryset.values_list("pk", flat=True))

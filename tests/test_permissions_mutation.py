@@ -5,7 +5,7 @@ matrix's checks fail. A matrix that still passed with a broken scope would prove
 import pytest
 from django.db.models import Q
 
-from referrals import models, selectors
+from referrals import models
 from tests.test_permissions import MATRIX_ROWS, matrix_world, world  # noqa: F401  (the matrix's fixtures)
 
 # Endpoints that show what ``visible_to`` lets through (the inbox narrows the scope again to the
@@ -29,7 +29,6 @@ def leaky_scope(world, monkeypatch):  # noqa: F811
         return branches
 
     monkeypatch.setattr(models, "scope_branches", scope_branches)
-    monkeypatch.setattr(selectors, "scope_branches", scope_branches)
     return world
 
 

@@ -140,8 +140,11 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     keyset_ordering = API_ORDERING
     serializer_class = ReferralListSerializer
 
-    def get_queryset(self):
-        queryset = Referral.objects.visible_to(self.request.user).select_related(*LIST_RELATED)
+    def get_queryset(self, scope=None):
+        """``scope``: one of ``list_branches`` instead of the whole scope (``keyset_branches``)."""
+        queryset = (Referral.objects.visible_to(self.request.user) if scope is None else scope).select_related(
+            *LIST_RELATED
+        )
         if self.action == "list":
             for name, allowed in (("status", Status.values), ("urgency", Urgency.values)):
                 value = self.request.query_params.get(name)
@@ -153,7 +156,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
 
     def keyset_branches(self):
         """The list reads the scope branch by branch (``selectors.list_branches``): constant per page."""
-        return list_branches(self.request.user)
+        return [self.get_queryset(scope) for scope in list_branches(self.request.user)]
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
