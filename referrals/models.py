@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.backends.signals import connection_created
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +64,9 @@ class Status(models.TextChoices):
 
 
 # Referrals the office still has to work on; the inbox shows them first.
+# Stands in for "no deadline" so that sorting by deadline never meets NULL (keyset pagination).
+NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
+
 OPEN_STATUSES = (Status.SUBMITTED, Status.ACKNOWLEDGED, Status.IN_ASSESSMENT, Status.FORWARDED)
 
 
@@ -355,6 +359,20 @@ class Referral(models.Model):
             ),
             # The API list's order, per office (its office branch is one range of this index).
             models.Index(fields=["youth_office", "created_at", "id"], name="referral_office_created"),
+            # The inbox's other two orders (``referrals.forms.INBOX_SORTS``), the same expressions as
+            # the annotations ``inbox_due`` and ``inbox_received`` (``selectors.inbox_filtered``).
+            models.Index(
+                F("youth_office"),
+                Coalesce("due_at", Value(NO_DEADLINE, output_field=models.DateTimeField())),
+                F("id"),
+                name="referral_office_due",
+            ),
+            models.Index(
+                F("youth_office"),
+                Coalesce("received_at", "submitted_at", "created_at"),
+                F("id"),
+                name="referral_office_received",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
-from .models import OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
+from .models import NO_DEADLINE, OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -141,8 +141,6 @@ def police_feedback(referral: Referral) -> dict | None:
 # --- the office inbox: tabs, search, filters ---------------------------------------------------------
 
 
-# Stands in for "no deadline" so that sorting by deadline never meets NULL (keyset pagination).
-NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
 
 
 SEARCH_TERMS = 5

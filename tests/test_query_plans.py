@@ -173,6 +173,17 @@ def test_inbox_tabs_and_counts_use_indexes(client, seeded, tab):
         assert any("referral_inbox_open" in plan for _sql, plan in plans), plans
 
 
+@pytest.mark.parametrize("sort", ["due", "newest"])
+def test_inbox_other_sorts_read_in_order(client, seeded, sort):
+    client.force_login(seeded.caseworker)
+    plans = _plans(lambda: client.get(reverse("referrals:inbox"), {"tab": "all", "sort": sort}))
+    _assert_indexed(plans)
+    _assert_read_in_order(plans)
+    cursor = client.get(reverse("referrals:inbox"), {"tab": "all", "sort": sort}).context["page"].next_cursor
+    plans = _plans(lambda: client.get(reverse("referrals:inbox"), {"tab": "all", "sort": sort, "cursor": cursor}))
+    _assert_read_in_order(plans)
+
+
 @pytest.mark.parametrize("tab", ["open", "all"])
 def test_inbox_search_uses_indexes(client, seeded, tab):
     client.force_login(seeded.caseworker)
