@@ -349,6 +349,8 @@ class Referral(models.Model):
             models.Index(fields=["youth_office", "urgency_rank", "submitted_at", "id"], name="referral_inbox"),
             models.Index(fields=["station", "created_at", "id"], name="referral_station"),
             models.Index(fields=["police_authority", "status"], name="referral_authority_status"),
+            # The police coordinator's list (``selectors.STATION_ORDERING``), per authority.
+            models.Index(fields=["police_authority", "created_at", "id"], name="referral_authority_created"),
             models.Index(fields=["status", "urgency_rank", "submitted_at", "id"], name="referral_status_queue"),
             # The open inbox tabs and their counts read only the office's open referrals (a few
             # thousand at most), not the closed ones that make up most of the table (issue 12).

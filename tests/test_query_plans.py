@@ -55,10 +55,12 @@ def _seed() -> dict:
     User = get_user_model()
     caseworker = User.objects.create_user("plan_caseworker")
     police = User.objects.create_user("plan_police")
+    coordinator = User.objects.create_user("plan_coordinator")
     hilden = Agency.objects.get(code="JA-HIL")
     station = Agency.objects.get(code="PW-HIL")
     Membership.objects.create(user=caseworker, agency=hilden, role=Role.CASEWORKER)
     Membership.objects.create(user=police, agency=station, role=Role.POLICE_OFFICER)
+    Membership.objects.create(user=coordinator, agency=station.parent, role=Role.POLICE_COORDINATOR)
     offices = list(Agency.objects.filter(kind=AgencyKind.YOUTH_OFFICE).order_by("pk"))
     stations = list(Agency.objects.filter(kind=AgencyKind.POLICE_STATION).order_by("pk"))
     now = timezone.now()
@@ -108,7 +110,7 @@ def _seed() -> dict:
         )
         for table in GUARDED_TABLES:
             cursor.execute(f"ANALYZE {table}")
-    return {"caseworker": caseworker, "police": police}
+    return {"caseworker": caseworker, "police": police, "coordinator": coordinator}
 
 
 def _unseed(people: dict) -> None:
@@ -212,8 +214,9 @@ def test_api_list_uses_indexes(seeded):
     _assert_read_in_order(plans)
 
 
-def test_police_list_uses_indexes(client, seeded):
-    client.force_login(seeded.police)
+@pytest.mark.parametrize("persona", ["police", "coordinator"])
+def test_police_list_uses_indexes(client, seeded, persona):
+    client.force_login(getattr(seeded, persona))
     plans = _plans(lambda: client.get(reverse("referrals:list")))
     _assert_indexed(plans)
     _assert_read_in_order(plans)
