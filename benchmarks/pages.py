@@ -1,0 +1,243 @@
+"""The main pages at two table sizes in one run (issue 12), over HTTP through the full Django stack.
+
+    BENCH_N=20000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m benchmarks.pages
+
+Creates a throw-away test database (PostgreSQL only: the query shapes are PostgreSQL's), fills it to
+``BENCH_N // 10`` referrals, measures every page, fills on to ``BENCH_N`` and measures again. Requests
+go through Django's test client: every middleware, a real session with the second factor passed, the
+templates — no network and no gunicorn. Shape: ten offices, 95 % closed, 1.6 children, 1.5 persons,
+7 timeline events and 5 access-log entries per referral. Prints median and p95 per page at both sizes,
+the growth ratio (large / small), and at the large size the time of the page's SQL (all its queries
+together: session, memberships, counts, the page's branches) against the bare indexed query of the
+page's rows.
+"""
+
+# ruff: noqa: S608 — the bare queries are assembled from this module's constants; values are parameters.
+
+import os
+import random
+import statistics
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "true")
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "20000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
+BATCH = 5000
+SURNAMES = ["ber", "mann", "schu", "kow", "hoff", "wag", "mitz", "krü", "lan", "dorf", "zak", "ova", "ler", "tin"]
+
+
+def timed(fn):
+    fn()  # warm-up
+    samples = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
+
+
+def people():
+    from agencies.models import Agency, Membership, Role
+    from agencies.services import district_seed
+
+    district_seed(slug="mettmann")
+    User = get_user_model()
+    caseworker = User.objects.create_user("bench_caseworker")
+    officer = User.objects.create_user("bench_officer")
+    Membership.objects.create(user=caseworker, agency=Agency.objects.get(code="JA-HIL"), role=Role.CASEWORKER)
+    Membership.objects.create(user=officer, agency=Agency.objects.get(code="PW-HIL"), role=Role.POLICE_OFFICER)
+    return caseworker, officer
+
+
+def fill(start: int, stop: int, officer, caseworker, rng: random.Random) -> None:
+    from agencies.models import Agency, AgencyKind
+    from referrals.models import URGENCY_RANK, AccessLogEntry, Child, Person, Referral, ReferralEvent, Status
+
+    offices = list(Agency.objects.filter(kind=AgencyKind.YOUTH_OFFICE).order_by("pk"))
+    stations = list(Agency.objects.filter(kind=AgencyKind.POLICE_STATION).order_by("pk"))
+    now = timezone.now()
+    for first in range(start, stop, BATCH):
+        referrals = []
+        for index in range(first, min(first + BATCH, stop)):
+            submitted = now - timezone.timedelta(minutes=rng.randint(60, 3_000_000))
+            closed = rng.random() < 0.95
+            urgency = rng.choice(["immediate", "urgent", "routine", "routine"])
+            station = rng.choice(stations)
+            referrals.append(
+                Referral(
+                    reference=f"B-{index:08d}", police_case_number=f"ME-{rng.randint(10**6, 10**7)}",
+                    status=Status.CLOSED if closed else rng.choice([Status.SUBMITTED, Status.IN_ASSESSMENT]),
+                    police_authority_id=station.parent_id, station=station, created_by=officer,
+                    urgency=urgency, urgency_rank=URGENCY_RANK[urgency], youth_office=rng.choice(offices),
+                    submitted_at=submitted, received_at=submitted, due_at=submitted + timezone.timedelta(days=1),
+                    acknowledged_at=submitted + timezone.timedelta(hours=3),
+                    closed_at=submitted + timezone.timedelta(days=40) if closed else None,
+                )
+            )  # fmt: skip
+        Referral.objects.bulk_create(referrals)
+        Referral.objects.filter(pk__in=[r.pk for r in referrals]).update(created_at=django.db.models.F("submitted_at"))
+        children, persons, events, log = [], [], [], []
+        for referral in referrals:
+            for _ in range(1 if rng.random() < 0.4 else 2):
+                name = "".join(rng.sample(SURNAMES, 3)).title()
+                children.append(Child(referral=referral, first_name=rng.choice(["Mia", "Ben", "Lena"]), last_name=name))
+            for _ in range(1 if rng.random() < 0.5 else 2):
+                persons.append(Person(referral=referral, first_name="Eva", last_name="Muster", role="mother"))
+            for offset in range(7):
+                events.append(
+                    ReferralEvent(referral=referral, kind="submitted", at=referral.submitted_at, data={"n": offset})
+                )
+            for _ in range(5):
+                log.append(
+                    AccessLogEntry(
+                        person=caseworker, agency_id=referral.youth_office_id, action="view", obj_type="referral",
+                        obj_id=referral.pk, referral_id=referral.pk, at=referral.submitted_at,
+                    )
+                )  # fmt: skip
+        Child.objects.bulk_create(children)
+        Person.objects.bulk_create(persons)
+        ReferralEvent.objects.bulk_create(events)
+        AccessLogEntry.objects.bulk_create(log)
+    with connection.cursor() as cursor:
+        # The steady state autovacuum keeps: statistics, and the trigram indexes' pending lists empty.
+        cursor.execute(
+            "SELECT gin_clean_pending_list(indexrelid::regclass) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE '%%_trgm'"
+        )
+        cursor.execute("ANALYZE")
+
+
+def logged_in(user) -> Client:
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="Bench", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def sql_time(page) -> float:
+    """Median milliseconds the page's queries take together (as the database driver saw them)."""
+    totals = []
+    for _ in range(min(REPEAT, 10)):
+        with CaptureQueriesContext(connection) as captured:
+            page()
+        totals.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+    return statistics.median(totals)
+
+
+def bare(sql: str, params: list):
+    """The indexed query for the same rows, alone (the page's floor)."""
+
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+    return run
+
+
+def measure(caseworker, officer) -> dict:
+    from agencies.models import Agency
+    from referrals.models import Child
+
+    office = Agency.objects.get(code="JA-HIL").pk
+    station = Agency.objects.get(code="PW-HIL").pk
+    name = Child.objects.filter(referral__youth_office_id=office).order_by("-id").values_list("last_name", flat=True)[0]
+    from django.urls import reverse
+
+    office_client, police_client = logged_in(caseworker), logged_in(officer)
+    inbox, station_list = reverse("referrals:inbox"), reverse("referrals:list")
+    open_ = "status IN ('submitted', 'acknowledged', 'in_assessment', 'forwarded')"
+    order = "ORDER BY urgency_rank, submitted_at, id LIMIT 26"
+    office_rows = "SELECT * FROM referrals_referral WHERE youth_office_id = %s AND "
+    newest = "ORDER BY created_at DESC, id DESC"
+    pages = {
+        "inbox open (page 1)": (lambda: office_client.get(inbox), f"{office_rows}{open_} {order}", [office]),
+        "inbox tab all": (
+            lambda: office_client.get(inbox, {"tab": "all"}),
+            f"{office_rows}status <> 'draft' {order}",
+            [office],
+        ),
+        "inbox tab closed": (
+            lambda: office_client.get(inbox, {"tab": "closed"}),
+            f"{office_rows}status = 'closed' {order}",
+            [office],
+        ),
+        "inbox tab mine": (
+            lambda: office_client.get(inbox, {"tab": "mine"}),
+            f"{office_rows}{open_} AND assignee_id = %s {order}",
+            [office, caseworker.pk],
+        ),
+        "inbox search (child name)": (
+            lambda: office_client.get(inbox, {"tab": "all", "q": name}),
+            "SELECT referral_id FROM referrals_child WHERE upper(last_name::text) LIKE %s LIMIT 26",
+            [f"%{name.upper()}%"],
+        ),
+        "API list page 1": (
+            lambda: office_client.get("/api/v1/referrals/"),
+            f"SELECT * FROM referrals_referral WHERE youth_office_id = %s {newest} LIMIT 51",
+            [office],
+        ),
+        "police my referrals": (
+            lambda: police_client.get(station_list),
+            f"SELECT * FROM referrals_referral WHERE station_id = %s {newest} LIMIT 26",
+            [station],
+        ),
+    }
+    results = {}
+    for label, (page, sql, params) in pages.items():
+        response = page()
+        assert response.status_code == 200, (label, response.status_code)
+        results[label] = (timed(page), timed(bare(sql, params)), sql_time(page))
+    return results
+
+
+def main():
+    assert connection.vendor == "postgresql", "benchmarks.pages measures PostgreSQL's plans: set DATABASE_URL"
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        rng = random.Random(12)
+        caseworker, officer = people()
+        small = max(N // 10, 1000)
+        sizes, runs, done = [small, N], [], 0
+        for size in sizes:
+            t0 = time.perf_counter()
+            fill(done, size, officer, caseworker, rng)
+            done = size
+            print(f"filled to {size:,} referrals in {time.perf_counter() - t0:.0f} s", flush=True)
+            runs.append(measure(caseworker, officer))
+        print(f"\nHTTP (Django test client, full stack), PostgreSQL; median / p95 ms over {REPEAT} requests;")
+        print("SQL: the page's queries together (median ms) and their ratio to the bare indexed query of the rows")
+        print(f"{'page':28}{sizes[0]:>10,} {'':>7}{sizes[1]:>10,} {'':>7}{'growth':>8}{'SQL ms':>8}{'÷ bare':>8}")
+        for label in runs[0]:
+            (s_med, s_p95), _bare, _sql = runs[0][label]
+            (l_med, l_p95), (bare_med, _p), sql_ms = runs[1][label]
+            print(
+                f"{label:28}{s_med:10.1f} /{s_p95:6.1f}{l_med:10.1f} /{l_p95:6.1f}{l_med / s_med:7.2f}x"
+                f"{sql_ms:8.1f}{sql_ms / bare_med:7.1f}x"
+            )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
