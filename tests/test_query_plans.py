@@ -50,12 +50,14 @@ def _seed() -> dict:
     from django.contrib.auth import get_user_model
 
     from agencies.models import Membership, Role
+    from tests.conftest import district_get
 
     rng = random.Random(12)
     User = get_user_model()
     caseworker = User.objects.create_user("plan_caseworker")
     police = User.objects.create_user("plan_police")
     coordinator = User.objects.create_user("plan_coordinator")
+    district_get()  # a transactional test on the same worker may have flushed the seeded district
     hilden = Agency.objects.get(code="JA-HIL")
     station = Agency.objects.get(code="PW-HIL")
     Membership.objects.create(user=caseworker, agency=hilden, role=Role.CASEWORKER)
