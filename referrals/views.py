@@ -747,8 +747,8 @@ def casework(request, pk, key):
         return _invalid(request, referral, form)
     data = form.cleaned_data
     if page_action.confirm is not None and not data.get("confirm"):
-        template, extra = page_action.confirm
-        return render(request, template, {"referral": referral, "form": form, **extra(referral, data)})
+        template, confirm_context = page_action.confirm
+        return render(request, template, {"referral": referral, "form": form, **confirm_context(referral, data)})
     response = _perform(
         request,
         referral,
