@@ -222,13 +222,21 @@ class ReferralQuerySet(models.QuerySet):
         return [self.filter(branch) for branch in scope_branches(user)]
 
     def inbox_branches(self, user) -> list[models.QuerySet]:
-        """The office inbox as one queryset per office branch of the scope (``office_branches``): each
-        is a branch of ``visible_to`` itself, so it needs no further scoping — and carries no OR the
-        planner would have to guess through."""
+        """The office inbox as one queryset per office branch of the scope (``office_branches``),
+        disjoint: each is a branch of ``visible_to`` itself, so it needs no further scoping — and
+        carries no OR the planner would have to guess through."""
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return []
         office_ids = sorted(actor_of(user).office_ids)
-        return [self.filter(branch).exclude(status=Status.DRAFT) for branch in office_branches(office_ids)]
+        if not office_ids:
+            return []
+        # Disjoint, so that counts may add up: a case handed over between two offices of the same
+        # person belongs to the first branch only.
+        responsible, receiving = office_branches(office_ids)
+        return [
+            self.filter(responsible).exclude(status=Status.DRAFT),
+            self.filter(receiving).exclude(responsible).exclude(status=Status.DRAFT),
+        ]
 
     def inbox_order(self):
         """Most urgent first, then oldest first; ``id`` makes the order total (keyset pagination)."""

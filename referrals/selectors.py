@@ -141,8 +141,6 @@ def police_feedback(referral: Referral) -> dict | None:
 # --- the office inbox: tabs, search, filters ---------------------------------------------------------
 
 
-
-
 SEARCH_TERMS = 5
 
 
@@ -217,19 +215,26 @@ TAB_COUNT_LIMIT = 1_000
 CAPPED_TABS = (InboxTab.CLOSED, InboxTab.ALL)
 
 
-def inbox_tab_counts(queryset, user, now) -> dict[str, int]:
+def inbox_tab_counts(queryset, user, now, branches=()) -> dict[str, int]:
     """How many referrals each tab holds. The open tabs are counted exactly in one aggregate over the
     open referrals only (the partial index ``referral_inbox_open``: a few thousand rows per office at
     most). "Closed" and "all" grow with the years, and nobody acts on their exact size: they are
-    counted up to ``TAB_COUNT_LIMIT + 1`` (a bounded read) and shown as "more than 1,000" above the
-    limit (``tab_count_shown``) — constant time at any table size (issue 12, docs/betrieb.md)."""
+    counted up to ``TAB_COUNT_LIMIT + 1`` and shown as "more than 1,000" above the limit
+    (``tab_count_shown``). ``branches`` (disjoint, ``inbox_branches``): each counted on its own, so the
+    count stops after ``TAB_COUNT_LIMIT + 1`` rows of one index range — with the OR across columns
+    PostgreSQL first collects every referral of the office (issue 12, README "The database at a
+    million referrals")."""
     exact = [key for key, _label in INBOX_TABS if key not in CAPPED_TABS]
     counts = queryset.filter(status__in=OPEN_STATUSES).aggregate(
         **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
     )
     for key in CAPPED_TABS:
-        capped = queryset.filter(inbox_tab_q(key, user, now)).order_by().values("pk")[: TAB_COUNT_LIMIT + 1]
-        counts[key] = capped.count()
+        parts = branches or [queryset]
+        found = sum(
+            part.filter(inbox_tab_q(key, user, now)).order_by().values("pk")[: TAB_COUNT_LIMIT + 1].count()
+            for part in parts
+        )
+        counts[key] = min(found, TAB_COUNT_LIMIT + 1)
     return counts
 
 

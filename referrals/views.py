@@ -288,14 +288,10 @@ def inbox(request):
     now = timezone.now()
     form = InboxFilterForm(data)
     filtered = selectors.inbox_filtered(user, form)
-    counts = selectors.inbox_tab_counts(filtered, user, now)
+    branches = [selectors.inbox_filtered(user, form, branch) for branch in selectors.inbox_branches(user)]
+    counts = selectors.inbox_tab_counts(filtered, user, now, branches)
     tab = selectors.inbox_tab_q(form.current_tab, user, now)
-    page, paged = _page(
-        request,
-        filtered.filter(tab),
-        form.ordering,
-        [selectors.inbox_filtered(user, form, branch).filter(tab) for branch in selectors.inbox_branches(user)],
-    )
+    page, paged = _page(request, filtered.filter(tab), form.ordering, [branch.filter(tab) for branch in branches])
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)
     tabs = [

@@ -31,3 +31,20 @@ def test_closed_and_all_say_more_than_the_limit(client, personas, monkeypatch):
 
     Referral.objects.filter(pk=referrals[0].pk).update(status=Status.SUBMITTED)
     assert _tabs(client)["closed"] == 2  # at the limit: exact
+
+
+@pytest.mark.django_db
+def test_a_case_forwarded_between_two_offices_of_one_person_counts_once(client, personas):
+    from agencies.models import Agency, Membership, Role
+
+    both = personas.caseworker_hilden
+    Membership.objects.create(user=both, agency=Agency.objects.get(code="JA-VEL"), role=Role.CASEWORKER)
+    referral = make_referral(personas.police_hilden)
+    Referral.objects.filter(pk=referral.pk).update(
+        status=Status.FORWARDED, status_before_forward=Status.SUBMITTED, forwarded_to=Agency.objects.get(code="JA-VEL")
+    )
+    client.force_login(both)
+    response = client.get(reverse("referrals:inbox"), {"tab": "all"})
+    assert [r.pk for r in response.context["page"].items] == [referral.pk]
+    counts = {tab.key: tab.count for tab in response.context["tabs"]}
+    assert counts["all"] == 1 and counts["open"] == 1
