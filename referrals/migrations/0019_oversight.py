@@ -1,0 +1,8 @@
+# Reserved for issue 15 (dashboards, print and PDF, hand-over records); the operations are filled in with that work.
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("referrals", "0018_police_dialogue")]
+
+    operations = []
