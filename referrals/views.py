@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -280,6 +281,13 @@ def inbox(request):
         if request.session["inbox_q"].strip():
             params["tab"] = InboxTab.ALL  # a search looks in every tab; each hit says in which (issue 16)
         return redirect(f"{reverse('referrals:inbox')}?{params.urlencode()}")
+    return _inbox_page(request, BulkAssignForm(people=_bulk_people(user)))
+
+
+def _inbox_page(request, bulk_form, *, selected=(), next_url=None, status=200):
+    """The inbox for ``request.GET``; after a failed bulk assignment (``next_url``: the inbox address
+    the form was sent from) with its error summary, the ticked rows and the chosen person kept."""
+    user = request.user
     data = request.GET.copy()
     if data.get("reset"):
         request.session.pop("inbox_q", None)
@@ -307,21 +315,37 @@ def inbox(request):
         "tabs": tabs,
         "current_tab": next(t for t in tabs if t.current),
         "now": now,
-        "bulk_form": BulkAssignForm(people=_bulk_people(user)),
+        "bulk_form": bulk_form,
+        "selected": set(selected),
+        "inbox_next": next_url or request.get_full_path(),
         "office_ids": actor_of(user).office_ids,
     }
-    return render(request, "referrals/inbox.html", context)
+    return render(request, "referrals/inbox.html", context, status=status)
 
 
 class _Rollback(Exception):
     """Raised inside the bulk assignment's transaction to undo every assignment made so far."""
 
 
-def _back_to_inbox(request):
+def _inbox_next(request) -> str:
+    """The inbox address (tab, filters, page) the bulk form was sent from; the inbox itself otherwise."""
     target = request.POST.get("next", "")
     if target.startswith(reverse("referrals:inbox")) and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
-        return redirect(target)
-    return redirect("referrals:inbox")
+        return target
+    return reverse("referrals:inbox")
+
+
+def _back_to_inbox(request):
+    return redirect(_inbox_next(request))
+
+
+def _bulk_assign_again(request, form, ids, *, status=200):
+    """A failed bulk assignment comes back in place (issue 16 § 3: one error pattern): the inbox page
+    it was sent from, with the error summary above the table, the rows still ticked and the person
+    still chosen. Reloading it or going back never re-assigns: nothing was assigned."""
+    target = _inbox_next(request)
+    request.GET = QueryDict(urlsplit(target).query)
+    return _inbox_page(request, form, selected=ids, next_url=target, status=status)
 
 
 @login_required
@@ -334,17 +358,18 @@ def bulk_assign(request):
     _require_role(user, *OFFICE_ROLES)
     ids = list(dict.fromkeys(int(v) for v in request.POST.getlist("referral") if v.isdigit()))
     form = BulkAssignForm(request.POST, people=_bulk_people(user))
+    valid = form.is_valid()
     if not ids:
-        messages.error(request, _("Select at least one referral."))
-        return _back_to_inbox(request)
-    if not form.is_valid():
-        messages.error(request, _("Choose the person to assign the referrals to."))
-        return _back_to_inbox(request)
+        form.add_error(None, _("Select at least one referral."))
+    if not valid:
+        form.errors["assignee"] = form.error_class([_("Choose the person to assign the referrals to.")])
+    if not ids or not valid:
+        return _bulk_assign_again(request, form, ids)
     assignee = form.cleaned_data["assignee"]
     found = {r.pk: r for r in selectors.inbox_for(user).filter(pk__in=ids)}
     if len(found) != len(ids):
-        messages.error(request, _("Nothing was assigned: a selected referral is no longer in your inbox."))
-        return _back_to_inbox(request)
+        form.add_error(None, _("Nothing was assigned: a selected referral is no longer in your inbox."))
+        return _bulk_assign_again(request, form, list(found))
     failures = []
     try:
         with transaction.atomic():
@@ -364,10 +389,10 @@ def bulk_assign(request):
             if failures:
                 raise _Rollback
     except _Rollback:
-        messages.error(request, _("Nothing was assigned, because not every selected referral could be assigned:"))
+        form.add_error(None, _("Nothing was assigned, because not every selected referral could be assigned:"))
         for reference, reason in failures:
-            messages.error(request, f"{reference}: {reason}")
-        return _back_to_inbox(request)
+            form.add_error(None, f"{reference}: {reason}")
+        return _bulk_assign_again(request, form, ids)
     name = person_name(assignee)
     if len(ids) == 1:
         message = _("Referral %(reference)s assigned to %(name)s.") % {
