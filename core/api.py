@@ -15,11 +15,13 @@ handler translates them for every API module alike:
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import StaleVersion
+from .storage import STORE_RETRY_AFTER, StoreUnavailable
 
 __all__ = ["StaleVersion", "VersionConflict", "exception_handler", "mark_precondition", "nest_errors"]
 
@@ -85,6 +87,13 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, StoreUnavailable):
+        response = Response(
+            {"detail": _("The file store cannot be reached right now. Please try again in a minute.")},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(STORE_RETRY_AFTER)
+        return response
     response = drf_exception_handler(exc, context)
     if isinstance(exc, VersionConflict) and response is not None:
         response.data["version"] = exc.version

@@ -17,7 +17,34 @@ job (``core.tasks.retry_file_deletions``) tries again whatever is left, until it
 import logging
 from urllib.parse import parse_qsl, urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django.http import Http404
+
 logger = logging.getLogger("core.storage")
+
+# Seconds a client is asked to wait before it asks for a file again while the store is unreachable.
+STORE_RETRY_AFTER = 60
+
+
+class StoreUnavailable(Exception):
+    """The private store cannot hand out a file right now (unreachable, refusing, timing out): a
+    transient failure, answered 503 with ``Retry-After`` — never a 500, and never a 404 that would
+    tell the person the file is gone."""
+
+
+def open_for_download(field_file):
+    """``field_file`` opened for reading, for a download view: a file missing from the store is
+    ``Http404`` (the same answer as a file out of scope), a store that cannot be reached is
+    ``StoreUnavailable``. The log line names the error's class only (the file name is a random
+    token, but the message of a store error may carry the whole request)."""
+    try:
+        return field_file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    except (OSError, BotoCoreError, ClientError) as exc:
+        logger.warning("private store unreachable on download: %s", type(exc).__name__)
+        raise StoreUnavailable from exc
+
 
 PROBE_TIMEOUT = 2  # seconds the readiness probe waits for the object store
 

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, JsonResponse, QueryDict
+from django.http import FileResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Role
 from agencies.routing import route_preview
 from core.idempotency import Replay, form_claim, form_token, idempotency_store
 from core.pagination import InvalidCursor, keyset_page
+from core.storage import STORE_RETRY_AFTER, StoreUnavailable, open_for_download
 
 from . import selectors
 from .access import ReferralAccess, referral_access, referral_for
@@ -787,6 +788,15 @@ def casework(request, pk, key):
     )
 
 
+def store_unavailable_page(request, referral):
+    """503 for a download while the file store cannot be reached: the German page says the file is
+    there and to try again, and who to call meanwhile — not a 500, and not a 404 (the file is not
+    gone)."""
+    response = render(request, "referrals/attachment_unavailable.html", {"referral": referral}, status=503)
+    response["Retry-After"] = str(STORE_RETRY_AFTER)
+    return response
+
+
 @login_required
 def attachment_download(request, pk, attachment_id):
     """An attachment, only through its referral's scope and ``selectors.attachments_for``: 404 for
@@ -794,9 +804,9 @@ def attachment_download(request, pk, attachment_id):
     referral = _visible(request, pk)
     attachment = get_object_or_404(selectors.attachments_for(referral_access(request.user, referral)), pk=attachment_id)
     try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+        handle = open_for_download(attachment.file)
+    except StoreUnavailable:
+        return store_unavailable_page(request, referral)
     access_log_record(
         request=request,
         action=AccessLogEntry.Action.DOWNLOAD,

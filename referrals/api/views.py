@@ -21,6 +21,7 @@ from config.api import LimitedMultiPartParser
 from core.api import mark_precondition
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
+from core.storage import open_for_download
 
 from ..access import ReferralAccess, referral_access, referral_for
 from ..access_log import access_log_record, entry_row, references_of, referral_access_log
@@ -371,12 +372,13 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         access = self._referral(pk, office_only=True)
         referral = access.referral
         attachment = get_object_or_404(attachments_for(access), pk=attachment_id)
+        handle = open_for_download(attachment.file)  # missing in the store: 404; store unreachable: 503
         self._log_read(
             referral, AccessLogEntry.ObjectType.ATTACHMENT, attachment.pk, action=AccessLogEntry.Action.DOWNLOAD
         )
         extension = ATTACHMENT_EXTENSIONS.get(attachment.content_type, "bin")
         response = FileResponse(
-            attachment.file.open("rb"),
+            handle,
             as_attachment=True,
             filename=f"anlage-{attachment.pk}.{extension}",
             content_type=attachment.content_type,
