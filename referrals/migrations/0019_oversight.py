@@ -1,4 +1,4 @@
-# Reserved for issue 15 (dashboards, print and PDF, hand-over records); the operations are filled in with that work.
+# Reserved for issue 15 § 3 (print and PDF of a case, hand-over records); the operations are filled in with that work.
 from django.db import migrations
 
 
