@@ -42,6 +42,9 @@ from .validators import (
 
 DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
+# Marks a date field that accepts German input: static/js/german-dates.js turns it into a text field
+# asking for "21.11.2026 23:40" where the browser has no picker.
+GERMAN_DATE = {"data-german-date": ""}
 # Where the browser offers no date picker (the field is plain text), officers type German dates,
 # whatever language the page or the browser is in: "21.11.2026 23:40", "21.11.2026".
 DATE_INPUT_FORMATS = [DATE_FORMAT, "%d.%m.%Y", "%d.%m.%y"]
@@ -84,7 +87,7 @@ def _checkboxes(name, choices):
 
 
 def _date_input():
-    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date"})
+    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", **GERMAN_DATE})
 
 
 def _accept_german_dates(form, *names):
@@ -108,7 +111,8 @@ class PostcodeField(forms.CharField):
 
 
 def _birth_date_input():
-    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", "min": EARLIEST_BIRTH_DATE.isoformat()})
+    attrs = {"type": "date", "min": EARLIEST_BIRTH_DATE.isoformat(), **GERMAN_DATE}
+    return forms.DateInput(format=DATE_FORMAT, attrs=attrs)
 
 
 def _clean_with(form, name, validator):
@@ -151,7 +155,7 @@ class ReferralForm(forms.ModelForm):
         fields = REFERRAL_FIELDS
         field_classes = {"household_postcode": PostcodeField}
         widgets = {
-            "incident_at": forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
+            "incident_at": forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local", **GERMAN_DATE}),
             "callout_reason": _textarea(3),
             "facts_observed": _textarea(6),
             "facts_reported": _textarea(6),
@@ -613,7 +617,7 @@ class AssessmentForm(CaseworkForm):
         label=_("Home visit on"),
         required=False,
         widget=_date_input(),
-        input_formats=[DATE_FORMAT],
+        input_formats=DATE_INPUT_FORMATS,
         help_text=_("Leave empty if there was no home visit."),
     )
     child_seen = forms.BooleanField(label=_("The child was seen"), required=False)
@@ -690,7 +694,7 @@ class FollowUpForm(forms.Form):
         label=_("Date and time of the new incident"),
         required=False,
         input_formats=DATETIME_INPUT_FORMATS,
-        widget=forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local"}),
+        widget=forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local", **GERMAN_DATE}),
         help_text=_("Only if there was a new incident."),
     )
 
@@ -748,10 +752,10 @@ class InboxFilterForm(forms.Form):
     urgency = forms.ChoiceField(label=_("Urgency"), required=False)
     concern = forms.ChoiceField(label=_("Concern"), required=False)
     received_from = forms.DateField(
-        label=_("Received from"), required=False, widget=_date_input(), input_formats=[DATE_FORMAT]
+        label=_("Received from"), required=False, widget=_date_input(), input_formats=DATE_INPUT_FORMATS
     )
     received_to = forms.DateField(
-        label=_("Received until"), required=False, widget=_date_input(), input_formats=[DATE_FORMAT]
+        label=_("Received until"), required=False, widget=_date_input(), input_formats=DATE_INPUT_FORMATS
     )
     sort = forms.ChoiceField(
         label=_("Sort by"), required=False, choices=[(key, label) for key, (label, _o) in INBOX_SORTS.items()]
@@ -816,7 +820,8 @@ class RetentionRuleForm(forms.Form):
     keep_days = forms.IntegerField(label=_("Keep for (days after closing)"), min_value=1, max_value=MAX_RETENTION_DAYS)
     valid_from = forms.DateField(
         label=_("Applies from"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=_date_input(),
+        input_formats=DATE_INPUT_FORMATS,
         help_text=_("Tomorrow at the earliest: a rule never applies retroactively."),
     )
 
@@ -844,7 +849,7 @@ class GrantForm(forms.Form):
     expires_on = forms.DateField(
         label=_("Access until (inclusive)"),
         widget=_date_input(),
-        input_formats=[DATE_FORMAT],
+        input_formats=DATE_INPUT_FORMATS,
         help_text=_("At most 90 days ahead. Access ends earlier if you revoke it."),
     )
 

@@ -1,0 +1,59 @@
+"""German dates on the casework forms too (issue 16 § 1): where the browser has no picker, the field is
+plain text and static/js/german-dates.js asks for "21.11.2026 23:40"; every date field it marks
+(``data-german-date``) must accept that, whatever the page's language, and the picker's ISO format."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone, translation
+
+from agencies.models import Agency
+from referrals.forms import (
+    AssessmentForm,
+    ChildForm,
+    FollowUpForm,
+    GrantForm,
+    InboxFilterForm,
+    ReferralForm,
+    RetentionRuleForm,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def forms_with_dates():
+    people = get_user_model().objects.none()
+    return [
+        (ReferralForm(), "incident_at"),
+        (ChildForm(), "date_of_birth"),
+        (AssessmentForm(), "home_visit_on"),
+        (FollowUpForm(), "incident_at"),
+        (InboxFilterForm(), "received_from"),
+        (InboxFilterForm(), "received_to"),
+        (RetentionRuleForm(offices=Agency.objects.none()), "valid_from"),
+        (GrantForm(people=people), "expires_on"),
+    ]
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_marked_date_field_takes_german_dates(language):
+    with translation.override(language):
+        for form, name in forms_with_dates():
+            field = form.fields[name]
+            assert "data-german-date" in str(form[name]), name
+            if name == "incident_at":
+                for typed in ("21.11.2026 23:40", "2026-11-21T23:40"):
+                    value = timezone.localtime(field.clean(typed))
+                    assert value.strftime("%Y-%m-%d %H:%M") == "2026-11-21 23:40", (name, typed)
+            else:
+                for typed in ("21.11.2026", "2026-11-21"):
+                    assert field.to_python(typed) == datetime.date(2026, 11, 21), (name, typed)
+
+
+def test_a_date_field_without_german_input_is_not_marked():
+    """The script must not ask for German where the server would refuse it: every date input of the
+    referral forms carries the mark only together with the German input formats."""
+    for form, name in forms_with_dates():
+        formats = form.fields[name].input_formats
+        assert "%d.%m.%Y" in formats or "%d.%m.%Y %H:%M" in formats, name
