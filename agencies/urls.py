@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import password, views
 
 urlpatterns = [
     path("login/", views.Login.as_view(), name="login"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.account, name="account"),
     path("logout-everywhere/", views.logout_everywhere, name="logout_everywhere"),
+    path("password/", password.password_change, name="password_change"),
     path("keepalive/", views.keepalive, name="keepalive"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/issue/", views.token_issue_view, name="token_issue"),

@@ -25,6 +25,7 @@ from referrals.models import Referral, ReferralGrant, ReferralUserObjectPermissi
 from referrals.services import referral_accept, referral_forward
 from tests.conftest import district_get, personas_create
 from tests.factories import make_referral
+from tests.permissions_accounts import ACCOUNT_ENDPOINTS
 from tests.test_access_log import check_access_log_api, check_access_log_page
 
 PERSONAS = [
@@ -1249,6 +1250,7 @@ ENDPOINTS = {
     "agency-list": check_api_agencies,
     "agency-detail": check_api_agencies,
     "routing-preview": check_routing_preview,
+    **ACCOUNT_ENDPOINTS,  # changing one's own password (issue 16 §5)
 }
 
 # URLs that reach no referral and no personal data, with the reason.
