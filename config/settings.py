@@ -456,6 +456,9 @@ DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 HOSPITATION_MAX_PER_DAY = env.int("HOSPITATION_MAX_PER_DAY", default=2)
 # Reminders of meetings, events and action items before they start or fall due: "<n>d", "<n>h" or "<n>m".
 MEETING_REMINDER_OFFSETS = env.list("MEETING_REMINDER_OFFSETS", default=["7d", "1d"])
+# The referral figures of the annual cooperation report (issue 15 § 2): meetings may not import
+# referrals, so the wiring names the function that computes them (meetings.selectors.referral_figures).
+COOPERATION_REPORT_REFERRAL_FIGURES = "referrals.dashboard.cooperation_referral_figures"
 
 # Notifications still undelivered after this many seconds are sent again by the beat sweep.
 NOTIFICATION_RESEND_AFTER_SECONDS = env.int("NOTIFICATION_RESEND_AFTER_SECONDS", default=60)

@@ -748,6 +748,8 @@ class InboxFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     tab = forms.ChoiceField(choices=INBOX_TABS, required=False, widget=forms.HiddenInput)
+    # A figure of the dashboard (``referrals.dashboard.figure_q``): the inbox shows exactly its cases.
+    figure = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), required=False)
     urgency = forms.ChoiceField(label=_("Urgency"), required=False)
     concern = forms.ChoiceField(label=_("Concern"), required=False)
@@ -796,7 +798,9 @@ class InboxFilterForm(forms.Form):
 
     @property
     def has_filters(self) -> bool:
-        return any(self.value(name) for name in ("q", "status", "urgency", "concern", "received_from", "received_to"))
+        return any(
+            self.value(name) for name in ("q", "status", "urgency", "concern", "received_from", "received_to", "figure")
+        )
 
 
 class BulkAssignForm(forms.Form):
