@@ -3,15 +3,21 @@ from rest_framework.routers import SimpleRouter
 
 from .dashboard import DistrictDashboardView, OfficeDashboardView
 from .retention import RetentionRuleViewSet
+from .tasks import ReferralTasksView, SignOffRequestView, SignOffReturnView, TaskViewSet
 from .views import ReferralViewSet
 
 router = SimpleRouter()
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("retention-rules", RetentionRuleViewSet, basename="retention-rule")
+router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
     *router.urls,
     # The dashboards' figures (issue 15 §§ 1-2, referrals/api/dashboard.py).
     path("dashboard/office/", OfficeDashboardView.as_view(), name="dashboard-office"),
     path("dashboard/district/", DistrictDashboardView.as_view(), name="dashboard-district"),
+    # Follow-through of a case (issue 14 §§ 1-2, referrals/api/tasks.py).
+    path("referrals/<int:pk>/tasks/", ReferralTasksView.as_view(), name="referral-tasks"),
+    path("referrals/<int:pk>/sign-off-request/", SignOffRequestView.as_view(), name="referral-sign-off-request"),
+    path("referrals/<int:pk>/sign-off-return/", SignOffReturnView.as_view(), name="referral-sign-off-return"),
 ]
