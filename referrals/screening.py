@@ -16,10 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import followthrough
 from . import notifications as referral_notifications
 from .models import Referral, ReferralEvent, Status
 from .screening_models import NextStep, Screening
 from .services import _check, _event, _lock, _save
+from .task_models import SignOffSubject
 from .transitions import Action
 
 if TYPE_CHECKING:
@@ -103,6 +105,7 @@ def screening_sign_off(*, referral: Referral, user: User, expected_version: int 
     locked.status, locked.closed_at = Status.CLOSED, now
     _save(locked, "status", "closed_at")
     _event(locked, user, ReferralEvent.Kind.SCREENING_SIGNED_OFF, screening=screening.pk)
+    followthrough.signoff_requests_resolve(locked, user, subject=SignOffSubject.SCREENING, object_id=screening.pk)
     _event(locked, user, ReferralEvent.Kind.CLOSED, outcome=SCREENED_OUT, next_step=screening.next_step)
     referral_notifications.notify_police_of_status(locked)
     return screening

@@ -173,3 +173,28 @@ def test_api_round_trip_and_scope(personas, pending):
     response = lead.post(back, {"comment": "Bitte ergänzen"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "returned"
     assert response.json()["comment"] == "Bitte ergänzen"
+
+
+def test_the_screening_decision_is_asked_for_and_signed_off_the_same_way(personas, colleague):
+    from referrals.screening import screening_save, screening_sign_off
+
+    author = personas.caseworker_hilden
+    referral = make_referral(personas.police_hilden, police_measures=[])
+    referral_acknowledge(referral=referral, user=author)
+    screening = screening_save(
+        referral=Referral.objects.get(pk=referral.pk), user=author, weighty_indications=False,
+        reason="Keine gewichtigen Anhaltspunkte", next_step="information_only",
+    )  # fmt: skip
+    request = followthrough.signoff_request_create(referral=Referral.objects.get(pk=referral.pk), user=author)
+    assert request.subject == "screening" and request.object_id == screening.pk
+    assert set(_notes("signoff_requested").values_list("recipient_user", flat=True)) == {
+        personas.lead_hilden.pk, colleague.pk,
+    }  # fmt: skip
+    assert "Ersteinschätzung" in _notes("signoff_requested").first().subject
+    followthrough.signoff_return(referral=Referral.objects.get(pk=referral.pk), user=colleague, comment="Grund fehlt")
+    assert _notes("signoff_returned", author).count() == 1
+    followthrough.signoff_request_create(referral=Referral.objects.get(pk=referral.pk), user=author, to=colleague)
+    screening_sign_off(referral=Referral.objects.get(pk=referral.pk), user=colleague)
+    assert SignOffRequest.objects.get(state="signed_off").resolved_by == colleague
+    assert _notes("signoff_done", author).count() == 1
+    assert not followthrough.signoff_requests_for(colleague).exists()
