@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install messages lint bench clean
+.PHONY: run test install messages pdf-libraries lint bench clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -13,7 +13,12 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
-install: $(STAMP) messages
+install: $(STAMP) messages pdf-libraries
+
+# WeasyPrint (the PDF of a case, referrals/printing.py) draws with Debian's pango and harfbuzz and needs a font.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+pdf-libraries:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(PDF_PACKAGES) >/dev/null)
 
 # Compiled message catalogs are built here, never committed (nothing to do while there is no .po file:
 # compilemessages refuses to run without a locale folder, and git keeps no empty folder).

@@ -1,0 +1,50 @@
+"""``GET /api/v1/referrals/{id}/pdf/`` (issue 15 § 3): the print of a referral as a PDF, by the rules
+of the print page (``referrals.printing``): the referral's offices get the case file, its police their
+referral as filed with the coded feedback, everyone else 404; ``?confidential=include`` only for the
+lead of the responsible office (403 otherwise). Each PDF is written to the access log as a download."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.views import APIView
+
+from core.serializers import ErrorSerializer
+
+from ..access_log import access_log_record
+from ..models import AccessLogEntry
+from ..print_views import pdf_response
+from ..printing import confidential_included, pdf_filename, print_access, print_document, print_pdf
+
+
+class ReferralPdfView(APIView):
+    @extend_schema(
+        summary="The referral as a PDF for paper (its offices: the case file; its police: the referral as filed)",
+        description=(
+            "The print of the referral as `application/pdf`. For the referral's offices: header with reference "
+            "and office, the police referral, children, persons, follow-ups, screening and risk assessment with "
+            "both signatures, notes and attachments listed, the case history — without notes and attachments "
+            "confided under § 65 SGB VIII, which the PDF names as left out. For police of the filing station or "
+            "authority: their referral as submitted with the coded feedback. Anyone else: 404. Every PDF is "
+            "recorded in the access log as a download."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "confidential",
+                OpenApiTypes.STR,
+                enum=["include"],
+                required=False,
+                description="`include`: the lead of the responsible office includes what was confided under "
+                "§ 65 SGB VIII, for the office's own file (403 for anyone else).",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF."),
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request, pk):
+        access = print_access(request, pk)
+        include = confidential_included(access, request.query_params.get("confidential") == "include")
+        template, context = print_document(access, include_confidential=include)
+        access_log_record(request=request, action=AccessLogEntry.Action.DOWNLOAD, referral=access.referral)
+        return pdf_response(print_pdf(template, context), pdf_filename(access.referral))
