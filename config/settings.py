@@ -320,6 +320,8 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "meetings.models.MeetingStatus",
         "OutcomeEnum": "referrals.models.Outcome",
         "RetentionOutcomeEnum": "referrals.models.RetentionOutcome",
+        "TaskKindEnum": "referrals.task_models.TaskKind",
+        "SignOffRequestStateEnum": "referrals.task_models.SignOffRequest.State",
     },
 }
 
@@ -400,6 +402,10 @@ BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=60.0)
 NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)
 # How often beat looks for missed response clocks (escalations), in seconds.
 ESCALATION_CHECK_SECONDS = env.float("ESCALATION_CHECK_SECONDS", default=60.0)
+# Tasks on a case (referrals.followthrough): a reminder this many hours before the due time, one at
+# the due time, and an open task this many hours past its due time escalates to the office lead.
+TASK_REMINDER_LEAD_HOURS = env.float("TASK_REMINDER_LEAD_HOURS", default=24.0)
+TASK_ESCALATION_AFTER_HOURS = env.float("TASK_ESCALATION_AFTER_HOURS", default=24.0)
 CELERY_BEAT_SCHEDULE = {
     "notifications-resend-undelivered": {
         "task": "notifications.tasks.resend_undelivered",
@@ -410,6 +416,12 @@ CELERY_BEAT_SCHEDULE = {
     # Missed response clocks: deadlines live in the database, this run finds what is overdue now.
     "referrals-escalate-overdue": {
         "task": "referrals.tasks.escalate_overdue",
+        "schedule": ESCALATION_CHECK_SECONDS,
+        "options": {"expires": ESCALATION_CHECK_SECONDS},
+    },
+    # Reminders and escalation of tasks on cases, each once (referrals.followthrough.task_reminders_send).
+    "referrals-task-reminders": {
+        "task": "referrals.tasks.task_reminders",
         "schedule": ESCALATION_CHECK_SECONDS,
         "options": {"expires": ESCALATION_CHECK_SECONDS},
     },
@@ -456,6 +468,9 @@ DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=30)
 HOSPITATION_MAX_PER_DAY = env.int("HOSPITATION_MAX_PER_DAY", default=2)
 # Reminders of meetings, events and action items before they start or fall due: "<n>d", "<n>h" or "<n>m".
 MEETING_REMINDER_OFFSETS = env.list("MEETING_REMINDER_OFFSETS", default=["7d", "1d"])
+# The referral figures of the annual cooperation report (issue 15 § 2): meetings may not import
+# referrals, so the wiring names the function that computes them (meetings.selectors.referral_figures).
+COOPERATION_REPORT_REFERRAL_FIGURES = "referrals.dashboard.cooperation_referral_figures"
 
 # Notifications still undelivered after this many seconds are sent again by the beat sweep.
 NOTIFICATION_RESEND_AFTER_SECONDS = env.int("NOTIFICATION_RESEND_AFTER_SECONDS", default=60)

@@ -5,9 +5,11 @@ the totals and the report hold counts only, no names of people."""
 import datetime
 from collections import defaultdict
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.utils import formats, timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, Membership
@@ -311,6 +313,41 @@ def _csv_cell(value):
 
 def annual_report_csv(*, district, year: int) -> str:
     """``annual_report`` as CSV for spreadsheets: semicolon-separated (as German spreadsheet programs
-    expect), decimal numbers in the active language's format, headers in the active language."""
-    rows = ([_csv_cell(r[column]) for column in REPORT_COLUMNS] for r in annual_report(district=district, year=year))
-    return csv_text(_report_headers(), rows, delimiter=";")
+    expect), decimal numbers in the active language's format, headers in the active language. The
+    referral figures (``referral_figures``) follow as a second table after an empty line: one
+    document, as the page; a year without any data says so in its first line."""
+    report = annual_report(district=district, year=year)
+    rows = [[_csv_cell(r[column]) for column in REPORT_COLUMNS] for r in report]
+    text = csv_text(_report_headers(), rows, delimiter=";")
+    figures = referral_figures(district=district, year=year)
+    if figures is not None:
+        text += "\r\n" + csv_text(
+            figures["headers"], [[_csv_cell(c) for c in r] for r in figures["csv_rows"]], delimiter=";"
+        )
+    if not report_has_data(report, figures):
+        text = (
+            csv_text(
+                [_("No meetings, hospitations, events or referrals recorded in %(year)s.") % {"year": year}],
+                [],
+                delimiter=";",
+            )
+            + text
+        )
+    return text
+
+
+def referral_figures(*, district, year: int) -> dict | None:
+    """The referral figures of the joint report (issue 15 § 2): per police station and youth office,
+    counts below 3 suppressed. They come from the referrals app through the setting
+    ``COOPERATION_REPORT_REFERRAL_FIGURES`` (a dotted path, set in ``config/settings.py``): this app
+    may not import ``referrals`` (tests/test_architecture.py), and the report must not know how the
+    figures are computed. None when the setting is empty."""
+    path = getattr(settings, "COOPERATION_REPORT_REFERRAL_FIGURES", "")
+    return import_string(path)(district=district, year=year) if path else None
+
+
+def report_has_data(report: list[dict], figures: dict | None) -> bool:
+    """Whether the year holds anything: a meeting, hospitation or event, or a referral."""
+    total = next((r for r in report if r.get("is_total")), {})
+    cooperation = any(total.get(k) for k in ("meetings_held", "hospitations_done", "events", "participants"))
+    return cooperation or bool(figures and figures["has_data"])

@@ -1021,22 +1021,40 @@ def feed(request, token):
 def report(request):
     user = request.user
     district_id = _own_district_id(user)
-    year = parse_year(request.GET.get("year"), default=timezone.localdate().year)
-    rows = selectors.annual_report(district=_district(district_id), year=year)
+    year = _report_year(request)
+    if year is None:  # no silent fallback to another year (issue 15 § 2)
+        context = {"year": request.GET.get("year", ""), "years": year_choices(), "unknown_year": True}
+        return render(request, "meetings/report.html", context, status=404)
+    district = _district(district_id)
+    rows = selectors.annual_report(district=district, year=year)
+    figures = selectors.referral_figures(district=district, year=year)
     context = {
         "year": year,
         "years": year_choices(),
         "rows": [r for r in rows if not r.get("is_total")],
         "total": next((r for r in rows if r.get("is_total")), None),
+        "referral_figures": figures,
+        "has_data": selectors.report_has_data(rows, figures),
     }
     return render(request, "meetings/report.html", context)
+
+
+def _report_year(request) -> int | None:
+    """The year asked for (default: the current one), or None for a year the report cannot cover:
+    not a number, or outside the agreement's years (``year_choices``)."""
+    raw = request.GET.get("year")
+    if not raw:
+        return timezone.localdate().year
+    return int(raw) if raw.isdigit() and int(raw) in year_choices() else None
 
 
 @login_required
 def report_csv(request):
     user = request.user
     district_id = _own_district_id(user)
-    year = parse_year(request.GET.get("year"), default=timezone.localdate().year)
+    year = _report_year(request)
+    if year is None:
+        raise Http404
     text = selectors.annual_report_csv(district=_district(district_id), year=year)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="kooperationsbericht-{year}.csv"'

@@ -156,6 +156,7 @@ class ReferralForm(forms.ModelForm):
         field_classes = {"household_postcode": PostcodeField}
         widgets = {
             "incident_at": forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local", **GERMAN_DATE}),
+            "residence_ban_until": _date_input(),
             "callout_reason": _textarea(3),
             "facts_observed": _textarea(6),
             "facts_reported": _textarea(6),
@@ -168,6 +169,7 @@ class ReferralForm(forms.ModelForm):
         }
         help_texts = {
             "incident_at": _("Date and time, e.g. when the patrol arrived."),
+            "residence_ban_until": _("Only with a ban on return: its last day. Empty: 10 days from the operation."),
             "facts_observed": _("Only what officers saw or heard themselves."),
             "facts_reported": _("What others told police, and who (e.g. neighbour, child, parent)."),
             "household_postcode": _("Five digits. The address decides which youth office receives the referral."),
@@ -176,7 +178,7 @@ class ReferralForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _accept_german_dates(self, "incident_at")
+        _accept_german_dates(self, "incident_at", "residence_ban_until")
         _mark_submit_required(self, SUBMIT_REQUIRED)
 
     def clean_incident_at(self):
@@ -420,7 +422,8 @@ SECTIONS = (
                                            "household_city")),
     ("children", _("Children"), ()),
     ("persons", _("Parents, guardians and other persons"), ()),
-    ("measures", _("Police measures and risk factors"), ("police_measures", "risk_factors", "risk_notes")),
+    ("measures", _("Police measures and risk factors"), ("police_measures", "residence_ban_until", "risk_factors",
+                                                               "risk_notes")),
     ("parents", _("Information of the parents"), ("parents_informed", "parents_not_informed_reason")),
 )  # fmt: skip
 BLOCK_TITLES = {"children": _("Child %(number)s"), "persons": _("Person %(number)s")}
@@ -748,6 +751,8 @@ class InboxFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     tab = forms.ChoiceField(choices=INBOX_TABS, required=False, widget=forms.HiddenInput)
+    # A figure of the dashboard (``referrals.dashboard.figure_q``): the inbox shows exactly its cases.
+    figure = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), required=False)
     urgency = forms.ChoiceField(label=_("Urgency"), required=False)
     concern = forms.ChoiceField(label=_("Concern"), required=False)
@@ -796,7 +801,9 @@ class InboxFilterForm(forms.Form):
 
     @property
     def has_filters(self) -> bool:
-        return any(self.value(name) for name in ("q", "status", "urgency", "concern", "received_from", "received_to"))
+        return any(
+            self.value(name) for name in ("q", "status", "urgency", "concern", "received_from", "received_to", "figure")
+        )
 
 
 class BulkAssignForm(forms.Form):

@@ -13,6 +13,7 @@ from agencies.actor import actor_of
 from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
+from .dashboard import figure_q as dashboard_figure_q
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
 from .models import NO_DEADLINE, OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
 
@@ -223,6 +224,8 @@ def inbox_filtered(user, form: InboxFilterForm, branch=None):
         queryset = queryset.filter(urgency=urgency)
     if concern := form.value("concern"):
         queryset = queryset.filter(concern_q(concern))
+    if (figure := form.value("figure")) and (figure_filter := dashboard_figure_q(figure, user, timezone.now())):
+        queryset = queryset.filter(figure_filter)
     if start := form.value("received_from", None):
         queryset = queryset.filter(inbox_received__gte=local_midnight(start))
     if end := form.value("received_to", None):

@@ -31,3 +31,11 @@ def retention_delete() -> int:
 def grants_expire() -> int:
     """End the individual grants whose expiry has passed (beat, hourly); returns how many."""
     return referral_grants_expire()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def task_reminders() -> int:
+    """Send the due reminders and escalations of tasks on cases, each once (beat, every 60 s)."""
+    from .followthrough import task_reminders_send
+
+    return task_reminders_send()

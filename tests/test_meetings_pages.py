@@ -531,7 +531,7 @@ def test_report_page_and_csv(client, world):
     assert len(rows[0]) == 6
     pair = next(r for r in rows if r[0] == "Jugendamt Hilden – Polizeiwache Hilden")
     assert pair[3] == "1"
-    assert client.get("/cooperation/report/?year=1999").status_code == 200  # falls back to this year
+    assert client.get("/cooperation/report/?year=1999").status_code == 404  # no fallback to another year (issue 15)
     for persona in ("caseworker_hilden", "lead_hilden", "police_coordinator"):
         login(client, getattr(personas, persona))
         assert client.get("/cooperation/report/").status_code == 403

@@ -182,7 +182,8 @@ def test_annual_report_per_agency_pair_and_district(personas, district, programm
 
     with translation.override("de"):
         text = selectors.annual_report_csv(district=district, year=2026)
-    lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+    # The referral figures follow after an empty line (issue 15 § 2, tests/test_cooperation_report_figures.py).
+    lines = list(csv.reader(io.StringIO(text.split("\r\n\r\n")[0]), delimiter=";"))
     assert len(lines) == len(rows) + 1 and len(lines[0]) == 6
     assert lines[-1][0].startswith("Kreis Mettmann")
     assert ["1", "1,0"] == [c for c in lines[1 + rows.index(hilden)][1:3]]

@@ -397,14 +397,25 @@ def test_return_with_reason(client, personas, referral):
 # --- risk assessment, four eyes, close, reopen --------------------------------------------------------------
 
 
-def assessment_data(**overrides):
+def assessment_data(referral, **overrides):
+    """The assessment form as posted: the shared parts and one part per child (issue 13 §2)."""
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.filter(username__in=["caseworker_hilden", "lead_hilden"])
     data = {
         "summary": SUMMARY,
-        "outcome": "latent_risk",
         "measures": ["offer_of_help", "safety_plan"],
         "home_visit_on": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
         "child_seen": "on",
+        "impressions": ["home_visit"],
+        "professionals": sorted(p.pk for p in people),
     }
+    for child in referral.children.all():
+        part = {
+            "result": "latent_risk", "kinds": ["neglect"], "danger_from": ["father"], "residence": "both_parents",
+            "foreign_origin": "no", "german_spoken": "yes", "help_before": ["none"], "help_new": ["s31"],
+        }  # fmt: skip
+        data.update({f"child-{child.pk}-{key}": value for key, value in part.items()})
     data.update(overrides)
     return data
 
@@ -413,10 +424,11 @@ def test_assessment_is_recorded(caseworker, personas, referral):
     acknowledged(referral, personas)
     text = text_of(caseworker.get(url("detail", referral)))
     assert f'action="{url("assessment", referral)}"' in text
-    response = act(caseworker, "assessment", referral, **assessment_data())
+    response = act(caseworker, "assessment", referral, **assessment_data(referral))
     assert response.status_code == 302
     saved = Assessment.objects.get(referral=referral)
     assert (saved.outcome, saved.measures, saved.child_seen) == ("latent_risk", ["offer_of_help", "safety_plan"], True)
+    assert list(saved.child_parts.values_list("result", flat=True)) == ["latent_risk"]  # one child, its part
     assert fresh(referral).status == Status.IN_ASSESSMENT
     # The author cannot sign it off; the page says it waits for a second professional.
     text = text_of(caseworker.get(url("detail", referral)))
@@ -425,7 +437,7 @@ def test_assessment_is_recorded(caseworker, personas, referral):
 
 
 def test_assessment_is_not_possible_before_acknowledgement(caseworker, referral):
-    response = act(caseworker, "assessment", referral, **assessment_data())
+    response = act(caseworker, "assessment", referral, **assessment_data(referral))
     assert response.status_code == 200
     expected = german("Not possible while the referral is %(status)s.") % {"status": german("Submitted")}
     assert expected in messages_of(response)
@@ -435,25 +447,25 @@ def test_assessment_is_not_possible_before_acknowledgement(caseworker, referral)
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"outcome": ""}, "outcome"),
+        ({"professionals": []}, "professionals"),
         ({"summary": ""}, "summary"),
         ({"measures": []}, "measures"),
         ({"measures": ["none", "safety_plan"]}, "measures"),
         ({"home_visit_on": "2999-01-01"}, "home_visit_on"),
     ],
-    ids=["no-outcome", "no-summary", "no-measure", "none-with-others", "visit-in-future"],
+    ids=["no-professionals", "no-summary", "no-measure", "none-with-others", "visit-in-future"],
 )
 def test_assessment_errors_keep_what_was_typed(caseworker, personas, referral, overrides, field):
     acknowledged(referral, personas)
-    data = assessment_data(**overrides)
+    data = assessment_data(referral, **overrides)
     response = act(caseworker, "assessment", referral, **data)
     content = response.content.decode()
     assert response.status_code == 200
     assert f'id="assessment_{field}_error"' in content
     if data["summary"]:
         assert SUMMARY in text_of(response)
-    if data["outcome"]:
-        assert re.search(rf'name="outcome" value="{data["outcome"]}"[^>]*checked', content)
+    child = referral.children.get()
+    assert re.search(rf'name="child-{child.pk}-result" value="latent_risk"[^>]*checked', content)
     for measure in data["measures"]:
         assert re.search(rf'name="measures" value="{measure}"[^>]*checked', content)
     assert re.search(r'name="child_seen"[^>]*checked', content)
@@ -464,11 +476,12 @@ def test_assessment_conflict_keeps_the_typed_text(caseworker, personas, referral
     acknowledged(referral, personas)
     stale = fresh(referral).version
     referral_rerate(referral=referral, user=personas.lead_hilden, urgency="immediate", reason="x")
-    response = act(caseworker, "assessment", referral, version=stale, **assessment_data())
+    response = act(caseworker, "assessment", referral, version=stale, **assessment_data(referral))
     assert response.status_code == 409
     assert german(CONFLICT) in messages_of(response)
     assert SUMMARY in text_of(response)
-    assert re.search(r'name="outcome" value="latent_risk"[^>]*checked', response.content.decode())
+    child = referral.children.get()
+    assert re.search(rf'name="child-{child.pk}-result" value="latent_risk"[^>]*checked', response.content.decode())
     assert re.search(rf'name="version" value="{fresh(referral).version}" id="assessment_version"', text_of(response))
     assert not Assessment.objects.exists()
 

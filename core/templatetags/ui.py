@@ -34,6 +34,7 @@ def roles_of(user):
         police=actor.has_role(*POLICE_ROLES),
         office=actor.has_role(*OFFICE_ROLES),
         coordinator=actor.has_role(Role.DISTRICT_COORDINATOR),
+        police_coordinator=actor.has_role(Role.POLICE_COORDINATOR),
         lead=actor.has_role(Role.OFFICE_LEAD),
         protection=actor.has_role(Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER),
         memberships=list(actor.memberships),

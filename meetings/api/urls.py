@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .report import CooperationReportView
 from .views import CalendarFeedView, HospitationViewSet, InfoEventViewSet, MeetingSeriesViewSet, MeetingViewSet
 
 router = SimpleRouter()
@@ -11,5 +12,7 @@ router.register("events", InfoEventViewSet, basename="info-event")
 
 urlpatterns = [
     path("calendar/feed/", CalendarFeedView.as_view(), name="calendar-feed"),
+    # The annual cooperation report with the referral figures (issue 15 § 2).
+    path("reports/cooperation/", CooperationReportView.as_view(), name="cooperation-report"),
     *router.urls,
 ]

@@ -53,7 +53,9 @@ from ..services import (
     referral_return,
     referral_save,
 )
+from .questions import police_attachment_upload
 from .schema import referral_viewset_schema
+from .screening import ScreeningActions
 from .serializers import (
     AssessmentInputSerializer,
     AssessmentSerializer,
@@ -131,7 +133,9 @@ ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jp
 
 
 @referral_viewset_schema
-class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReferralViewSet(
+    ScreeningActions, IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Referrals through ``Referral.objects.visible_to``: outside the caller's scope every endpoint
     answers 404. The casework endpoints (assessment, notes, attachments, timeline) answer 404 also to
     whoever sees the referral but does not work on it in an office (police, coordinators, individual
@@ -166,13 +170,19 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
         # A download answers with the file's own type whatever the client accepts; errors in JSON.
         return super().perform_content_negotiation(request, force=force or self.action == "attachment")
 
-    def _referral(self, pk, *, office_only: bool = False, contents: bool = False) -> ReferralAccess:
+    def _referral(
+        self, pk, *, office_only: bool = False, contents: bool = False, office_or_police: bool = False
+    ) -> ReferralAccess:
         """The referral from the caller's scope, else 404. ``office_only``: the endpoint serves an
         office's casework — 404 unless the caller works in the responsible office or in the sending
         or receiving office of a hand-over. ``contents``: 404 unless the caller may read the case
-        contents (not the district coordinator's triage summary)."""
+        contents (not the district coordinator's triage summary). ``office_or_police``: 404 unless the
+        caller works on the case in an office or is police of the referral (attachments, issue 14 §3)."""
         access = referral_for(self.request, pk, queryset=self.get_queryset())
-        if (office_only and not access.works_on_case) or (contents and not access.reads_contents):
+        refused = (office_or_police and not (access.works_on_case or access.is_police)) or (
+            office_only and not access.works_on_case
+        )
+        if refused or (contents and not access.reads_contents):
             access_log_record(request=self.request, action=AccessLogEntry.Action.DENIED, referral=access.referral)
             raise Http404
         return access
@@ -357,12 +367,15 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
 
     @action(detail=True, methods=["get", "post"], parser_classes=[LimitedMultiPartParser], pagination_class=None)
     def attachments(self, request, pk=None):
-        access = self._referral(pk, office_only=True)
+        access = self._referral(pk, office_or_police=True)
         referral = access.referral
         if request.method == "GET":
             self._log_read(referral, AccessLogEntry.ObjectType.ATTACHMENT)
             return Response(AttachmentSerializer(attachments_for(access), many=True).data)
         data = self._validated(request, AttachmentUploadSerializer)
+        if not access.works_on_case:  # police attach their own files (referrals.dialogue)
+            attachment = police_attachment_upload(access, request.user, data)
+            return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
         attachment = attachment_add(
             referral=referral, user=request.user, uploaded_file=data["file"], confidential=data["confidential"]
         )
@@ -370,7 +383,7 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
 
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)", url_name="attachment")
     def attachment(self, request, pk=None, attachment_id=None):
-        access = self._referral(pk, office_only=True)
+        access = self._referral(pk, office_or_police=True)
         referral = access.referral
         attachment = get_object_or_404(attachments_for(access), pk=attachment_id)
         handle = open_for_download(attachment.file)  # missing in the store: 404; store unreachable: 503
