@@ -1,9 +1,12 @@
 """The main pages at two table sizes in one run (issue 12), over HTTP through the full Django stack.
 
     BENCH_N=20000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m benchmarks.pages
+    BENCH_N=1000000 BENCH_SMALL=20000 BENCH_GROW=copy DATABASE_URL=... .venv/bin/python -m benchmarks.pages
 
 Creates a throw-away test database (PostgreSQL only: the query shapes are PostgreSQL's), fills it to
-``BENCH_N // 10`` referrals, measures every page, fills on to ``BENCH_N`` and measures again. Requests
+``BENCH_N // 10`` referrals (or ``BENCH_SMALL``), measures every page, fills on to ``BENCH_N`` and
+measures again — with ``BENCH_GROW=copy`` by copying the first fill in SQL (``benchmarks/replicate.py``),
+which reaches 1,000,000 in minutes instead of hours. Requests
 go through Django's test client: every middleware, a real session with the second factor passed, the
 templates — no network and no gunicorn. Shape: ten offices, 95 % closed, 1.6 children, 1.5 persons,
 7 timeline events and 5 access-log entries per referral. Prints median and p95 per page at both sizes,
@@ -30,6 +33,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
+
+from benchmarks.replicate import replicate  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "20000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
@@ -217,11 +222,15 @@ def main():
     try:
         rng = random.Random(12)
         caseworker, officer = people()
-        small = max(N // 10, 1000)
+        small = int(os.environ.get("BENCH_SMALL", max(N // 10, 1000)))
         sizes, runs, done = [small, N], [], 0
         for size in sizes:
             t0 = time.perf_counter()
-            fill(done, size, officer, caseworker, rng)
+            if done and os.environ.get("BENCH_GROW") == "copy":  # benchmarks/replicate.py: for 1,000,000
+                replicate(done, size)
+                fill(size, size, officer, caseworker, rng)  # adds nothing: settles indexes and statistics
+            else:
+                fill(done, size, officer, caseworker, rng)
             done = size
             print(f"filled to {size:,} referrals in {time.perf_counter() - t0:.0f} s", flush=True)
             runs.append(measure(caseworker, officer))
