@@ -33,9 +33,10 @@ GERMAN = re.compile(
     r"|\b\w*[äöüÄÖÜß]\w*\b"
 )
 # German words the English interface uses on purpose: names of things in German law and practice, the
-# product's name, the language switch.
+# product's name, the language switch, the example of a search that ignores umlauts.
 INTENDED = re.compile(
-    r"Kinderschutz-Kooperation|Deutsch|Jugendämter|Jugendamt|Mitteilung|Nachtrag|Gefährdungseinschätzung|"
+    r"Kinderschutz-Kooperation|Deutsch|Müller also finds Mueller|Jugendämter|Jugendamt|Mitteilung|Nachtrag|"
+    r"Gefährdungseinschätzung|"
     r"Erreichbarkeiten|Hospitation|Koordinierungsstelle|Kreispolizeibehörde|Polizeiwache|Sorgeberechtigte"
 )
 
