@@ -95,12 +95,51 @@ def _office_people(office, roles=OFFICE_ROLES):
     ]
 
 
-def notify_police_of_status(referral: Referral) -> None:
-    """The filing officer learns each change of the coded status (never any content of the office)."""
+class PoliceChange:
+    """What changed for the police (issue 14 §3): their notification says it — "Eingang bestätigt von
+    Jugendamt Hilden", "an Jugendamt Velbert abgegeben" — instead of "status changed"."""
+
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    IN_ASSESSMENT = "in_assessment"
+    FORWARDED = "forwarded"
+    FORWARD_ACCEPTED = "forward_accepted"
+    FORWARD_RETURNED = "forward_returned"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    EXPORTED = "exported"
+
+
+def police_change_text(referral: Referral, change: str | None) -> str:
+    """The change in the words police read: an office's name and what it did — never a person's name,
+    never anything of the casework (the coded feedback, docs/domain.md "Wer sieht was")."""
+    office = referral.youth_office.name if referral.youth_office_id else _("the district coordination office")
+    values = {"office": office, "to": referral.forwarded_to.name if referral.forwarded_to_id else "?"}
+    texts = {
+        PoliceChange.ACKNOWLEDGED: _("receipt confirmed by %(office)s"),
+        PoliceChange.ASSIGNED: _("contact person named by %(office)s"),
+        PoliceChange.IN_ASSESSMENT: _("being assessed by %(office)s"),
+        PoliceChange.FORWARDED: _("handed over to %(to)s"),
+        PoliceChange.FORWARD_ACCEPTED: _("taken over by %(office)s"),
+        PoliceChange.FORWARD_RETURNED: _("hand-over declined, back with %(office)s"),
+        PoliceChange.CLOSED: _("closed by %(office)s"),
+        PoliceChange.REOPENED: _("reopened by %(office)s"),
+        PoliceChange.EXPORTED: _("handed over outside the system by %(office)s"),
+    }
+    if change is None:  # a caller that does not say: what the new status tells
+        change = {"closed": PoliceChange.CLOSED, "in_assessment": PoliceChange.IN_ASSESSMENT}.get(referral.status)
+    return texts[change] % values if change in texts else _("status changed")
+
+
+def notify_police_of_status(referral: Referral, change: str | None = None) -> None:
+    """The filing officer learns each change of the coded status, saying what changed and which
+    office did it (``PoliceChange``) — never any content of the office, never a child's name."""
     with translation.override("de"):
-        subject = _("Referral %(reference)s: status changed") % {"reference": referral.reference}
-        body = _("The youth office has updated the status of your referral %(reference)s.") % {
-            "reference": referral.reference
+        what = police_change_text(referral, change)
+        subject = _("Referral %(reference)s: %(change)s") % {"reference": referral.reference, "change": what}
+        body = _("Your referral %(reference)s: %(change)s.\nOpen it in Kinderschutz-Kooperation (login required):") % {
+            "reference": referral.reference,
+            "change": what,
         }
     _send(referral, "police_feedback", subject, body, users=[referral.created_by], emails=[])
 

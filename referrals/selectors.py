@@ -13,7 +13,6 @@ from agencies.actor import actor_of
 from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
-from .dashboard import figure_q as dashboard_figure_q
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
 from .models import NO_DEADLINE, OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
 
@@ -83,9 +82,15 @@ def notes_for(access: ReferralAccess):
 
 
 def attachments_for(access: ReferralAccess):
-    """Attachments, by the same rule as notes."""
+    """Attachments, by the same rule as notes. Police read only what police attached — files of the
+    filing station or authority (docs/domain.md "Rückfragen an die Polizei und Anhänge der Polizei")."""
     office_ids = access.case_office_ids
     if not office_ids:
+        if access.is_police:
+            police = {access.referral.station_id, access.referral.police_authority_id}
+            return Attachment.objects.filter(referral=access.referral, office_id__in=police).select_related(
+                "uploaded_by", "office", "followup"
+            )
         return Attachment.objects.none()
     return (
         Attachment.objects.filter(referral=access.referral)
@@ -108,7 +113,6 @@ class FeedbackCode:
     IN_PROGRESS = "in_progress"
     FORWARDED = "forwarded"
     CLOSED = "closed"
-    HANDED_OVER = "handed_over"  # closed by a hand-over outside the system (referrals.handover)
 
 
 def police_feedback(referral: Referral) -> dict | None:
@@ -133,30 +137,11 @@ def police_feedback(referral: Referral) -> dict | None:
     if referral.assignee_id and code == FeedbackCode.RECEIVED:
         code = FeedbackCode.IN_PROGRESS
     target = referral.forwarded_to if status == Status.FORWARDED else office
-    feedback = {
+    return {
         "code": code,
         "office": {"id": target.pk, "name": target.name} if target else None,
         "contact": contact if status != Status.FORWARDED else None,
     }
-    if status == Status.CLOSED and (recipient := _handed_over_to(referral)):
-        feedback.update(code=FeedbackCode.HANDED_OVER, handed_over_to=recipient, contact=None)
-    return feedback
-
-
-def _handed_over_to(referral: Referral) -> str | None:
-    """The office outside the system a closed referral was handed over to, if its last closing was
-    that hand-over (one query: the latest closing, export or reopening in its history)."""
-    last = (
-        referral.events.filter(
-            kind__in=[ReferralEvent.Kind.EXPORTED, ReferralEvent.Kind.CLOSED, ReferralEvent.Kind.REOPENED]
-        )
-        .order_by("-at", "-id")
-        .values_list("kind", "data")
-        .first()
-    )
-    if last is None or last[0] != ReferralEvent.Kind.EXPORTED:
-        return None
-    return (last[1] or {}).get("recipient") or None
 
 
 # --- the office inbox: tabs, search, filters ---------------------------------------------------------
@@ -224,8 +209,6 @@ def inbox_filtered(user, form: InboxFilterForm, branch=None):
         queryset = queryset.filter(urgency=urgency)
     if concern := form.value("concern"):
         queryset = queryset.filter(concern_q(concern))
-    if (figure := form.value("figure")) and (figure_filter := dashboard_figure_q(figure, user, timezone.now())):
-        queryset = queryset.filter(figure_filter)
     if start := form.value("received_from", None):
         queryset = queryset.filter(inbox_received__gte=local_midnight(start))
     if end := form.value("received_to", None):

@@ -1,0 +1,53 @@
+"""The police list's search and badges (issue 14 §3): find a referral of one's station by police case
+number, reference or the child's family name; each row says whether a question of the youth office
+waits for an answer. Reads only: every query narrows ``selectors.station_referrals_for`` (the scope).
+
+Names are compared by the rules of ``core.text.normalize_name`` (docs/domain.md "Wiederholte
+Mitteilungen (Fingerabdruck)"): "Mueller" finds "Müller" and "Müller" finds "Mueller", "Strauss"
+finds "Strauß" — as spellings of the typed word, each a contains-match on the trigram indexes of
+migration ``referrals/0012`` (no stored copy of the normalised name, no scan of the table).
+"""
+
+from django.db import connection
+from django.db.models import Q
+
+from core.text import GERMAN_EQUIVALENCES, normalize_name
+
+from .models import Child, Referral
+
+SEARCH_TERMS = 3  # words of one search
+MAX_TERM = 100
+
+
+def name_spellings(term: str) -> list[str]:
+    """The typed word and its other German spellings: as typed, normalised (ä → ae, ß → ss, accents
+    dropped: ``normalize_name``), and the normalised form written back with umlauts and ß. At most
+    four, each one more contains-match on the same index."""
+    typed = term.strip().casefold()
+    folded = normalize_name(typed)
+    umlauted = folded
+    for letter, plain in GERMAN_EQUIVALENCES.items():
+        umlauted = umlauted.replace(plain, letter)
+    spellings = [typed, folded, umlauted, umlauted.replace("ss", "ß")]
+    return [s for s in dict.fromkeys(spellings) if s]
+
+
+def police_search_q(term: str) -> Q:
+    """One search word: part of the police case number or the reference, or a spelling of a child's
+    family name. On PostgreSQL the matches come as one id list from the trigram indexes (as the inbox
+    search, ``selectors.search_q``), which only narrows the person's scope; elsewhere an EXISTS."""
+    names = Q()
+    for spelling in name_spellings(term):
+        names |= Q(last_name__icontains=spelling)
+    own = Q(reference__icontains=term) | Q(police_case_number__icontains=term)
+    if connection.vendor == "postgresql":
+        child_ids = Child.objects.filter(names).order_by().values("referral_id")
+        return Q(pk__in=child_ids.union(Referral.objects.filter(own).order_by().values("pk"), all=True))
+    return own | Q(pk__in=Child.objects.filter(names).values("referral_id"))
+
+
+def police_search(queryset, text: str):
+    """``queryset`` (a scope or a branch of it) narrowed by every word of ``text``."""
+    for term in text[:MAX_TERM].split()[:SEARCH_TERMS]:
+        queryset = queryset.filter(police_search_q(term))
+    return queryset
