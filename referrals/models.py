@@ -290,6 +290,9 @@ class Referral(models.Model):
     police_measures = models.JSONField(
         _("police measures"), default=list, blank=True, validators=[ChoicesListValidator("PoliceMeasure")]
     )
+    # The end of the ban on return (§ 34a PolG NRW, at most 10 days): the office's home visit is due
+    # before it (referrals.followthrough). Without a date: 10 days from the incident.
+    residence_ban_until = models.DateField(_("ban on return until"), null=True, blank=True)
     risk_factors = models.JSONField(
         _("risk factors"), default=list, blank=True, validators=[ChoicesListValidator("RiskFactor")]
     )
@@ -383,6 +386,10 @@ class Referral(models.Model):
                 F("id"),
                 name="referral_office_received",
             ),
+            # The dashboards (issue 15, referrals.dashboard): an office's receipts and an authority's
+            # filings of a period, each one index range.
+            models.Index(fields=["youth_office", "received_at"], name="referral_office_received_at"),
+            models.Index(fields=["police_authority", "submitted_at"], name="referral_authority_submitted"),
         ]
 
     def __str__(self) -> str:
@@ -415,6 +422,21 @@ class Referral(models.Model):
         street = " ".join(p for p in (self.household_street, self.household_house_number) if p)
         place = " ".join(p for p in (self.household_postcode, self.household_city) if p)
         return ", ".join(p for p in (street, place) if p)
+
+    def clean(self):
+        # § 34a PolG NRW: the ban on return lasts at most 10 days from the operation (docs/domain.md,
+        # "Wiedervorlage und Aufgaben"); a date without the measure means nothing.
+        until = self.residence_ban_until
+        if until is None:
+            return
+        if PoliceMeasure.RESIDENCE_BAN not in (self.police_measures or []):
+            raise ValidationError({"residence_ban_until": _("Give the end date only with a ban on return.")})
+        if self.incident_at is not None:
+            start = timezone.localtime(self.incident_at).date()
+            if not start <= until <= start + datetime.timedelta(days=10):
+                raise ValidationError(
+                    {"residence_ban_until": _("A ban on return ends at most 10 days after the operation.")}
+                )
 
     def get_concerns_display(self) -> list[str]:
         return [str(Concern(c).label) for c in self.concerns if c in Concern.values]
@@ -494,6 +516,8 @@ class ReferralEvent(models.Model):
         FORWARD_ACCEPTED = "forward_accepted", _("Forwarded case accepted")
         FORWARD_RETURNED = "forward_returned", _("Forwarded case returned")
         EXPORTED = "exported", _("Handed over outside the system")
+        SCREENED = "screened", _("Screening recorded")
+        SCREENING_SIGNED_OFF = "screening_signed_off", _("Screening signed off")
         ASSESSMENT_SAVED = "assessment_saved", _("Risk assessment recorded")
         SIGNED_OFF = "signed_off", _("Risk assessment signed off")
         CLOSED = "closed", _("Closed")
@@ -506,6 +530,13 @@ class ReferralEvent(models.Model):
         ALERTED = "alerted", _("On-call service alerted")
         GRANTED = "granted", _("Read access granted to a person")
         GRANT_ENDED = "grant_ended", _("Read access of a person ended")
+        # Follow-through in the office (issue 14 §§ 1-2, referrals.followthrough)
+        TASK_CREATED = "task_created", _("Task created")
+        TASK_DONE = "task_done", _("Task done")
+        TASK_UNDONE = "task_undone", _("Task marked not done")
+        TASK_CHANGED = "task_changed", _("Task changed")
+        SIGNOFF_REQUESTED = "signoff_requested", _("Sign-off requested")
+        SIGNOFF_RETURNED = "signoff_returned", _("Sent back without sign-off")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -612,6 +643,14 @@ class Assessment(models.Model):
     child_seen = models.BooleanField(_("child seen"), default=False)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     measures = models.JSONField(_("measures"), default=list, validators=[ChoicesListValidator("Measure")])
+    # Issue 13 §2 (referrals/assessment_models.py): the shared parts beside the children's parts — how
+    # the office gained a direct impression of the child, which professionals (user ids, at least two)
+    # took part — and the number of the version last saved (``AssessmentVersion``).
+    impressions = models.JSONField(
+        _("direct impression of the child"), default=list, blank=True, validators=[ChoicesListValidator("Impression")]
+    )
+    professionals = models.JSONField(_("professionals who took part"), default=list, blank=True)
+    revision = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -619,6 +658,8 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The office dashboard's assessments signed off in a period (issue 15, referrals.dashboard).
+        indexes = [models.Index(fields=["signed_off_at"], name="assessment_signed_off")]
 
     def __str__(self) -> str:
         return f"{self.referral_id}: {self.outcome}"
@@ -975,4 +1016,10 @@ def _register_sqlite_functions(sender, connection, **kwargs):
 
 
 connection_created.connect(_register_sqlite_functions, dispatch_uid="referrals_access_log_sqlite")
+
+
+from referrals.assessment_models import AssessmentChild, AssessmentVersion, Impression  # noqa: E402,F401
 from referrals.dialogue_models import Question  # noqa: E402,F401
+from referrals.handover_models import Handover  # noqa: E402,F401
+from referrals.screening_models import NextStep, Screening  # noqa: E402,F401
+from referrals.task_models import SignOffRequest, Task, TaskReminder  # noqa: E402,F401

@@ -21,6 +21,8 @@ def feedback_label(feedback: dict) -> str:
     code = feedback["code"]
     if code == FeedbackCode.FORWARDED:
         return _("Handed over to %(office)s") % {"office": feedback["office"]["name"] if feedback["office"] else "?"}
+    if code == FeedbackCode.HANDED_OVER:  # to an office outside the system (referrals.handover)
+        return _("Handed over to %(office)s") % {"office": feedback["handed_over_to"]}
     return {
         FeedbackCode.SUBMITTED: _("Submitted"),
         FeedbackCode.TRIAGE: _("Being clarified"),
@@ -51,6 +53,8 @@ def describe_events(events: list) -> list[SimpleNamespace]:
         office_ids |= {data[k] for k in ("to_office", "from_office", "by_office", "youth_office") if data.get(k)}
         if data.get("assignee"):
             user_ids.add(data["assignee"])
+        if data.get("to_person"):  # a sign-off request to a named colleague (referrals.followthrough)
+            user_ids.add(data["to_person"])
     offices = dict(Agency.objects.filter(pk__in=office_ids).values_list("pk", "name")) if office_ids else {}
     people = {u.pk: person_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
 
@@ -67,6 +71,10 @@ def describe_events(events: list) -> list[SimpleNamespace]:
             details.append(_("from %(office)s") % {"office": offices.get(data["from_office"], "?")})
         if data.get("assignee"):
             details.append(_("to %(name)s") % {"name": people.get(data["assignee"], "?")})
+        if data.get("to_person"):
+            details.append(_("to %(name)s") % {"name": people.get(data["to_person"], "?")})
+        if data.get("task_title"):  # the task's title, for its office only (the timeline is the office's)
+            details.append(f"„{data['task_title']}“")
         if data.get("urgency") in Urgency.values:
             previous = Urgency(data["previous"]).label if data.get("previous") in Urgency.values else "–"
             current = Urgency(data["urgency"]).label

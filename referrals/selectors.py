@@ -13,6 +13,7 @@ from agencies.actor import actor_of
 from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
+from .dashboard import figure_q as dashboard_figure_q
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
 from .models import NO_DEADLINE, OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
 
@@ -113,6 +114,7 @@ class FeedbackCode:
     IN_PROGRESS = "in_progress"
     FORWARDED = "forwarded"
     CLOSED = "closed"
+    HANDED_OVER = "handed_over"  # closed by a hand-over outside the system (referrals.handover)
 
 
 def police_feedback(referral: Referral) -> dict | None:
@@ -137,11 +139,30 @@ def police_feedback(referral: Referral) -> dict | None:
     if referral.assignee_id and code == FeedbackCode.RECEIVED:
         code = FeedbackCode.IN_PROGRESS
     target = referral.forwarded_to if status == Status.FORWARDED else office
-    return {
+    feedback = {
         "code": code,
         "office": {"id": target.pk, "name": target.name} if target else None,
         "contact": contact if status != Status.FORWARDED else None,
     }
+    if status == Status.CLOSED and (recipient := _handed_over_to(referral)):
+        feedback.update(code=FeedbackCode.HANDED_OVER, handed_over_to=recipient, contact=None)
+    return feedback
+
+
+def _handed_over_to(referral: Referral) -> str | None:
+    """The office outside the system a closed referral was handed over to, if its last closing was
+    that hand-over (one query: the latest closing, export or reopening in its history)."""
+    last = (
+        referral.events.filter(
+            kind__in=[ReferralEvent.Kind.EXPORTED, ReferralEvent.Kind.CLOSED, ReferralEvent.Kind.REOPENED]
+        )
+        .order_by("-at", "-id")
+        .values_list("kind", "data")
+        .first()
+    )
+    if last is None or last[0] != ReferralEvent.Kind.EXPORTED:
+        return None
+    return (last[1] or {}).get("recipient") or None
 
 
 # --- the office inbox: tabs, search, filters ---------------------------------------------------------
@@ -209,6 +230,8 @@ def inbox_filtered(user, form: InboxFilterForm, branch=None):
         queryset = queryset.filter(urgency=urgency)
     if concern := form.value("concern"):
         queryset = queryset.filter(concern_q(concern))
+    if (figure := form.value("figure")) and (figure_filter := dashboard_figure_q(figure, user, timezone.now())):
+        queryset = queryset.filter(figure_filter)
     if start := form.value("received_from", None):
         queryset = queryset.filter(inbox_received__gte=local_midnight(start))
     if end := form.value("received_to", None):

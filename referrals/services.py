@@ -24,8 +24,10 @@ from agencies.routing import TriageReason, route_address
 from core.errors import StaleVersion
 from core.text import normalize_name
 
+from . import followthrough
 from . import notifications as referral_notifications
 from .access import ReferralAccess, referral_access
+from .assessment_children import assessment_parts_save, overall_outcome, parts_build, professionals_check
 from .clocks import acknowledgement_due, is_overdue, triage_due
 from .models import (
     URGENCY_RANK,
@@ -43,6 +45,7 @@ from .models import (
     Urgency,
 )
 from .notifications import AlertCause, PoliceChange
+from .task_models import SignOffSubject
 from .transitions import Action, latest_assessment, transition_check
 
 if TYPE_CHECKING:
@@ -54,7 +57,8 @@ M = TypeVar("M", bound=models.Model)
 REFERRAL_FIELDS = (
     "police_case_number", "callback_phone", "urgency", "incident_at", "incident_location", "callout_reason",
     "concerns", "facts_observed", "facts_reported", "children_present", "injuries", "home_condition",
-    "police_measures", "risk_factors", "risk_notes", "parents_informed", "parents_not_informed_reason",
+    "police_measures", "residence_ban_until", "risk_factors", "risk_notes", "parents_informed",
+    "parents_not_informed_reason",
     "household_street", "household_house_number", "household_postcode", "household_city",
 )  # fmt: skip
 CHILD_FIELDS = (
@@ -174,7 +178,7 @@ def _apply(referral: Referral, fields: dict[str, Any]) -> None:
     for name in REFERRAL_FIELDS:
         if name in fields:
             value = fields[name]
-            if value is None and name not in ("incident_at", "parents_informed"):
+            if value is None and name not in ("incident_at", "parents_informed", "residence_ban_until"):
                 value = [] if name in ("concerns", "police_measures", "risk_factors") else ""
             setattr(referral, name, value)
     referral.urgency_rank = URGENCY_RANK.get(Urgency(referral.urgency), 9) if referral.urgency else 9
@@ -468,6 +472,7 @@ def referral_acknowledge(*, referral: Referral, user: User, expected_version: in
     locked.acknowledged_by = user
     _save(locked, "status", "acknowledged_at", "acknowledged_by")
     _event(locked, user, ReferralEvent.Kind.ACKNOWLEDGED)
+    followthrough.tasks_suggest_on_acknowledge(locked, user)
     referral_notifications.notify_police_of_status(locked, PoliceChange.ACKNOWLEDGED)
     return locked
 
@@ -491,6 +496,7 @@ def referral_assign(*, referral: Referral, user: User, assignee: User, expected_
         _event(locked, user, ReferralEvent.Kind.ACKNOWLEDGED)
     _save(locked, "assignee", "status", "acknowledged_at", "acknowledged_by")
     _event(locked, user, ReferralEvent.Kind.ASSIGNED, assignee=assignee.pk)
+    followthrough.tasks_suggest_on_acknowledge(locked, user)  # once per case: taking it on acknowledges it
     if assignee.pk != user.pk:
         referral_notifications.notify_assignee(locked, "assigned")
     referral_notifications.notify_police_of_status(locked, PoliceChange.ASSIGNED)
@@ -568,6 +574,8 @@ def referral_accept(*, referral: Referral, user: User, expected_version: int | N
         "acknowledged_by", "received_at", "due_at",
     )  # fmt: skip
     _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
+    followthrough.tasks_hand_over(locked, from_office_id=previous_office)
+    followthrough.tasks_suggest_on_acknowledge(locked, user)
     _repeat_check(locked, user)
     referral_notifications.notify_office_of_acceptance(locked, Agency.objects.get(pk=previous_office or 0))
     referral_notifications.notify_police_of_status(locked, PoliceChange.FORWARD_ACCEPTED)
@@ -598,22 +606,35 @@ def referral_return(*, referral: Referral, user: User, reason: str, expected_ver
 
 @transaction.atomic
 def assessment_save(
-    *, referral: Referral, user: User, summary: str, outcome: str, measures: list[str],
+    *, referral: Referral, user: User, summary: str, outcome: str = "", measures: list[str],
     home_visit_on: datetime.date | None = None, child_seen: bool = False, expected_version: int | None = None,
+    children: list[dict[str, Any]] | None = None, impressions: list[str] | None = None,
+    professionals: list[int] | None = None,
 ) -> Assessment:  # fmt: skip
     """Record (or revise, while unsigned) the § 8a risk assessment. It is complete only after a
-    second professional signs it off."""
+    second professional signs it off. ``children``: one part per child of the referral (issue 13 §2,
+    ``referrals.assessment_children``); the assessment's ``outcome`` is then the most severe result.
+    Every save is a new version (``AssessmentVersion``); after a sign-off a revision is a new
+    assessment that needs a new sign-off."""
     locked = _lock(referral, expected_version)
     current = latest_assessment(locked)
     _check(user, locked, Action.ASSESSMENT, latest=current)
     if current is None or current.is_complete:
         current = Assessment(referral=locked, author=user)
-    elif current.author_id != user.pk:
+    else:
         current.author = user  # whoever revises it is its author: the four-eyes check follows them
+        current.revision += 1
     current.summary, current.outcome, current.measures = summary, outcome, list(measures or [])
     current.home_visit_on, current.child_seen = home_visit_on, bool(child_seen)
+    current.impressions = list(impressions or [])
+    parts = None
+    if children is not None:
+        current.professionals = professionals_check(current, professionals or [])
+        parts = parts_build(current, children)
+        current.outcome = overall_outcome(parts)
     current.full_clean(exclude=["referral", "author", "signed_off_by"])
     current.save()
+    assessment_parts_save(current, user, parts)
     if locked.status != Status.IN_ASSESSMENT:
         locked.status = Status.IN_ASSESSMENT
         _save(locked, "status")
@@ -635,6 +656,7 @@ def assessment_sign_off(*, referral: Referral, user: User, expected_version: int
     current.save(update_fields=["signed_off_by", "signed_off_at", "updated_at"])
     _save(locked)
     _event(locked, user, ReferralEvent.Kind.SIGNED_OFF, assessment=current.pk)
+    followthrough.signoff_requests_resolve(locked, user, subject=SignOffSubject.ASSESSMENT, object_id=current.pk)
     return current
 
 

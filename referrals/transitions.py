@@ -22,6 +22,8 @@ from django.utils.translation import gettext_lazy
 from .access import ReferralAccess, Relation
 from .dialogue_models import Question
 from .models import Status
+from .screening_models import latest_screening
+from .task_models import SignOffRequest, pending_sign_off
 
 if TYPE_CHECKING:
     from .models import Assessment, Referral
@@ -45,6 +47,8 @@ class Action(enum.StrEnum):
     FORWARD = "forward"
     ACCEPT = "accept"
     RETURN = "return"
+    SCREENING = "screening"  # issue 13 §1: Ersteinschätzung, weighty indications yes/no
+    SCREENING_SIGN_OFF = "screening_sign_off"
     ASSESSMENT = "assessment"
     SIGN_OFF = "sign_off"
     CLOSE = "close"
@@ -57,6 +61,9 @@ class Action(enum.StrEnum):
     QUESTION = "question"  # issue 14 §3: the office asks the filing station (Rückfrage)
     ANSWER = "answer"  # the filing station answers an open question
     POLICE_ATTACHMENT = "police_attachment"  # police attach a file to their referral or a follow-up
+    TASK = "task"  # issue 14 §1: a task with a due time on the case (referrals.followthrough)
+    SIGN_OFF_REQUEST = "sign_off_request"  # issue 14 §2: the author asks a colleague to sign off
+    SIGN_OFF_RETURN = "sign_off_return"  # the asked colleague sends it back with a comment
 
 
 # Statuses in which the responsible office works on a case.
@@ -115,10 +122,45 @@ def _closeable(access: ReferralAccess, latest: Assessment | None) -> Exception |
     return None
 
 
+def _screening_pending_of_another(access: ReferralAccess, latest: Assessment | None) -> Exception | None:
+    """A screening "no" waits for the sign-off of a second professional (docs/domain.md, "Ersteinschätzung")."""
+    screening = latest_screening(access.referral)
+    if screening is None or not screening.awaits_sign_off:
+        return ValidationError({"screening": [_("There is no screening without weighty indications to sign off.")]})
+    if screening.author_id == access.actor.pk:
+        return PermissionDenied(_("A second professional must sign the screening off, not its author."))
+    return None
+
+
 def _open_question(access: ReferralAccess, latest: Assessment | None) -> Exception | None:
     """An answer needs a question of the office that is still open (referrals.dialogue)."""
     if not Question.objects.filter(referral=access.referral, answered_at__isnull=True).exists():
         return ValidationError({"answer": [_("There is no open question of the youth office.")]})
+    return None
+
+
+def _own_pending_sign_off(access: ReferralAccess, latest: Assessment | None) -> Exception | None:
+    """Only the author asks for a sign-off of what waits for one (docs/domain.md "Bitte um Gegenzeichnung")."""
+    pending = pending_sign_off(access.referral, latest)
+    if pending is None:
+        return ValidationError({"to": [_("Nothing on this case waits for a sign-off.")]})
+    if pending[1].author_id != access.actor.pk:
+        return PermissionDenied(_("Only its author asks for a sign-off."))
+    return None
+
+
+def _asked_to_sign_off(access: ReferralAccess, latest: Assessment | None) -> Exception | None:
+    """Sending back needs an open request to this person (named, or to any colleague), not their own."""
+    pending = pending_sign_off(access.referral, latest)
+    request = None
+    if pending is not None:
+        request = SignOffRequest.objects.filter(
+            referral=access.referral, subject=pending[0], object_id=pending[1].pk, state=SignOffRequest.State.OPEN
+        ).first()
+    if request is None:
+        return ValidationError({"comment": [_("Nobody has asked for a sign-off here.")]})
+    if request.requested_by_id == access.actor.pk or request.requested_to_id not in (None, access.actor.pk):
+        return PermissionDenied(_("Only the colleague asked for the sign-off sends it back."))
     return None
 
 
@@ -153,6 +195,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.FORWARD, WORKING, OFFICE, _OFFICE_ONLY),
     Transition(Action.ACCEPT, (Status.FORWARDED,), RECEIVING, _RECEIVING_ONLY),
     Transition(Action.RETURN, (Status.FORWARDED,), RECEIVING, _RECEIVING_ONLY),
+    Transition(Action.SCREENING, (Status.ACKNOWLEDGED,), OFFICE, _OFFICE_ONLY),
+    Transition(
+        Action.SCREENING_SIGN_OFF,
+        (Status.ACKNOWLEDGED,),
+        OFFICE,
+        _OFFICE_ONLY,
+        precondition=_screening_pending_of_another,
+    ),
     Transition(
         Action.ASSESSMENT,
         (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT),
@@ -211,6 +261,24 @@ TRANSITIONS: tuple[Transition, ...] = (
         POLICE,
         gettext_lazy("Only police of the filing station attach files to their referral."),
         wrong_status=gettext_lazy("Submit the referral first; a draft can simply be edited."),
+    ),
+    # Follow-through in the office (docs/domain.md "Wiedervorlage und Aufgaben", "Bitte um Gegenzeichnung").
+    Transition(Action.TASK, WORKING, OFFICE, _OFFICE_ONLY),
+    Transition(
+        Action.SIGN_OFF_REQUEST,
+        (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT),
+        OFFICE,
+        _OFFICE_ONLY,
+        precondition=_own_pending_sign_off,
+        uses_assessment=True,
+    ),
+    Transition(
+        Action.SIGN_OFF_RETURN,
+        (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT),
+        OFFICE,
+        _OFFICE_ONLY,
+        precondition=_asked_to_sign_off,
+        uses_assessment=True,
     ),
 )
 

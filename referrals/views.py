@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, JsonResponse, QueryDict
+from django.http import FileResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +33,7 @@ from core.storage import STORE_RETRY_AFTER, StoreUnavailable, open_for_download
 from . import selectors
 from .access import ReferralAccess, referral_access, referral_for
 from .access_log import access_log_record, access_log_search_hits
+from .assessment_forms import ChildAssessmentForm, assessment_people, child_assessment_form
 from .dialogue import open_question_counts, questions_for, station_open_questions
 from .dialogue_forms import QuestionForm
 from .dialogue_pages import police_dialogue_context
@@ -63,6 +64,7 @@ from .forms import (
     office_people,
 )
 from .grants import grant_create, grant_revoke, grantable_people, grants_of, lead_may_grant
+from .handover import referral_hand_over
 from .models import AccessLogEntry, Referral, ReferralEvent, Status
 from .police_list import police_search
 from .presenters import assessment_state, describe_events, feedback_label, person_name, repeat_hints, repeat_total
@@ -74,6 +76,8 @@ from .retention import (
     rules_for_lead,
     rules_in_force,
 )
+from .screening import screening_save, screening_sign_off
+from .screening_forms import ScreeningForm, ScreeningSignOffForm
 from .services import (
     Conflict,
     assessment_save,
@@ -87,13 +91,16 @@ from .services import (
     referral_assign_office,
     referral_case_number_warnings,
     referral_close,
-    referral_export,
     referral_forward,
     referral_reopen,
     referral_rerate,
     referral_return,
     referral_save,
 )
+from .task_views import case_context as followthrough_context
+from .task_views import inbox_rows as followthrough_inbox_rows
+from .task_views import office_page_forms as followthrough_page_forms
+from .task_views import page_actions as followthrough_page_actions
 from .transitions import Action, latest_assessment, transitions_of, transitions_offered
 
 PAGE_SIZE = 25
@@ -327,6 +334,7 @@ def _inbox_page(request, bulk_form, *, selected=(), next_url=None, status=200):
     counts = selectors.inbox_tab_counts(filtered, user, now, branches)
     tab = selectors.inbox_tab_q(form.current_tab, user, now)
     page, paged = _page(request, filtered.filter(tab), form.ordering, [branch.filter(tab) for branch in branches])
+    followthrough_inbox_rows(page.items, user)  # each row's next task: one query a page (issue 14)
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)
     tabs = [
@@ -503,7 +511,11 @@ OFFICE_PAGE_FORMS: dict[Action, Callable[[Referral, SimpleNamespace], Any]] = {
     Action.RERATE: lambda r, state: RerateForm(initial={**_v(r), "urgency": r.urgency}),
     Action.FORWARD: lambda r, state: ForwardForm(initial=_v(r), own_office_id=r.youth_office_id),
     Action.EXPORT: lambda r, state: ExportForm(initial=_v(r)),
-    Action.ASSESSMENT: lambda r, state: AssessmentForm(initial={**_v(r), **AssessmentForm.initial_from(state.pending)}),
+    Action.SCREENING: lambda r, state: ScreeningForm(initial=_v(r)),
+    Action.SCREENING_SIGN_OFF: lambda r, state: ScreeningSignOffForm(initial=_v(r)),
+    Action.ASSESSMENT: lambda r, state: ChildAssessmentForm(
+        initial={**_v(r), **AssessmentForm.initial_from(state.pending)}, referral=r, pending=state.pending
+    ),
     Action.SIGN_OFF: lambda r, state: SignOffForm(initial=_v(r)),
     Action.CLOSE: lambda r, state: CloseForm(initial=_v(r)),
     Action.REOPEN: lambda r, state: ReopenForm(initial=_v(r)),
@@ -512,6 +524,7 @@ OFFICE_PAGE_FORMS: dict[Action, Callable[[Referral, SimpleNamespace], Any]] = {
     Action.ACCEPT: lambda r, state: AcceptForm(initial=_v(r)),
     Action.RETURN: lambda r, state: ReturnForm(initial=_v(r)),
     Action.QUESTION: lambda r, state: QuestionForm(),  # the question to the police (referrals.dialogue_views)
+    **followthrough_page_forms(_v),  # tasks and sign-off requests (issue 14, referrals.task_views)
 }
 
 
@@ -520,7 +533,11 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
     person's role and the referral's status allow, and the casework sections."""
     user, referral, role = request.user, access.referral, access.case_role
     events = list(selectors.timeline_for(access))
-    assessments = list(referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id"))
+    assessments = list(
+        referral.assessments.select_related("author", "signed_off_by")
+        .prefetch_related("child_parts__child", "versions__author")
+        .order_by("-created_at", "-id")
+    )
     state = assessment_state(referral, assessments)
     is_lead = access.is_lead
 
@@ -550,6 +567,10 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
         "has_actions": any(k not in ("note", "attachment", "assessment") for k in forms),
         "assessments": assessments,
         "assessment": state,
+        "assessment_people": assessment_people(assessments),
+        "screenings": list(
+            referral.screenings.select_related("author", "signed_off_by").order_by("-created_at", "-id")
+        ),
         "events": describe_events(events),
         "repeats": repeat_hints(user, events),
         "repeat_total": repeat_total(events),
@@ -558,6 +579,7 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
         "attachments": list(selectors.attachments_for(access)),
         "followups": list(referral.followups.select_related("author")),
         "questions": list(questions_for(access)),
+        "followthrough": followthrough_context(access),
         "now": timezone.now(),
     }
 
@@ -725,17 +747,45 @@ PAGE_ACTIONS: dict[str, PageAction] = {
         % {"reference": result.reference, "office": referral.youth_office.name},
         done="referrals:inbox",
     ),
+    # The screening (issue 13 §1): "yes" opens the assessment, "no" waits for a second professional.
+    "screening": PageAction(
+        frozenset({Action.SCREENING}),
+        lambda referral, *a, **k: ScreeningForm(*a, **k),
+        lambda referral, user, data: screening_save(
+            referral=referral,
+            user=user,
+            weighty_indications=data["weighty_indications"],
+            reason=data["reason"],
+            next_step=data["next_step"],
+            **_version(data),
+        ),
+        lambda result, referral, data: _("Screening saved. Now record the risk assessment.")
+        if result.weighty_indications
+        else _("Screening saved. A second professional of your office must sign it off; then the case is closed."),
+    ),
+    "screening_sign_off": PageAction(
+        frozenset({Action.SCREENING_SIGN_OFF}),
+        lambda referral, *a, **k: ScreeningSignOffForm(*a, **k),
+        lambda referral, user, data: screening_sign_off(referral=referral, user=user, **_version(data)),
+        lambda result, referral, data: _(
+            "Screening signed off. Referral %(reference)s is closed; the police have been informed."
+        )
+        % _ref(referral),
+    ),
+    # One part per child and the shared parts (issue 13 §2, referrals/assessment_forms.py).
     "assessment": PageAction(
         frozenset({Action.ASSESSMENT}),
-        lambda referral, *a, **k: AssessmentForm(*a, **k),
+        child_assessment_form,
         lambda referral, user, data: assessment_save(
             referral=referral,
             user=user,
             summary=data["summary"],
-            outcome=data["outcome"],
             measures=data["measures"],
             home_visit_on=data["home_visit_on"],
             child_seen=data["child_seen"],
+            children=data["children"],
+            impressions=data["impressions"],
+            professionals=[person.pk for person in data["professionals"]],
             **_version(data),
         ),
         lambda result, referral, data: _(
@@ -775,6 +825,7 @@ PAGE_ACTIONS: dict[str, PageAction] = {
         ),
         lambda result, referral, data: _("File “%(name)s” attached.") % {"name": result.original_name},
     ),
+    **followthrough_page_actions(PageAction, _version),  # tasks and sign-off requests (referrals.task_views)
 }
 
 
@@ -873,8 +924,9 @@ def followup_create(request, pk):
 @require_POST
 def export(request, pk):
     """Hand a referral over to an office outside the system: the lead of the responsible office, or
-    the district coordinator for a referral in triage. Answers the export file (JSON, without data
-    confided under § 65 SGB VIII); the hand-over is recorded and the case closed here."""
+    the district coordinator for a referral in triage. The PDF and the structured export (without data
+    confided under § 65 SGB VIII) are recorded with the hand-over and the case closed here; the
+    confirmation page (``print_views.handover_page``) offers both documents."""
     referral = _visible(request, pk)
     form = ExportForm(request.POST)
     if not form.is_valid():
@@ -883,7 +935,7 @@ def export(request, pk):
                 messages.error(request, error)
         return redirect("referrals:detail", pk=referral.pk)
     try:
-        document = referral_export(
+        handover = referral_hand_over(
             referral=referral,
             user=request.user,
             recipient=form.cleaned_data["recipient"],
@@ -901,10 +953,9 @@ def export(request, pk):
         action=AccessLogEntry.Action.EXPORT,
         referral=referral,
         obj_type=AccessLogEntry.ObjectType.EXPORT,
+        obj_id=handover.pk,
     )
-    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
-    return response
+    return redirect("referrals:handover", pk=referral.pk, handover_id=handover.pk)
 
 
 # --- Individual grants (office leads) -----------------------------------------------------------------

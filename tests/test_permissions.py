@@ -26,7 +26,11 @@ from referrals.services import referral_accept, referral_forward
 from tests.conftest import district_get, personas_create
 from tests.factories import make_referral
 from tests.permissions_accounts import ACCOUNT_ENDPOINTS
+from tests.permissions_dashboard import dashboard_endpoints
 from tests.permissions_dialogue import DIALOGUE_ENDPOINTS
+from tests.permissions_printing import printing_endpoints
+from tests.permissions_screening import screening_endpoints
+from tests.permissions_tasks import task_endpoints
 from tests.test_access_log import check_access_log_api, check_access_log_page
 
 PERSONAS = [
@@ -1251,8 +1255,14 @@ ENDPOINTS = {
     "agency-list": check_api_agencies,
     "agency-detail": check_api_agencies,
     "routing-preview": check_routing_preview,
-    **DIALOGUE_ENDPOINTS,  # questions to the police, police attachments (issue 14 §3); replaces the attachment rows
     **ACCOUNT_ENDPOINTS,  # changing one's own password (issue 16 §5)
+    **DIALOGUE_ENDPOINTS,  # questions to the police, police attachments (issue 14 §3); replaces the attachment rows
+    **screening_endpoints(check_page_action, check_api_casework, check_api_transition),
+    **printing_endpoints(
+        web=_web, api=_api, visible=VISIBLE, police=POLICE, works_on=_works_on, office_role=_office_role
+    ),
+    **dashboard_endpoints(),
+    **task_endpoints(check_page_action, check_api_casework, check_api_transition),
 }
 
 # URLs that reach no referral and no personal data, with the reason.

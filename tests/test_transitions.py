@@ -13,15 +13,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from agencies.models import Agency
-from referrals import services
+from referrals import followthrough, services
 from referrals.access import referral_access
 from referrals.dialogue import police_attachment_add, question_answer, question_ask
 from referrals.dialogue_models import Question
 from referrals.forms import office_people
 from referrals.models import Referral, Status
+from referrals.screening import screening_save, screening_sign_off
 from referrals.transitions import TRANSITIONS, Action, transitions_offered
 from tests.factories import make_referral
 
@@ -55,10 +57,17 @@ def _build(state, p):
     if state == "forwarded":
         velbert = Agency.objects.get(code="JA-VEL")
         services.referral_forward(referral=referral, user=p.caseworker_hilden, to_office=velbert, reason="Umzug")
-    if state in ("acknowledged", "pending", "signed", "closed", "reopened"):
+    if state in ("acknowledged", "pending", "signed", "closed", "reopened", "screened_no", "screened_yes", "requested"):
         services.referral_acknowledge(referral=referral, user=p.caseworker_hilden)
-    if state in ("pending", "signed", "closed", "reopened"):
+    if state in ("screened_no", "screened_yes"):  # issue 13 §1
+        screening_save(
+            referral=referral, user=p.caseworker_hilden, weighty_indications=state == "screened_yes", reason="Grund",
+            next_step="" if state == "screened_yes" else "information_only",
+        )  # fmt: skip
+    if state in ("pending", "signed", "closed", "reopened", "requested"):
         _assess(referral, p.caseworker_hilden)
+    if state == "requested":  # issue 14 §2: the author asked any colleague to sign off
+        followthrough.signoff_request_create(referral=referral, user=p.caseworker_hilden)
     if state in ("signed", "closed", "reopened"):
         services.assessment_sign_off(referral=referral, user=p.lead_hilden)
     if state in ("closed", "reopened"):
@@ -76,6 +85,7 @@ def _calls(referral, user):
     )
     colleague = office_people([fresh.youth_office_id or 0]).exclude(pk=user.pk).first()
     upload = SimpleUploadedFile("scan.pdf", PDF, content_type="application/pdf")
+    now = timezone.now()
     kw = {"referral": fresh, "user": user}
     return {
         Action.ACKNOWLEDGE: lambda: services.referral_acknowledge(**kw),
@@ -85,6 +95,10 @@ def _calls(referral, user):
         Action.FORWARD: lambda: services.referral_forward(**kw, to_office=other_office, reason="Umzug"),
         Action.ACCEPT: lambda: services.referral_accept(**kw),
         Action.RETURN: lambda: services.referral_return(**kw, reason="Nicht zuständig"),
+        Action.SCREENING: lambda: screening_save(
+            **kw, weighty_indications=False, reason="Keine Anhaltspunkte", next_step="information_only"
+        ),
+        Action.SCREENING_SIGN_OFF: lambda: screening_sign_off(**kw),
         Action.ASSESSMENT: lambda: _assess(fresh, user),
         Action.SIGN_OFF: lambda: services.assessment_sign_off(**kw),
         Action.CLOSE: lambda: services.referral_close(**kw),
@@ -94,6 +108,9 @@ def _calls(referral, user):
         Action.ATTACHMENT: lambda: services.attachment_add(**kw, uploaded_file=upload),
         Action.FOLLOWUP: lambda: services.followup_add(**kw, text="Nachtrag"),
         Action.ASSIGN_OFFICE: lambda: services.referral_assign_office(**kw, office=other_office),
+        Action.TASK: lambda: followthrough.task_create(**kw, title="Hausbesuch", kind="home_visit", due_at=now),
+        Action.SIGN_OFF_REQUEST: lambda: followthrough.signoff_request_create(**kw),
+        Action.SIGN_OFF_RETURN: lambda: followthrough.signoff_return(**kw, comment="Bitte ergänzen"),
         Action.QUESTION: lambda: question_ask(**kw, text="Rückfrage"),
         # no open question in these states: refused (403 wrong relation, else 400 by the precondition)
         Action.ANSWER: lambda: question_answer(question=Question(referral=fresh), user=user, text="Antwort"),
@@ -146,7 +163,7 @@ def _offered(client, referral, user) -> set[Action]:
 
 STATES = (
     "draft", "triage", "submitted", "submitted_assigned", "acknowledged", "pending", "signed", "forwarded",
-    "closed", "reopened",
+    "closed", "reopened", "screened_no", "screened_yes", "requested",
 )  # fmt: skip
 
 

@@ -32,6 +32,13 @@ from ..models import (
 )
 from ..selectors import FeedbackCode, police_feedback
 from ..validators import ascii_postcode_validator, plausible_birth_date, plausible_incident_at, postcode_to_ascii
+from .assessment_children import (
+    AssessmentChildInputSerializer,
+    AssessmentChildSerializer,
+    AssessmentVersionSerializer,
+    impressions_field,
+    professionals_field,
+)
 
 REASON_LIMIT = 2_000  # a written reason, not a report
 
@@ -115,8 +122,8 @@ class ReferralWriteSerializer(StrictModelSerializer):
         fields = [
             "police_case_number", "incident_at", "incident_location", "callout_reason", "urgency", "concerns",
             "facts_observed", "facts_reported", "children_present", "injuries", "home_condition", "police_measures",
-            "household_address", "children", "persons", "risk_factors", "risk_notes", "parents_informed",
-            "parents_not_informed_reason", "callback_phone", "draft",
+            "residence_ban_until", "household_address", "children", "persons", "risk_factors", "risk_notes",
+            "parents_informed", "parents_not_informed_reason", "callback_phone", "draft",
         ]  # fmt: skip
         extra_kwargs = {"parents_informed": {"allow_null": True}}
 
@@ -212,9 +219,13 @@ class PoliceFeedbackSerializer(serializers.Serializer):
             FeedbackCode.IN_PROGRESS,
             FeedbackCode.FORWARDED,
             FeedbackCode.CLOSED,
+            FeedbackCode.HANDED_OVER,
         ]
     )
     office = AgencyRefSerializer(allow_null=True, help_text="The responsible office, or the one it was forwarded to.")
+    handed_over_to = serializers.CharField(
+        required=False, help_text="With `handed_over`: the office outside the system the referral was handed over to."
+    )
     contact = PoliceFeedbackContactSerializer(allow_null=True)
 
 
@@ -280,16 +291,35 @@ class AssessmentInputSerializer(ReferralVersionSerializer):
     """A § 8a risk assessment as recorded (or revised, while not signed off)."""
 
     summary = StrictCharField(max_length=TEXT_LIMIT)
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices,
+        required=False,
+        help_text="One outcome for the whole referral: only without `children` (the old way); with them the "
+        "most severe child's result.",
+    )
     measures = serializers.ListField(
         child=serializers.ChoiceField(choices=Measure.choices), allow_empty=False, max_length=len(Measure.choices)
     )
     home_visit_on = serializers.DateField(required=False, allow_null=True, help_text="Date of the home visit, if any.")
     child_seen = serializers.BooleanField(required=False, default=False)
+    # Issue 13 §2: one part per child of the referral, and the shared parts.
+    children = AssessmentChildInputSerializer(many=True, required=False, help_text="One part per child.")
+    impressions = impressions_field()
+    professionals = professionals_field()
+
+    def validate(self, attrs):
+        if "children" not in attrs and not attrs.get("outcome"):
+            raise serializers.ValidationError({"children": ["Give one part per child (or, the old way, `outcome`)."]})
+        if "children" in attrs:
+            attrs.pop("outcome", None)
+            attrs["children"] = [dict(part) for part in attrs["children"]]
+        return attrs
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
     author = UserRefSerializer(read_only=True)
+    children = AssessmentChildSerializer(source="child_parts", many=True, read_only=True)
+    versions = AssessmentVersionSerializer(many=True, read_only=True, help_text="Every saved version, newest first.")
     signed_off_by = UserRefSerializer(read_only=True, allow_null=True)
     home_visit = serializers.BooleanField(read_only=True)
     is_complete = serializers.BooleanField(read_only=True, help_text="Signed off by a second professional.")
@@ -302,6 +332,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         fields = [
             "id", "summary", "outcome", "measures", "home_visit", "home_visit_on", "child_seen", "author",
             "created_at", "updated_at", "signed_off_by", "signed_off_at", "is_complete", "referral_version",
+            "impressions", "professionals", "revision", "children", "versions",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -25,6 +25,7 @@ from core.storage import open_for_download
 
 from ..access import ReferralAccess, referral_access, referral_for
 from ..access_log import access_log_record, entry_row, references_of, referral_access_log
+from ..handover import referral_hand_over
 from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
 from ..selectors import (
     LIST_RELATED,
@@ -46,7 +47,6 @@ from ..services import (
     referral_assign_office,
     referral_case_number_warnings,
     referral_close,
-    referral_export,
     referral_forward,
     referral_reopen,
     referral_rerate,
@@ -55,6 +55,7 @@ from ..services import (
 )
 from .questions import police_attachment_upload
 from .schema import referral_viewset_schema
+from .screening import ScreeningActions
 from .serializers import (
     AssessmentInputSerializer,
     AssessmentSerializer,
@@ -132,7 +133,9 @@ ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jp
 
 
 @referral_viewset_schema
-class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReferralViewSet(
+    ScreeningActions, IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Referrals through ``Referral.objects.visible_to``: outside the caller's scope every endpoint
     answers 404. The casework endpoints (assessment, notes, attachments, timeline) answer 404 also to
     whoever sees the referral but does not work on it in an office (police, coordinators, individual
@@ -302,9 +305,10 @@ class ReferralViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retriev
     def export(self, request, pk=None):
         referral = self._referral(pk).referral
         data, version = self._input(request, ReferralExportSerializer)
-        document = referral_export(referral=referral, user=request.user, expected_version=version, **data)
-        self._log_read(referral, AccessLogEntry.ObjectType.EXPORT, action=AccessLogEntry.Action.EXPORT)
-        response = Response(document)
+        # Recorded with the PDF of the case (referrals.handover); the PDF: GET .../pdf/ (referrals.api.printing).
+        handover = referral_hand_over(referral=referral, user=request.user, expected_version=version, **data)
+        self._log_read(referral, AccessLogEntry.ObjectType.EXPORT, handover.pk, action=AccessLogEntry.Action.EXPORT)
+        response = Response(handover.document)
         response["Content-Disposition"] = f'attachment; filename="uebergabe-{referral.pk}.json"'
         return response
 
