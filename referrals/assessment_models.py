@@ -182,3 +182,39 @@ class AssessmentVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assessment_id} v{self.number}"
+
+
+class StatisticRecord(models.Model):
+    """The anonymous § 8a statistics record of one child of a case deleted under the retention rules
+    (``referrals.statistics.statistic_rows_keep``): the export's codes only — no id, no reference, no
+    name of the case — so a year's export survives the deletion (docs/statistik-8a.md)."""
+
+    office = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    jahr_ende = models.CharField(max_length=4)
+    monat_ende = models.CharField(max_length=2)
+    geschlecht = models.CharField(max_length=1)
+    geburtsmonat = models.CharField(max_length=2, blank=True)
+    geburtsjahr = models.CharField(max_length=4, blank=True)
+    aufenthalt = models.CharField(max_length=1, blank=True)
+    alter_mutter = models.CharField(max_length=1)
+    alter_vater = models.CharField(max_length=1)
+    herkunft_ausland = models.CharField(max_length=1, blank=True)
+    deutsch = models.CharField(max_length=1, blank=True)
+    quelle = models.CharField(max_length=2)
+    wiederholt = models.CharField(max_length=1)
+    hilfe_vorher = models.CharField(max_length=200, blank=True)
+    ergebnis = models.CharField(max_length=1, blank=True)
+    vernachlaessigung = models.CharField(max_length=1)
+    koerperlich = models.CharField(max_length=1)
+    psychisch = models.CharField(max_length=1)
+    sexuell = models.CharField(max_length=1)
+    gefahr_von = models.CharField(max_length=200, blank=True)
+    hilfe_neu = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("§ 8a statistics record of a deleted case")
+        verbose_name_plural = _("§ 8a statistics records of deleted cases")
+        indexes = [models.Index(fields=["office", "jahr_ende"], name="statisticrecord_office_year")]
+
+    def __str__(self) -> str:
+        return f"{self.office_id} {self.jahr_ende}-{self.monat_ende}: {self.ergebnis}"

@@ -1018,7 +1018,12 @@ def _register_sqlite_functions(sender, connection, **kwargs):
 connection_created.connect(_register_sqlite_functions, dispatch_uid="referrals_access_log_sqlite")
 
 
-from referrals.assessment_models import AssessmentChild, AssessmentVersion, Impression  # noqa: E402,F401
+from referrals.assessment_models import (  # noqa: E402,F401
+    AssessmentChild,
+    AssessmentVersion,
+    Impression,
+    StatisticRecord,
+)
 from referrals.dialogue_models import Question  # noqa: E402,F401
 from referrals.handover_models import Handover  # noqa: E402,F401
 from referrals.screening_models import NextStep, Screening  # noqa: E402,F401

@@ -47,6 +47,7 @@ from .models import (
     RetentionStatistic,
     Status,
 )
+from .statistics import statistic_rows_keep
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ def _purge(referral: Referral) -> None:
     files = [name for name in referral.attachments.values_list("file", flat=True) if name]
     link = reverse("referrals:detail", args=[referral.pk])
     Notification.objects.filter(link__startswith=link).delete()
+    statistic_rows_keep(referral)  # the § 8a statistics records survive as anonymous rows (issue 13 §3)
     referral.delete()  # cascades to everything that hangs on it
     # Recorded in this transaction, deleted from the store after the commit; a failure is retried
     # by a beat job until the file is gone (core.storage).

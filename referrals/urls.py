@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import access_log, dashboard_views, dialogue_views, print_views, task_views, views
+from . import access_log, dashboard_views, dialogue_views, print_views, statistics_views, task_views, views
 
 app_name = "referrals"
 urlpatterns = [
@@ -58,6 +58,7 @@ urlpatterns = [
     path("triage/", views.triage_queue, name="triage"),
     path("triage/<int:pk>/assign/", views.assign_office, name="assign_office"),
     path("retention/", views.retention, name="retention"),
+    path("statistics/8a/", statistics_views.statistics_8a_page, name="statistics_8a"),
     # Oversight (issue 15 §§ 1-2): the office dashboard and the district's figures, each table as CSV.
     path("dashboard/district/", dashboard_views.district_dashboard, name="dashboard_district"),
     path("dashboard/district/figures.csv", dashboard_views.district_dashboard_csv, name="dashboard_district_csv"),

@@ -318,5 +318,42 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.CreateModel(
+            name="StatisticRecord",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("jahr_ende", models.CharField(max_length=4)),
+                ("monat_ende", models.CharField(max_length=2)),
+                ("geschlecht", models.CharField(max_length=1)),
+                ("geburtsmonat", models.CharField(blank=True, max_length=2)),
+                ("geburtsjahr", models.CharField(blank=True, max_length=4)),
+                ("aufenthalt", models.CharField(blank=True, max_length=1)),
+                ("alter_mutter", models.CharField(max_length=1)),
+                ("alter_vater", models.CharField(max_length=1)),
+                ("herkunft_ausland", models.CharField(blank=True, max_length=1)),
+                ("deutsch", models.CharField(blank=True, max_length=1)),
+                ("quelle", models.CharField(max_length=2)),
+                ("wiederholt", models.CharField(max_length=1)),
+                ("hilfe_vorher", models.CharField(blank=True, max_length=200)),
+                ("ergebnis", models.CharField(blank=True, max_length=1)),
+                ("vernachlaessigung", models.CharField(max_length=1)),
+                ("koerperlich", models.CharField(max_length=1)),
+                ("psychisch", models.CharField(max_length=1)),
+                ("sexuell", models.CharField(max_length=1)),
+                ("gefahr_von", models.CharField(blank=True, max_length=200)),
+                ("hilfe_neu", models.CharField(blank=True, max_length=200)),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="agencies.agency"
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "§ 8a statistics record of a deleted case",
+                "verbose_name_plural": "§ 8a statistics records of deleted cases",
+                "indexes": [models.Index(fields=["office", "jahr_ende"], name="statisticrecord_office_year")],
+            },
+        ),
         migrations.RunPython(child_parts_from_single_outcome, migrations.RunPython.noop),
     ]
