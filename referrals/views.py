@@ -934,6 +934,12 @@ def export(request, pk):
             for error in errors:
                 messages.error(request, error)
         return redirect("referrals:detail", pk=referral.pk)
+    # The case is closed and its data leave the system: ask first — whoever the table offers the export
+    # (anyone else goes on to the service, which refuses).
+    offered = Action.EXPORT in transitions_offered(referral_access(request.user, referral))
+    if offered and request.POST.get("confirm") != "1":
+        context = {"referral": referral, "recipient": form.cleaned_data["recipient"], "form": form}
+        return render(request, "referrals/confirm_export.html", context)
     try:
         handover = referral_hand_over(
             referral=referral,

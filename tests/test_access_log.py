@@ -183,7 +183,8 @@ def test_note_attachment_timeline_assessment_followup_reads_are_logged(personas,
 def test_exports_are_logged(personas, referral):
     before = last_id()
     response = web(personas.lead_hilden).post(
-        f"/referrals/{referral.pk}/export/", {"recipient": "Jugendamt Düsseldorf", "version": referral.version}
+        f"/referrals/{referral.pk}/export/",
+        {"recipient": "Jugendamt Düsseldorf", "version": referral.version, "confirm": "1"},
     )
     assert response.status_code == 302  # to the hand-over's confirmation (issue 15 § 3)
     only_new(before, person=personas.lead_hilden, role=Role.OFFICE_LEAD, obj_type="export", action="export")

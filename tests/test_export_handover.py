@@ -53,7 +53,17 @@ def case(personas):
 
 
 def _export(client, referral, recipient=RECIPIENT):
-    return client.post(f"/referrals/{referral.pk}/export/", {"version": referral.version, "recipient": recipient})
+    data = {"version": referral.version, "recipient": recipient, "confirm": "1"}
+    return client.post(f"/referrals/{referral.pk}/export/", data)
+
+
+def test_the_export_asks_first_and_nothing_happens_until_confirmed(case, personas):
+    lead = web(personas.lead_hilden)
+    response = lead.post(f"/referrals/{case.pk}/export/", {"version": case.version, "recipient": RECIPIENT})
+    assert response.status_code == 200 and [t.name for t in response.templates][0] == "referrals/confirm_export.html"
+    html = response.content.decode()
+    assert RECIPIENT in html and 'name="confirm" value="1"' in html and f'value="{case.version}"' in html
+    assert not Handover.objects.exists() and Referral.objects.get(pk=case.pk).status == "submitted"
 
 
 def test_the_export_records_pdf_and_json_and_confirms_what_to_whom_when_by_whom(case, personas):
@@ -149,7 +159,9 @@ def test_a_refused_export_records_nothing(case, personas):
     assert _export(web(personas.caseworker_hilden), case).status_code == 403
     response = _export(web(personas.lead_hilden), case, recipient=" ")
     assert response.status_code == 302 and response["Location"] == f"/referrals/{case.pk}/"
-    stale = web(personas.lead_hilden).post(f"/referrals/{case.pk}/export/", {"version": 0, "recipient": RECIPIENT})
+    stale = web(personas.lead_hilden).post(
+        f"/referrals/{case.pk}/export/", {"version": 0, "recipient": RECIPIENT, "confirm": "1"}
+    )
     assert stale.status_code == 302 and stale["Location"] == f"/referrals/{case.pk}/"
     assert not Handover.objects.exists() and Referral.objects.get(pk=case.pk).status == "submitted"
 

@@ -1028,7 +1028,8 @@ def test_export_page_action_downloads_and_hands_over(client, personas):
     client.force_login(personas.lead_hilden)
     assert f"/referrals/{referral.pk}/export/" in client.get(f"/referrals/{referral.pk}/").content.decode()
     response = client.post(
-        f"/referrals/{referral.pk}/export/", {"version": referral.version, "recipient": "Jugendamt Solingen"}
+        f"/referrals/{referral.pk}/export/",
+        {"version": referral.version, "recipient": "Jugendamt Solingen", "confirm": "1"},  # confirmed (issue 15 § 3)
     )
     # The hand-over is recorded with its PDF and JSON; the confirmation page offers both (issue 15 § 3).
     assert response.status_code == 302 and "/handovers/" in response["Location"]
@@ -1045,7 +1046,8 @@ def test_coordinator_exports_from_the_triage_summary(client, personas):
     referral = _make(personas.police_hilden, postcode="40213", city="Düsseldorf")
     client.force_login(personas.district_coordinator)
     assert f"/referrals/{referral.pk}/export/" in client.get(f"/referrals/{referral.pk}/").content.decode()
-    response = client.post(f"/referrals/{referral.pk}/export/", {"version": referral.version, "recipient": "JA D"})
+    data = {"version": referral.version, "recipient": "JA D", "confirm": "1"}
+    response = client.post(f"/referrals/{referral.pk}/export/", data)
     assert response.status_code == 302 and client.get(response["Location"]).status_code == 200
     assert Referral.objects.get(pk=referral.pk).status == "closed"
 
