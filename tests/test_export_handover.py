@@ -174,3 +174,14 @@ def test_the_api_export_records_the_hand_over_with_its_pdf(case, personas):
     handover = Handover.objects.get(referral=case)
     assert bytes(handover.pdf).startswith(b"%PDF") and case.reference in pdf_text(bytes(handover.pdf))
     assert handover.document == response.json()
+
+
+def test_the_hand_over_is_deleted_with_its_case(case, personas):
+    """Retention deletes a referral with everything hanging on it (referrals.retention._purge): the
+    stored PDF and export of its hand-over too."""
+    from referrals.retention import _purge
+
+    _export(web(personas.lead_hilden), case)
+    assert Handover.objects.filter(referral=case).exists()
+    _purge(Referral.objects.get(pk=case.pk))
+    assert not Handover.objects.exists()
