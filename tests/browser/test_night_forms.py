@@ -15,7 +15,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from referrals.models import Referral
+from referrals.models import Referral, ReferralGrant
 from referrals.services import referral_assign
 from tests.browser.test_referral_journey import fill_referral
 from tests.factories import make_referral
@@ -113,20 +113,23 @@ def test_german_dates_typed_without_a_picker_arrive(page, live_server, personas,
     assert timezone.localtime(followup.incident_at).strftime("%Y-%m-%d %H:%M") == now.strftime("%Y-%m-%d 00:15")
 
 
-def test_german_home_visit_date_on_the_assessment(page, live_server, personas, login):
+def test_german_date_on_the_leads_grant_form(page, live_server, personas, login):
+    """A casework form of the office: the lead lets a named person of another agency read the case
+    until a date typed in German."""
     referral = make_referral(personas.police_hilden)
     page.add_init_script(NO_PICKER)
-    login(page, "caseworker_hilden")
-    page.goto(f"{live_server.url}/referrals/{referral.pk}/")
-    page.locator("form[action$='/acknowledge/'] button[type=submit]").click()
-    page.wait_for_load_state()
-    assert page.get_attribute("#assessment_home_visit_on", "placeholder") == "TT.MM.JJJJ"
-    page.fill("#assessment_summary", "Hausbesuch mit zwei Fachkräften; Kind wirkt versorgt.")
-    page.check("input[name=outcome][value=support_need]")
-    page.check("input[name=measures][value=offer_of_help]")
-    visit = timezone.localdate() - datetime.timedelta(days=2)
-    page.fill("#assessment_home_visit_on", visit.strftime("%d.%m.%Y"))
+    login(page, "lead_hilden")
+    page.goto(f"{live_server.url}/referrals/{referral.pk}/grants/")
+    assert page.get_attribute("#grant_expires_on", "type") == "text"
+    assert page.get_attribute("#grant_expires_on", "placeholder") == "TT.MM.JJJJ"
+    page.select_option("#grant_person", str(personas.caseworker_velbert.pk))
+    page.fill("#grant_reason", "Vertretung während der Urlaubszeit.")
+    until = timezone.localdate() + datetime.timedelta(days=14)
+    page.fill("#grant_expires_on", until.strftime("%d.%m.%Y"))
     with page.expect_navigation():
-        page.locator("form[action$='/assessment/'] button[type=submit]").click()
+        page.locator("form.stacked-form button[type=submit]").click()
     assert page.locator(".message--success").count() == 1, page.locator("main").inner_text()[:500]
-    assert referral.assessments.get().home_visit_on == visit
+    grant = ReferralGrant.objects.get(referral=referral)
+    # Access ends at the end of the typed day.
+    assert grant.person == personas.caseworker_velbert
+    assert timezone.localtime(grant.expires_at).date() == until + datetime.timedelta(days=1)
