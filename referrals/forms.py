@@ -717,6 +717,8 @@ class InboxTab:
     MINE = "mine"
     UNASSIGNED = "unassigned"
     OVERDUE = "overdue"
+    SCREENING = "screening"  # issue 13 §1: acknowledged, the screening still to record or sign off
+    ASSESSMENT = "assessment"  # in the § 8a risk assessment
     CLOSED = "closed"
     ALL = "all"
 
@@ -726,6 +728,8 @@ INBOX_TABS = (
     (InboxTab.MINE, _("Assigned to me")),
     (InboxTab.UNASSIGNED, _("Unassigned")),
     (InboxTab.OVERDUE, _("Overdue")),
+    (InboxTab.SCREENING, _("In screening")),
+    (InboxTab.ASSESSMENT, _("In risk assessment")),
     (InboxTab.CLOSED, _("Closed")),
     (InboxTab.ALL, _("All")),
 )

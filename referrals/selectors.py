@@ -184,6 +184,9 @@ def inbox_tab_q(tab: str, user, now) -> Q:
         InboxTab.MINE: open_ & Q(assignee_id=user.pk),
         InboxTab.UNASSIGNED: open_ & Q(assignee__isnull=True),
         InboxTab.OVERDUE: overdue_q(now),
+        # Screenings apart from assessments (issue 13 §1): the two stages of an acknowledged case.
+        InboxTab.SCREENING: Q(status=Status.ACKNOWLEDGED),
+        InboxTab.ASSESSMENT: Q(status=Status.IN_ASSESSMENT),
         InboxTab.CLOSED: Q(status=Status.CLOSED),
         InboxTab.ALL: Q(),
     }[tab]

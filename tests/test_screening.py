@@ -196,3 +196,21 @@ def test_page_screening_no_then_sign_off(client, personas, acknowledged):
     )
     assert response.status_code == 302
     assert reload(acknowledged).status == Status.CLOSED
+
+
+def test_inbox_counts_screenings_apart_from_assessments(client, personas, acknowledged):
+    in_assessment = make_referral(personas.police_hilden)
+    services.referral_acknowledge(referral=in_assessment, user=personas.caseworker_hilden)
+    screening_save(referral=in_assessment, user=personas.caseworker_hilden, weighty_indications=True, reason="x")
+    screened_out = make_referral(personas.police_hilden)
+    services.referral_acknowledge(referral=screened_out, user=personas.caseworker_hilden)
+    _no(screened_out, personas.caseworker_hilden)
+    client.force_login(personas.caseworker_hilden)
+    response = client.get("/inbox/")
+    counts = {tab.key: tab.count for tab in response.context["tabs"]}
+    assert (counts["screening"], counts["assessment"]) == (2, 1)  # acknowledged and screened-out-unsigned
+    screening_sign_off(referral=screened_out, user=personas.lead_hilden)
+    counts = {tab.key: tab.count for tab in client.get("/inbox/").context["tabs"]}
+    assert (counts["screening"], counts["assessment"], counts["closed"]) == (1, 1, 1)
+    listed = client.get("/inbox/?tab=screening").content.decode()
+    assert acknowledged.reference in listed and in_assessment.reference not in listed

@@ -18,6 +18,8 @@ def inbox_tab_keys(referral, user, now) -> list[str]:
         keys.append(InboxTab.MINE if referral.assignee_id == user.pk else None)
         keys.append(InboxTab.UNASSIGNED if referral.assignee_id is None else None)
     keys.append(InboxTab.OVERDUE if is_overdue(referral, now) else None)
+    keys.append(InboxTab.SCREENING if referral.status == Status.ACKNOWLEDGED else None)
+    keys.append(InboxTab.ASSESSMENT if referral.status == Status.IN_ASSESSMENT else None)
     keys.append(InboxTab.CLOSED if referral.status == Status.CLOSED else None)
     return [key for key in keys if key]
 
