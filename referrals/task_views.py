@@ -79,12 +79,15 @@ def page_actions(page_action, expected) -> dict:
 
 
 def case_context(access: ReferralAccess) -> SimpleNamespace:
-    """Tasks and the open sign-off request of the case, for its office page (two queries)."""
+    """Tasks, the open sign-off request and the last one sent back (with its comment) of the case,
+    for its office page (a fixed number of queries)."""
     if not access.case_office_ids:
-        return SimpleNamespace(tasks=[], request=None)
+        return SimpleNamespace(tasks=[], request=None, returned=None)
+    latest = access.referral.signoff_requests.select_related("resolved_by").order_by("-requested_at", "-id").first()
     return SimpleNamespace(
         tasks=list(followthrough.tasks_of_case(access.referral, access.actor.user)),
         request=followthrough.open_request(access.referral),
+        returned=latest if latest is not None and latest.state == latest.State.RETURNED else None,
     )
 
 

@@ -392,3 +392,16 @@ def test_beat_sends_the_reminders_every_minute_on_the_scheduling_queue():
     assert entry["task"] == task_reminders.name == "referrals.tasks.task_reminders"
     assert entry["schedule"] == 60 and entry["options"] == {"expires": 60}
     assert django_settings.CELERY_TASK_ROUTES["referrals.tasks.*"] == {"queue": "scheduling"}
+
+
+def test_the_case_page_costs_the_same_for_one_task_or_many(client, personas):
+    referral = make_referral(personas.police_hilden, police_measures=[])
+    _task(personas, due_at=MONDAY, referral=referral)
+    client.force_login(personas.caseworker_hilden)
+    path = f"/referrals/{referral.pk}/"
+    client.get(path)
+    one = _queries(client, path)
+    for hours in range(10):
+        task = _task(personas, due_at=MONDAY + hours * HOUR, referral=referral)
+    followthrough.task_update(task=task, user=personas.lead_hilden, done=True)
+    assert _queries(client, path) == one

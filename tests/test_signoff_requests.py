@@ -148,6 +148,7 @@ def test_pages_round_trip_with_confirmation_messages_and_history(client, persona
     page = client.get(f"/referrals/{pending.pk}/").content.decode()
     assert "Gegenzeichnung erbeten" in page and "Ohne Gegenzeichnung zurückgegeben" in page
     assert "Bitte Schutzplan ergänzen" in page
+    assert "data-signoff-returned" in page and "Zurückgegeben von" in page  # in the sign-off panel too
     # A stale version is a conflict, not a second request.
     response = client.post(f"/referrals/{pending.pk}/sign-off-request/", {"version": 1, "to": ""})
     assert response.status_code == 409
