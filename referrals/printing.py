@@ -91,7 +91,11 @@ def case_print_data(referral: Referral, *, office_ids: set[int], include_confide
         include_confidential,
     )
     events = list(ReferralEvent.objects.filter(referral=referral).select_related("actor").order_by("at", "id"))
-    assessments = list(referral.assessments.select_related("author", "signed_off_by").order_by("created_at", "id"))
+    assessments = list(
+        referral.assessments.select_related("author", "signed_off_by")
+        .prefetch_related("child_parts__child")
+        .order_by("created_at", "id")
+    )
     prefetch_related_objects([referral], "children", "persons")
     return {
         "referral": referral,
@@ -110,13 +114,8 @@ def case_print_data(referral: Referral, *, office_ids: set[int], include_confide
 
 
 def _screenings(referral: Referral) -> list:
-    """The screening step (issue 13), where that part is installed: its rows with both signatures."""
-    related = getattr(referral, "screenings", None)
-    if related is None:
-        return []
-    fields = {f.name for f in related.model._meta.get_fields()}
-    people = [name for name in ("author", "signed_off_by") if name in fields]
-    return list(related.select_related(*people).order_by("pk"))
+    """The screening step (issue 13 § 1) with both signatures."""
+    return list(referral.screenings.select_related("author", "signed_off_by").order_by("pk"))
 
 
 def police_print_data(referral: Referral) -> dict[str, Any]:

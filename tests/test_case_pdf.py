@@ -144,10 +144,23 @@ def test_police_get_their_referral_as_filed_with_the_coded_status_and_nothing_of
     assert _downloads(case).count() == 2
 
 
-def test_the_print_page_shows_the_case_file_in_a_fixed_number_of_queries(case, personas, django_assert_max_num_queries):
+def test_the_print_page_shows_the_case_file_in_a_fixed_number_of_queries(case, personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     client = web(personas.lead_hilden)
-    with django_assert_max_num_queries(30):
+    with CaptureQueriesContext(connection) as first:
+        client.get(f"/referrals/{case.pk}/print/")
+    for number in range(5):  # more notes, files, follow-ups and history: not one query more
+        note_add(referral=case, user=personas.caseworker_hilden, text=f"Weitere Notiz {number}")
+        attachment_add(
+            referral=case,
+            user=personas.caseworker_hilden,
+            uploaded_file=SimpleUploadedFile(f"{number}.pdf", b"%PDF-1.4"),
+        )
+    with CaptureQueriesContext(connection) as second:
         page = client.get(f"/referrals/{case.pk}/print/")
+    assert len(second) == len(first) <= 30, (len(first), len(second))
     assert page.status_code == 200
     html = page.content.decode()
     assert 'href="/static/css/print.css"' in html or "print.css" in html
@@ -177,3 +190,40 @@ def test_the_pdf_fetches_nothing_a_text_names(monkeypatch):
     monkeypatch.setattr(printing, "_refuse_fetch", refuse)
     pdf = printing.pdf_from_html('<p>Text</p><img src="http://127.0.0.1:9/x.png" alt="">')
     assert pdf.startswith(b"%PDF") and asked == ["http://127.0.0.1:9/x.png"]
+
+
+def test_the_screening_and_the_children_s_parts_are_printed(personas):
+    """Issue 13: a screening without weighty indications with both signatures, and an assessment with
+    one part per child."""
+    from referrals.screening import screening_save, screening_sign_off
+    from tests.test_assessment_children import acute
+
+    author = _named(personas.caseworker_hilden, "Carla", "Fallwerk")
+    lead = _named(personas.lead_hilden, "Lea", "Leitwerk")
+    screened = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    referral_acknowledge(referral=screened, user=author)
+    screening_save(
+        referral=screened,
+        user=author,
+        weighty_indications=False,
+        reason="Streit ohne Gefährdung",
+        next_step="information_only",
+    )
+    screening_sign_off(referral=screened, user=lead)
+    text = pdf_text(web(author).get(f"/referrals/{screened.pk}/pdf/").content)
+    assert "Streit ohne Gefährdung" in text
+    assert f"{german('Recorded by')} Carla Fallwerk" in text and f"{german('Signed off by')} Lea Leitwerk" in text
+
+    assessed = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    referral_acknowledge(referral=assessed, user=author)
+    screening_save(referral=assessed, user=author, weighty_indications=True, reason="Hinweise", next_step="")
+    assessed.refresh_from_db()
+    assessment_save(
+        referral=assessed, user=author, summary=SUMMARY, measures=["offer_of_help"],
+        professionals=[author.pk, lead.pk], children=[acute(assessed.children.get())],
+    )  # fmt: skip
+    text = pdf_text(web(author).get(f"/referrals/{assessed.pk}/pdf/").content)
+    with translation.override("de"):
+        from referrals.models import Outcome
+
+        assert str(Outcome.ACUTE_RISK.label) in text and german("Result for this child") in text
