@@ -33,6 +33,21 @@ def submit(page, action: str) -> None:
     page.wait_for_load_state()
 
 
+def fill_child_parts(page, referral, personas, result="support_need") -> None:
+    """The shared parts and each child's part of the assessment form (issue 13 §2)."""
+    page.check("input[name=impressions][value=home_visit]")
+    for person in (personas.caseworker_hilden, personas.lead_hilden):
+        page.check(f"input[name=professionals][value='{person.pk}']")
+    for child in referral.children.all():
+        prefix = f"child-{child.pk}-"
+        page.check(f"input[name='{prefix}result'][value={result}]")
+        page.select_option(f"select[name='{prefix}residence']", "both_parents")
+        page.check(f"input[name='{prefix}foreign_origin'][value=no]")
+        page.check(f"input[name='{prefix}german_spoken'][value=yes]")
+        page.check(f"input[name='{prefix}help_before'][value=none]")
+        page.check(f"input[name='{prefix}help_new'][value=s31]")
+
+
 def test_assess_sign_off_close_and_police_sees_closed(page, live_server, personas, login, logout, assert_accessible):
     referral = make_referral(personas.police_hilden)
     detail_url = f"{live_server.url}/referrals/{referral.pk}/"
@@ -50,7 +65,7 @@ def test_assess_sign_off_close_and_police_sees_closed(page, live_server, persona
     assert page.locator("form[action$='/acknowledge/']").count() == 0
 
     page.fill("#assessment_summary", "Hausbesuch mit zwei Fachkräften; Kind wirkt versorgt, Mutter kooperativ.")
-    page.check("input[name=outcome][value=support_need]")
+    fill_child_parts(page, referral, personas)
     page.check("input[name=measures][value=offer_of_help]")
     page.fill("#assessment_home_visit_on", (timezone.localdate() - datetime.timedelta(days=1)).isoformat())
     page.check("#assessment_child_seen")
