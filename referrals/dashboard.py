@@ -239,7 +239,7 @@ def _person_name(first: str, last: str, username: str) -> str:
 def office_workload(*, office, now, assignee=None) -> dict:
     """Open cases by status and urgency, caseload per caseworker (open, overdue), cases waiting for
     sign-off, pending hand-overs in and out, overdue now. ``assignee``: only that person's cases (a
-    caseworker's own part). Four queries over the office's open referrals (partial index)."""
+    caseworker's own part). Three queries over the office's open referrals (partial index)."""
     from .selectors import overdue_q
 
     open_ = Referral.objects.filter(youth_office=office, status__in=OPEN_STATUSES)
@@ -250,17 +250,22 @@ def office_workload(*, office, now, assignee=None) -> dict:
         if urgency in URGENCIES:
             by_status[status][urgency] += n
     caseload = []
+    unsigned = Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=True)
     rows = (
         open_.values_list("assignee_id", "assignee__first_name", "assignee__last_name", "assignee__username")
-        .annotate(open=Count("id"), overdue=Count("id", filter=overdue_q(now)))
+        .annotate(
+            open=Count("id"),
+            overdue=Count("id", filter=overdue_q(now)),
+            signoff=Count("id", filter=Q(Exists(unsigned))),
+        )
         .order_by()
     )
-    for person_id, first, last, username, n_open, n_overdue in rows:
+    waiting_signoff = 0
+    for person_id, first, last, username, n_open, n_overdue, n_signoff in rows:
         name = _person_name(first or "", last or "", username or "") if person_id else _("Not assigned")
         caseload.append({"person_id": person_id, "name": name, "open": n_open, "overdue": n_overdue})
+        waiting_signoff += n_signoff
     caseload.sort(key=lambda r: (r["person_id"] is None, r["name"].casefold()))
-    unsigned = Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=True)
-    waiting_signoff = open_.filter(Exists(unsigned)).count()
     handover_in = 0
     if assignee is None:
         handover_in = Referral.objects.filter(forwarded_to=office, status=Status.FORWARDED).count()

@@ -1,0 +1,173 @@
+"""The dashboards at two table sizes in one run (issue 15 § 4), over HTTP through the full Django stack.
+
+    BENCH_N=20000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m benchmarks.dashboards
+
+The same throw-away database and shape as ``benchmarks.pages`` (ten offices, 95 % closed, referrals
+over about six years), filled to ``BENCH_N // 10`` and then ``BENCH_N`` referrals. For each dashboard
+(the lead's office dashboard over the last twelve months, the district dashboard and the API of each)
+it prints median and p95 ms at both sizes, the growth, and at the large size the time of all the
+page's SQL, of its figure queries alone, and of the bare aggregate SQL of the same figures, written by
+hand and run in the same run (the target of issue 15: figures at most 1.5× the bare SQL).
+"""
+
+# ruff: noqa: S608 — the bare queries are this module's constants; values are parameters.
+
+import random
+import statistics
+import time
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.utils import timezone
+
+from benchmarks.pages import REPEAT, N, bare, fill, logged_in, people, sql_time, timed  # also sets Django up
+
+OPEN = "status IN ('submitted', 'acknowledged', 'in_assessment', 'forwarded')"
+MONTH = "date_trunc('month', {} AT TIME ZONE 'Europe/Berlin')"
+REPEAT_EVENT = "EXISTS (SELECT 1 FROM referrals_referralevent e WHERE e.referral_id = r.id AND e.kind = 'repeat')"
+TOOK = "r.acknowledged_at - r.received_at"
+CONCERNS = (
+    "neglect", "sexual_abuse_indication", "domestic_violence", "guardian_alcohol_abuse", "guardian_drug_use", "other",
+)  # fmt: skip
+
+OFFICE_SQL = [
+    f"SELECT status, urgency, count(*) FROM referrals_referral WHERE youth_office_id = %(office)s AND {OPEN} "
+    "GROUP BY 1, 2",
+    "SELECT assignee_id, count(*), count(*) FILTER (WHERE due_at < now() AND acknowledged_at IS NULL), "
+    "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM referrals_assessment a WHERE a.referral_id = r.id "
+    f"AND a.signed_off_at IS NULL)) FROM referrals_referral r WHERE youth_office_id = %(office)s AND {OPEN} GROUP BY 1",
+    "SELECT count(*) FROM referrals_referral WHERE forwarded_to_id = %(office)s AND status = 'forwarded'",
+    f"SELECT {MONTH.format('r.received_at')}, r.urgency, count(*), "
+    "count(*) FILTER (WHERE r.acknowledged_at <= r.due_at), "
+    "count(*) FILTER (WHERE r.acknowledged_at > r.due_at OR (r.acknowledged_at IS NULL AND r.due_at < now())), "
+    f"count(*) FILTER (WHERE {REPEAT_EVENT}), "
+    f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {TOOK}) FILTER (WHERE r.acknowledged_at IS NOT NULL), "
+    f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {TOOK}) FILTER (WHERE r.acknowledged_at IS NOT NULL) "
+    "FROM referrals_referral r WHERE r.youth_office_id = %(office)s AND r.received_at >= %(begin)s "
+    "AND r.received_at < %(end)s AND r.status <> 'draft' GROUP BY 1, 2",
+    f"SELECT {MONTH.format('a.signed_off_at')}, count(*), "
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY a.signed_off_at - r.received_at), "
+    "percentile_cont(0.9) WITHIN GROUP (ORDER BY a.signed_off_at - r.received_at) "
+    "FROM referrals_assessment a JOIN referrals_referral r ON r.id = a.referral_id WHERE r.youth_office_id = "
+    "%(office)s AND a.signed_off_at >= %(begin)s AND a.signed_off_at < %(end)s GROUP BY 1",
+    "SELECT a.outcome, count(*) FROM referrals_assessment a JOIN referrals_referral r ON r.id = a.referral_id "
+    "WHERE r.youth_office_id = %(office)s AND a.signed_off_at >= %(begin)s AND a.signed_off_at < %(end)s GROUP BY 1",
+]
+DISTRICT_SQL = [
+    f"SELECT r.station_id, r.youth_office_id, {MONTH.format('r.submitted_at')}, count(*), "
+    + "".join(f"count(*) FILTER (WHERE r.urgency = '{u}'), " for u in ("immediate", "urgent", "routine"))
+    + "".join(f"count(*) FILTER (WHERE r.concerns @> '[\"{c}\"]'), " for c in CONCERNS)
+    + "count(*) FILTER (WHERE r.triage_reason = ''), count(*) FILTER (WHERE r.triage_reason <> ''), "
+    "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM referrals_referralevent e WHERE e.referral_id = r.id "
+    "AND e.kind = 'forward_accepted')), count(*) FILTER (WHERE r.acknowledged_at IS NOT NULL), "
+    "count(*) FILTER (WHERE r.urgency = 'immediate' AND (r.acknowledged_at IS NOT NULL "
+    "OR r.received_at <= now() - interval '1 hour')), "
+    "count(*) FILTER (WHERE r.urgency = 'immediate' AND r.acknowledged_at <= r.received_at + interval '1 hour'), "
+    f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {TOOK}) FILTER (WHERE r.acknowledged_at IS NOT NULL) "
+    "FROM referrals_referral r WHERE r.police_authority_id = %(authority)s AND r.submitted_at >= %(begin)s "
+    "AND r.submitted_at < %(end)s AND r.status <> 'draft' GROUP BY 1, 2, 3",
+    "SELECT id, name FROM agencies_agency WHERE district_id = %(district)s",
+]
+
+
+def bare_all(queries: list[str], params: dict):
+    runs = [bare(sql, params) for sql in queries]
+
+    def run():
+        for query in runs:
+            query()
+
+    return run
+
+
+def lead_and_coordinator():
+    from django.contrib.auth import get_user_model
+
+    from agencies.models import Agency, Membership, Role
+
+    User = get_user_model()
+    lead = User.objects.create_user("bench_lead")
+    coordinator = User.objects.create_user("bench_coordinator")
+    Membership.objects.create(user=lead, agency=Agency.objects.get(code="JA-HIL"), role=Role.OFFICE_LEAD)
+    Membership.objects.create(user=coordinator, agency=Agency.objects.get(code="KOORD"), role=Role.DISTRICT_COORDINATOR)
+    return lead, coordinator
+
+
+FIGURE_TABLES = ("referrals_referral", "referrals_assessment", "agencies_agency")
+
+
+def figure_sql_time(page) -> float:
+    """Median ms of only the page's figure queries (those reading referrals, assessments or agency
+    names): what the bare aggregate SQL stands for, without session, person, memberships and commit."""
+    totals = []
+    for _ in range(min(REPEAT, 10)):
+        with CaptureQueriesContext(connection) as captured:
+            page()
+        figures = [q for q in captured.captured_queries if any(t in q["sql"] for t in FIGURE_TABLES)]
+        totals.append(sum(float(q["time"]) for q in figures) * 1000)
+    return statistics.median(totals)
+
+
+def measure(lead, coordinator) -> dict:
+    from agencies.models import Agency
+    from referrals.dashboard import default_period
+
+    office = Agency.objects.get(code="JA-HIL")
+    authority = Agency.objects.get(code="KPB-ME")
+    period = default_period(timezone.localdate())
+    params = {
+        "office": office.pk, "authority": authority.pk, "district": authority.district_id,
+        "begin": period.begin_at, "end": period.end_at,
+    }  # fmt: skip
+    lead_client, coordinator_client = logged_in(lead), logged_in(coordinator)
+    pages = {
+        "office dashboard (12 months)": (lambda: lead_client.get("/dashboard/"), OFFICE_SQL),
+        "office dashboard API": (lambda: lead_client.get("/api/v1/dashboard/office/"), OFFICE_SQL),
+        "district dashboard (12 m.)": (lambda: coordinator_client.get("/dashboard/district/"), DISTRICT_SQL),
+        "district dashboard API": (lambda: coordinator_client.get("/api/v1/dashboard/district/"), DISTRICT_SQL),
+    }
+    results = {}
+    for label, (page, queries) in pages.items():
+        response = page()
+        assert response.status_code == 200, (label, response.status_code)
+        results[label] = (timed(page), timed(bare_all(queries, params)), sql_time(page), figure_sql_time(page))
+    return results
+
+
+def main():
+    assert connection.vendor == "postgresql", "benchmarks.dashboards measures PostgreSQL's plans: set DATABASE_URL"
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        rng = random.Random(15)
+        caseworker, officer = people()
+        lead, coordinator = lead_and_coordinator()
+        small = max(N // 10, 1000)
+        sizes, runs, done = [small, N], [], 0
+        for size in sizes:
+            t0 = time.perf_counter()
+            fill(done, size, officer, caseworker, rng)
+            done = size
+            print(f"filled to {size:,} referrals in {time.perf_counter() - t0:.0f} s", flush=True)
+            runs.append(measure(lead, coordinator))
+        print(f"\nHTTP (Django test client, full stack), PostgreSQL; median / p95 ms over {REPEAT} requests;")
+        print("SQL: all the page's queries (median ms); figures: only its figure queries; bare: the same")
+        print("figures as hand-written aggregate SQL, run alone in the same run; ÷: figures ÷ bare")
+        print(
+            f"{'page':30}{sizes[0]:>10,} {'':>7}{sizes[1]:>10,} {'':>7}"
+            f"{'growth':>8}{'SQL ms':>8}{'figures':>8}{'bare':>7}{'÷ bare':>8}"
+        )
+        for label in runs[0]:
+            (s_med, s_p95), *_small = runs[0][label]
+            (l_med, l_p95), (bare_med, _p), sql_ms, figures_ms = runs[1][label]
+            print(
+                f"{label:30}{s_med:10.1f} /{s_p95:6.1f}{l_med:10.1f} /{l_p95:6.1f}{l_med / s_med:7.2f}x"
+                f"{sql_ms:8.1f}{figures_ms:8.1f}{bare_med:7.1f}{figures_ms / bare_med:7.2f}x"
+            )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
