@@ -17,26 +17,32 @@ from .models import Child, Referral
 
 SEARCH_TERMS = 3  # words of one search
 MAX_TERM = 100
+# Trigram indexes answer only patterns of at least three characters; a shorter word (or spelling)
+# would make PostgreSQL read every child and referral, so it is left out of the search.
+MIN_TERM = 3
 
 
 def name_spellings(term: str) -> list[str]:
     """The typed word and its other German spellings: as typed, normalised (ä → ae, ß → ss, accents
-    dropped: ``normalize_name``), and the normalised form written back with umlauts and ß. At most
-    four, each one more contains-match on the same index."""
+    dropped: ``normalize_name``), and the normalised form written back with umlauts and ß — not for a
+    word with digits (a case number). At most four, each at least ``MIN_TERM`` characters and one more
+    contains-match on the same index."""
     typed = term.strip().casefold()
-    folded = normalize_name(typed)
-    umlauted = folded
-    for letter, plain in GERMAN_EQUIVALENCES.items():
-        umlauted = umlauted.replace(plain, letter)
-    spellings = [typed, folded, umlauted, umlauted.replace("ss", "ß")]
-    return [s for s in dict.fromkeys(spellings) if s]
+    spellings = [typed]
+    if not any(char.isdigit() for char in typed):  # a case number or reference is no name
+        folded = normalize_name(typed)
+        umlauted = folded
+        for letter, plain in GERMAN_EQUIVALENCES.items():
+            umlauted = umlauted.replace(plain, letter)
+        spellings += [folded, umlauted, umlauted.replace("ss", "ß")]
+    return [s for s in dict.fromkeys(spellings) if len(s) >= MIN_TERM]
 
 
 def police_search_q(term: str) -> Q:
     """One search word: part of the police case number or the reference, or a spelling of a child's
     family name. On PostgreSQL the matches come as one id list from the trigram indexes (as the inbox
     search, ``selectors.search_q``), which only narrows the person's scope; elsewhere an EXISTS."""
-    names = Q()
+    names = Q(pk__in=[])
     for spelling in name_spellings(term):
         names |= Q(last_name__icontains=spelling)
     own = Q(reference__icontains=term) | Q(police_case_number__icontains=term)
@@ -48,6 +54,6 @@ def police_search_q(term: str) -> Q:
 
 def police_search(queryset, text: str):
     """``queryset`` (a scope or a branch of it) narrowed by every word of ``text``."""
-    for term in text[:MAX_TERM].split()[:SEARCH_TERMS]:
+    for term in [t for t in text[:MAX_TERM].split() if len(t) >= MIN_TERM][:SEARCH_TERMS]:
         queryset = queryset.filter(police_search_q(term))
     return queryset

@@ -211,3 +211,26 @@ def test_list_query_count_does_not_grow(client, personas, django_assert_max_num_
             question_ask(referral=referral, user=personas.caseworker_hilden, text=QUESTION)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("referrals:list"))
+
+
+def test_name_spellings():
+    from referrals.police_list import name_spellings
+
+    assert name_spellings("Müller") == ["müller", "mueller"]
+    assert name_spellings("Mueller") == ["mueller", "müller"]
+    assert name_spellings("Strauß") == ["strauss", "strauß"]
+    assert name_spellings("ME-2026-4711") == ["me-2026-4711"]  # a case number: no name spellings
+    assert name_spellings("Li") == []  # too short for the trigram indexes
+
+
+def test_short_words_and_case_numbers_do_not_match_names(client, personas):
+    meier = make_referral(
+        personas.police_hilden, postcode="40723", city="Hilden", police_case_number="X-1",
+        children=[{"first_name": "Lea", "last_name": "Meier", "date_of_birth": "2018-03-01"}],
+    )  # fmt: skip
+    other = make_referral(personas.police_hilden, postcode="40723", city="Hilden", police_case_number="MEI-77")
+    client.force_login(personas.police_hilden)
+    client.post(reverse("referrals:list"), {"q": "MEI-77"})  # not also "mei", the letters of a name
+    assert [r.pk for r in client.get(reverse("referrals:list")).context["page"].items] == [other.pk]
+    client.post(reverse("referrals:list"), {"q": "Me"})  # ignored: lists everything
+    assert {r.pk for r in client.get(reverse("referrals:list")).context["page"].items} == {meier.pk, other.pk}
