@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import report_pdf, views
 
 app_name = "meetings"
 urlpatterns = [
@@ -43,4 +43,5 @@ urlpatterns = [
     # Annual cooperation report (district coordinator).
     path("report/", views.report, name="report"),
     path("report.csv", views.report_csv, name="report_csv"),
+    path("report.pdf", report_pdf.report_pdf, name="report_pdf"),
 ]

@@ -91,6 +91,13 @@ def check_report_api(persona, user, referrals):
         _no_personal_data(response.content.decode(), "report api")
 
 
+def check_report_pdf(persona, user, referrals):
+    response = _web(user).get("/cooperation/report.pdf")
+    assert response.status_code == (200 if persona in REPORT else 403), ("report pdf", persona)
+    if persona in REPORT:
+        assert response["Content-Type"] == "application/pdf" and response.content[:4] == b"%PDF"
+
+
 def dashboard_endpoints() -> dict:
     return {
         "referrals:dashboard": check_office_page,
@@ -100,4 +107,5 @@ def dashboard_endpoints() -> dict:
         "referrals:dashboard_district_csv": check_district_page,
         "dashboard-district": check_district_api,
         "cooperation-report": check_report_api,
+        "meetings:report_pdf": check_report_pdf,
     }

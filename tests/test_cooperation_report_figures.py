@@ -74,3 +74,28 @@ def test_no_silent_fallback_to_another_year(personas):
             assert "Für „" in response.content.decode()
             assert web.get(f"/cooperation/report.csv?year={year}").status_code == 404
             assert client.get(f"/api/v1/reports/cooperation/?year={year}").status_code == 400
+
+
+def test_the_pdf_is_the_same_document(personas):
+    """The PDF (WeasyPrint) holds the meetings table and the referral figures, "< 3" for small cells,
+    no personal data; a year the report cannot cover is 404 here too."""
+    import io
+
+    from pypdf import PdfReader
+
+    golden_district(personas)
+    web = _web(personas.district_coordinator)
+    with time_machine.travel(NOW, tick=False):
+        response = web.get("/cooperation/report.pdf?year=2026")
+        assert web.get("/cooperation/report.pdf?year=1999").status_code == 404
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())  # table cells wrap
+    assert "Jahresbericht der Kooperation 2026" in text and "Mitteilungen 2026" in text
+    assert _station("PW-HIL") in text and "< 3" in text
+    for word in ("Beispiel", "Mia", "Mittelstraße", "KPB-ME-2026"):
+        assert word not in text, word
+    with time_machine.travel(NOW, tick=False):
+        empty = web.get("/cooperation/report.pdf?year=2024")
+    empty_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(empty.content)).pages)
+    assert "Für 2024 sind keine Treffen" in " ".join(empty_text.split())
