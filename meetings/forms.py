@@ -14,12 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Membership
+from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, DATETIME_FORMAT, DATETIME_INPUT_FORMATS, GERMAN_DATE
 
 from .models import TEXT_LIMIT, Audience
 from .services import rrule_problem, series_preview
 
-DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
 REASON_LIMIT = 2_000
 WISHED_DATES = 3
 
@@ -58,19 +57,19 @@ def built_rrule(every, week, weekday) -> str | None:
 
 
 def _date_input(**attrs):
-    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", **attrs})
+    return forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", **GERMAN_DATE, **attrs})
 
 
 def _datetime_input(**attrs):
-    return forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local", **attrs})
+    return forms.DateTimeInput(format=DATETIME_FORMAT, attrs={"type": "datetime-local", **GERMAN_DATE, **attrs})
 
 
 def _date_field(label, **kwargs):
-    return forms.DateField(label=label, input_formats=[DATE_FORMAT], widget=_date_input(), **kwargs)
+    return forms.DateField(label=label, input_formats=DATE_INPUT_FORMATS, widget=_date_input(), **kwargs)
 
 
 def _datetime_field(label, **kwargs):
-    return forms.DateTimeField(label=label, input_formats=[DATETIME_FORMAT], widget=_datetime_input(), **kwargs)
+    return forms.DateTimeField(label=label, input_formats=DATETIME_INPUT_FORMATS, widget=_datetime_input(), **kwargs)
 
 
 # type="text" with the URL keyboard: the stylesheet's text-input look, and no browser check that

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from agencies.actor import actor_of
 from agencies.models import Role
+from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, GERMAN_DATE
 from core.spreadsheet import csv_text
 
 from .access import primary_membership, referral_access
@@ -169,10 +170,16 @@ class AccessLogFilterForm(forms.Form):
     person = forms.TypedChoiceField(label=gettext_lazy("Person"), required=False, coerce=int, empty_value=None)
     action = forms.ChoiceField(label=gettext_lazy("Kind of access"), required=False)
     date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label=gettext_lazy("From"),
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", **GERMAN_DATE}),
     )
     date_to = forms.DateField(
-        label=gettext_lazy("Until"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label=gettext_lazy("Until"),
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=forms.DateInput(format=DATE_FORMAT, attrs={"type": "date", **GERMAN_DATE}),
     )
     reference = forms.CharField(
         label=gettext_lazy("Reference"),

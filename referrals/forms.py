@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import OFFICE_ROLES, Agency, AgencyKind
+from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, DATETIME_FORMAT, DATETIME_INPUT_FORMATS, GERMAN_DATE
 
 from .models import (
     MAX_RETENTION_DAYS,
@@ -39,24 +40,6 @@ from .validators import (
     plausible_incident_at,
     postcode_to_ascii,
 )
-
-DATE_FORMAT = "%Y-%m-%d"  # what <input type="date"> sends and expects, whatever the language
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # likewise for <input type="datetime-local">
-# Marks a date field that accepts German input: static/js/german-dates.js turns it into a text field
-# asking for "21.11.2026 23:40" where the browser has no picker.
-GERMAN_DATE = {"data-german-date": ""}
-# Where the browser offers no date picker (the field is plain text), officers type German dates,
-# whatever language the page or the browser is in: "21.11.2026 23:40", "21.11.2026".
-DATE_INPUT_FORMATS = [DATE_FORMAT, "%d.%m.%Y", "%d.%m.%y"]
-DATETIME_INPUT_FORMATS = [
-    DATETIME_FORMAT,
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y, %H:%M",
-    "%d.%m.%Y %H.%M",
-    "%d.%m.%y %H:%M",
-]
 
 # What a referral needs to be submitted (referrals.services.submission_errors); a draft needs none of
 # it. The page marks these fields. Of the two fact fields one is enough.

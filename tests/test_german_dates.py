@@ -76,3 +76,40 @@ def test_a_date_field_without_german_input_is_not_marked():
     for label, field in marked.items():
         formats = field.input_formats
         assert "%d.%m.%Y" in formats or "%d.%m.%Y %H:%M" in formats, label
+
+
+def _date_fields_of(module, arguments):
+    """(label, field) of every date and date-time field of every form class defined in ``module``."""
+    for _name, cls in inspect.getmembers(module, inspect.isclass):
+        if not issubclass(cls, forms.BaseForm) or cls.__module__ != module.__name__:
+            continue
+        wanted = inspect.signature(cls.__init__).parameters
+        try:
+            form = cls(**{k: v for k, v in arguments.items() if k in wanted})
+        except TypeError:
+            continue  # a form that needs more than these to be built; the ones with dates need none
+        for name, field in form.fields.items():
+            if isinstance(field, (forms.DateField, forms.DateTimeField)):
+                yield f"{cls.__name__}.{name}", field
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_cooperation_and_access_log_dates_take_german_input(language):
+    """The meetings, hospitation and event forms and the access-log filters take German dates too,
+    and are marked for the script (not only the police and casework forms)."""
+    from meetings import forms as meeting_forms
+    from referrals.access_log import AccessLogFilterForm
+
+    fields = dict(_date_fields_of(meeting_forms, {"user": get_user_model()(), "offices": Agency.objects.none()}))
+    fields |= {f"AccessLogFilterForm.{name}": AccessLogFilterForm().fields[name] for name in ("date_from", "date_to")}
+    assert len(fields) >= 10, sorted(fields)
+    with translation.override(language):
+        for label, field in fields.items():
+            assert "data-german-date" in field.widget.attrs, label
+            if isinstance(field, forms.DateTimeField):
+                value = timezone.localtime(field.clean("21.11.2026 23:40"))
+                assert value.strftime("%Y-%m-%d %H:%M") == "2026-11-21 23:40", label
+                assert timezone.localtime(field.clean("2026-11-21T23:40")) == value, label
+            else:
+                for typed in ("21.11.2026", "2026-11-21"):
+                    assert field.clean(typed) == datetime.date(2026, 11, 21), (label, typed)
