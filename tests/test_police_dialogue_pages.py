@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from referrals.access import referral_access
-from referrals.dialogue import question_answer, question_ask
+from referrals.dialogue import police_attachment_add, question_answer, question_ask
 from referrals.dialogue_models import Question
 from referrals.models import AccessLogEntry, Attachment, Referral
 from referrals.services import followup_add
@@ -234,3 +234,27 @@ def test_short_words_and_case_numbers_do_not_match_names(client, personas):
     assert [r.pk for r in client.get(reverse("referrals:list")).context["page"].items] == [other.pk]
     client.post(reverse("referrals:list"), {"q": "Me"})  # ignored: lists everything
     assert {r.pk for r in client.get(reverse("referrals:list")).context["page"].items} == {meier.pk, other.pk}
+
+
+def test_the_pages_query_count_does_not_grow_with_the_thread(client, personas, referral, django_assert_max_num_queries):
+    def ask_and_attach():
+        question = question_ask(referral=referral, user=personas.caseworker_hilden, text=QUESTION)
+        question_answer(question=question, user=personas.police_hilden, text="Antwort")
+        question_ask(referral=referral, user=personas.caseworker_hilden, text=QUESTION)
+        upload = SimpleUploadedFile("Bericht.pdf", PDF, content_type="application/pdf")
+        police_attachment_add(referral=referral, user=personas.police_hilden, uploaded_file=upload)
+
+    ask_and_attach()
+    counts = {}
+    for name in ("police_hilden", "caseworker_hilden"):
+        client.force_login(getattr(personas, name))
+        client.get(reverse("referrals:detail", args=[referral.pk]))
+        with django_assert_max_num_queries(60) as captured:
+            client.get(reverse("referrals:detail", args=[referral.pk]))
+        counts[name] = len(captured.captured_queries)
+    for _ in range(4):
+        ask_and_attach()
+    for name in ("police_hilden", "caseworker_hilden"):
+        client.force_login(getattr(personas, name))
+        with django_assert_max_num_queries(counts[name]):
+            client.get(reverse("referrals:detail", args=[referral.pk]))
