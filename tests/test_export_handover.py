@@ -101,6 +101,10 @@ def test_the_export_records_pdf_and_json_and_confirms_what_to_whom_when_by_whom(
     assert document["referral"]["reference"] == case.reference
     assert [n["text"] for n in document["notes"]] == ["Offene Notiz zum Fall"] and document["attachments"] == []
 
+    # The closed case's page links to its hand-over.
+    case_page = web(personas.caseworker_hilden).get(f"/referrals/{case.pk}/").content.decode()
+    assert f'href="/referrals/{case.pk}/handovers/{handover.pk}/"' in case_page
+
     logged = AccessLogEntry.objects.filter(referral_id=case.pk, obj_type=AccessLogEntry.ObjectType.EXPORT)
     assert sorted(logged.values_list("action", flat=True)) == ["download", "download", "export"]
     assert set(logged.values_list("obj_id", flat=True)) == {handover.pk}
