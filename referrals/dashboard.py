@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, Exists, F, OuterRef, Q
+from django.db.models import Aggregate, Case, Count, DurationField, Exists, F, OuterRef, Q, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -236,6 +236,16 @@ def _person_name(first: str, last: str, username: str) -> str:
     return f"{first} {last}".strip() or username
 
 
+def waiting_signoff_q() -> Q:
+    """A risk assessment not yet signed off, or a screening without weighty indications whose sign-off
+    (which closes the case) is still missing."""
+    from .screening_models import Screening
+
+    assessment = Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=True)
+    screening = Screening.objects.filter(referral=OuterRef("pk"), weighty_indications=False, signed_off_at=None)
+    return Q(Exists(assessment)) | Q(Exists(screening))
+
+
 def office_workload(*, office, now, assignee=None) -> dict:
     """Open cases by status and urgency, caseload per caseworker (open, overdue), cases waiting for
     sign-off, pending hand-overs in and out, overdue now. ``assignee``: only that person's cases (a
@@ -250,13 +260,12 @@ def office_workload(*, office, now, assignee=None) -> dict:
         if urgency in URGENCIES:
             by_status[status][urgency] += n
     caseload = []
-    unsigned = Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=True)
     rows = (
         open_.values_list("assignee_id", "assignee__first_name", "assignee__last_name", "assignee__username")
         .annotate(
             open=Count("id"),
             overdue=Count("id", filter=overdue_q(now)),
-            signoff=Count("id", filter=Q(Exists(unsigned))),
+            signoff=Count("id", filter=waiting_signoff_q()),
         )
         .order_by()
     )
@@ -377,10 +386,57 @@ def assessment_figures(*, office, period: Period) -> dict:
             p90 = _round(percentile(values, 0.9) / 1440) if values else None
         months.append({"month": month, "signed_off": row["n"], "median_days": p50, "p90_days": p90})
     outcomes = dict(signed.values_list("outcome").annotate(n=Count("id")).order_by())
+    screenings = screening_figures(office=office, period=period)
+    no = sum(m["no"] for m in screenings)
     return {
         "months": months,
-        "outcomes": [{"outcome": o.value, "label": o.label, "count": outcomes.get(o.value, 0)} for o in Outcome],
+        "screenings": screenings,
+        "outcomes": [
+            {"outcome": "screening_no", "label": _("Screening: no weighty indications (closed)"), "count": no},
+            *({"outcome": o.value, "label": o.label, "count": outcomes.get(o.value, 0)} for o in Outcome),
+        ],
     }
+
+
+def _screenings_completed(office, period: Period):
+    """Screenings of the office completed in the period: a "no" when it was signed off (that closes
+    the case), a "yes" when it was recorded (the case goes on to the risk assessment)."""
+    from .screening_models import Screening
+
+    begin, end = period.begin_at, period.end_at
+    no = Q(weighty_indications=False, signed_off_at__gte=begin, signed_off_at__lt=end)
+    yes = Q(weighty_indications=True, created_at__gte=begin, created_at__lt=end)
+    return (
+        Screening.objects.filter(referral__youth_office=office)
+        .filter(no | yes)
+        .annotate(done=Case(When(weighty_indications=False, then=F("signed_off_at")), default=F("created_at")))
+        .annotate(month=TruncMonth("done"))
+    )
+
+
+def screening_figures(*, office, period: Period) -> list[dict]:
+    """Per month: screenings completed, how many found no weighty indications, and the median and 90th
+    percentile days from receipt to completion. One query (two on SQLite)."""
+    completed = _screenings_completed(office, period)
+    aggregates: dict = {"n": Count("id"), "no": Count("id", filter=Q(weighty_indications=False))}
+    if _native_percentiles():
+        took = F("done") - F("referral__received_at")
+        aggregates["p50"] = PercentileCont(took, 0.5)
+        aggregates["p90"] = PercentileCont(took, 0.9)
+    rows = {_month_key(r["month"]): r for r in completed.values("month").annotate(**aggregates).order_by()}
+    durations = {} if _native_percentiles() else _durations_by(completed, ["month"], "referral__received_at", "done")
+    result = []
+    for first in period.months():
+        month = f"{first:%Y-%m}"
+        row = rows.get(month, {"n": 0, "no": 0})
+        if _native_percentiles():
+            p50, p90 = _days(row.get("p50")), _days(row.get("p90"))
+        else:
+            values = durations.get((month,), [])
+            p50 = _round(percentile(values, 0.5) / 1440) if values else None
+            p90 = _round(percentile(values, 0.9) / 1440) if values else None
+        result.append({"month": month, "screened": row["n"], "no": row["no"], "median_days": p50, "p90_days": p90})
+    return result
 
 
 def _days(value) -> float | None:
@@ -443,14 +499,15 @@ def figure_q(value: str, user, now) -> Q | None:
     if key == "overdue" and not rest:
         return open_ & person & overdue_q(now)
     if key == "signoff" and not rest:
-        unsigned = Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=True)
-        return open_ & person & Q(Exists(unsigned))
+        return open_ & person & waiting_signoff_q()
     if key == "handover_in" and not rest:
         return Q(forwarded_to_id=office_id, status=Status.FORWARDED)
     if key == "handover_out" and not rest:
         return open_ & person & Q(status=Status.FORWARDED)
     if key == "clock" and len(rest) == 3:
         return _clock_cell_q(own, rest, now)
+    if key == "outcome" and len(rest) == 3 and rest[2] == "screening_no":
+        return _screening_no_q(office_id, rest)
     if key == "outcome" and len(rest) == 3:
         return _outcome_q(office_id, rest)
     return Q(pk__in=[])
@@ -490,6 +547,22 @@ def _outcome_q(office_id: int, rest: list[str]) -> Q:
         return Q(pk__in=[])
     signed = Assessment.objects.filter(
         referral=OuterRef("pk"), outcome=outcome, signed_off_at__gte=period.begin_at, signed_off_at__lt=period.end_at
+    )
+    return Q(youth_office_id=office_id) & Q(Exists(signed))
+
+
+def _screening_no_q(office_id: int, rest: list[str]) -> Q:
+    from .screening_models import Screening
+
+    try:
+        period = Period(datetime.date.fromisoformat(rest[0]), datetime.date.fromisoformat(rest[1]))
+    except ValueError:
+        return Q(pk__in=[])
+    signed = Screening.objects.filter(
+        referral=OuterRef("pk"),
+        weighty_indications=False,
+        signed_off_at__gte=period.begin_at,
+        signed_off_at__lt=period.end_at,
     )
     return Q(youth_office_id=office_id) & Q(Exists(signed))
 

@@ -154,6 +154,22 @@ def office_tables(figures: dict) -> list[Table]:
         assessments.rows.append(
             [Cell(row["month"]), Cell(row["signed_off"]), Cell(row["median_days"]), Cell(row["p90_days"])]
         )
+    screenings = Table(
+        "screenings",
+        _("Screenings completed, per month"),
+        [_("Month"), _("Screened"), _("No weighty indications"), _("Median days from receipt"),
+         _("90th percentile days from receipt")],
+    )  # fmt: skip
+    for row in figures["assessments"]["screenings"]:
+        screenings.rows.append(
+            [
+                Cell(row["month"]),
+                Cell(row["screened"]),
+                Cell(row["no"]),
+                Cell(row["median_days"]),
+                Cell(row["p90_days"]),
+            ]
+        )
     period = figures["period"]
     outcomes = Table("outcomes", _("Outcomes of the risk assessments"), [_("Outcome"), _("Assessments")])
     for row in figures["assessments"]["outcomes"]:
@@ -164,7 +180,7 @@ def office_tables(figures: dict) -> list[Table]:
         description=_("Bars: signed-off risk assessments per outcome; the numbers are in the table."),
         bars=[(str(r["label"]), r["count"]) for r in figures["assessments"]["outcomes"]],
     )
-    return [*tables, clock, assessments, outcomes]
+    return [*tables, clock, screenings, assessments, outcomes]
 
 
 def district_table(rows: list[dict]) -> Table:

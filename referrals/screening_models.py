@@ -41,6 +41,11 @@ class Screening(models.Model):
         verbose_name = _("screening")
         verbose_name_plural = _("screenings")
         ordering = ["created_at", "id"]
+        # The office dashboard's screenings completed in a period (issue 15, referrals.dashboard).
+        indexes = [
+            models.Index(fields=["signed_off_at"], name="screening_signed_off"),
+            models.Index(fields=["created_at"], name="screening_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.referral_id}: {'yes' if self.weighty_indications else 'no'}"

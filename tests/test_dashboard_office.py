@@ -68,6 +68,15 @@ def golden_month(personas):
     ):
         Assessment.objects.create(referral=referral, author=cw, summary="x", outcome=outcome,
                                   signed_off_by=lead, signed_off_at=signed)  # fmt: skip
+    # Screenings (issue 13): r4 "no", signed off a day after receipt; r2 "yes", recorded 50 minutes after.
+    from referrals.screening_models import Screening
+
+    no = Screening.objects.create(referral=r.r4, author=cw, weighty_indications=False, reason="x")
+    yes = Screening.objects.create(referral=r.r2, author=cw, weighty_indications=True, reason="x")
+    Screening.objects.filter(pk=no.pk).update(created_at=at(5, 12), signed_off_by=lead, signed_off_at=at(6, 10))
+    Screening.objects.filter(pk=yes.pk).update(created_at=at(3, 10, 50))
+    # u1: a "no" still waiting for its sign-off.
+    Screening.objects.create(referral=r.u1, author=cw, weighty_indications=False, reason="x")
     return r
 
 
@@ -114,7 +123,7 @@ def test_golden_workload(personas, month, frozen):
     caseload = {r["person_id"]: (r["open"], r["overdue"]) for r in workload["caseload"]}
     assert caseload == {personas.caseworker_hilden.pk: (2, 0), personas.lead_hilden.pk: (1, 0), None: (2, 1)}
     assert workload["overdue"] == 1
-    assert workload["waiting_signoff"] == 1
+    assert workload["waiting_signoff"] == 2  # r2's assessment, u1's screening "no"
     assert (workload["handover_in"], workload["handover_out"]) == (1, 0)
 
 
@@ -123,7 +132,12 @@ def test_golden_assessments_and_outcomes(personas, month, frozen):
     (november,) = figures["assessments"]["months"]
     assert november == {"month": "2026-11", "signed_off": 2, "median_days": 7.5, "p90_days": 9.5}
     outcomes = {r["outcome"]: r["count"] for r in figures["assessments"]["outcomes"]}
-    assert outcomes == {"acute_risk": 0, "latent_risk": 1, "support_need": 0, "no_risk_no_need": 1}
+    assert outcomes == {
+        "screening_no": 1, "acute_risk": 0, "latent_risk": 1, "support_need": 0, "no_risk_no_need": 1,
+    }  # fmt: skip
+    (screened,) = figures["assessments"]["screenings"]
+    # 50 minutes and 1 day: median 0.5 × (0.0347 + 1) days, 90th percentile 0.0347 + 0.9 × 0.9653
+    assert screened == {"month": "2026-11", "screened": 2, "no": 1, "median_days": 0.5, "p90_days": 0.9}
     assert figures["repeat"] == {"received": 6, "repeat": 1, "share": 16.7}
 
 
@@ -174,7 +188,8 @@ def test_each_figure_links_to_exactly_its_cases(personas, month, frozen):
         f"clock:{hilden}:2026-11:urgent:late": {month.u1},
         f"clock:{hilden}:2026-11:immediate:repeat": {month.r1},
         f"overdue:{hilden}": {month.u1},
-        f"signoff:{hilden}": {month.r2},
+        f"signoff:{hilden}": {month.r2, month.u1},
+        f"outcome:{hilden}:2026-11-01:2026-11-30:screening_no": {month.r4},
         f"handover_in:{hilden}": {month.v1},
         f"unassigned:{hilden}": {month.r4, month.u1},
         f"open:{hilden}:p{personas.caseworker_hilden.pk}": {month.r1, month.r2},
@@ -205,7 +220,7 @@ def test_page_csv_and_api_agree(personas, month, frozen):
     body = client.get(f"/api/v1/dashboard/office/?{NOVEMBER}").json()
     immediate = next(r for r in body["clock"] if r["urgency"] == "immediate")
     assert (immediate["received"], immediate["median_minutes"], immediate["p90_minutes"]) == (4, 40.0, 99.0)
-    assert body["workload"]["waiting_signoff"] == 1
+    assert body["workload"]["waiting_signoff"] == 2
 
 
 def test_bad_period_keeps_the_input_and_says_why(personas, frozen):
@@ -267,8 +282,9 @@ def test_bounded_queries(personas):
     assert many[0] <= PAGE_QUERIES and many[1] <= API_QUERIES, many
 
 
-# Measured on SQLite: the page 16 (session, person, second factor, memberships, unread notifications,
-# session save; then the figures: 3 of the workload, 1 of the clock, 2 of the assessments, plus one each
-# for the Python percentiles that PostgreSQL computes in the aggregate), the API 8.
-PAGE_QUERIES = 16
-API_QUERIES = 8
+# Measured on SQLite: the page 18 (session, person, second factor, memberships, unread notifications,
+# session save; then the figures: 3 of the workload, 1 of the clock, 1 of the screenings, 2 of the
+# assessments, plus one each for the Python percentiles that PostgreSQL computes in the aggregate), the
+# API 10.
+PAGE_QUERIES = 18
+API_QUERIES = 10

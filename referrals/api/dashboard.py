@@ -87,8 +87,17 @@ class OutcomeSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class ScreeningMonthSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    screened = serializers.IntegerField()
+    no = serializers.IntegerField(help_text="Screenings without weighty indications, signed off (the case closed).")
+    median_days = serializers.FloatField(allow_null=True)
+    p90_days = serializers.FloatField(allow_null=True)
+
+
 class AssessmentFiguresSerializer(serializers.Serializer):
     months = AssessmentMonthSerializer(many=True)
+    screenings = ScreeningMonthSerializer(many=True)
     outcomes = OutcomeSerializer(many=True)
 
 

@@ -1,5 +1,5 @@
 # Issue 15 §§ 1, 2, 4: indexes for the dashboards (referrals.dashboard) — an office's receipts of a
-# period, an authority's filings of a period, risk assessments signed off in a period.
+# period, an authority's filings of a period, risk assessments and screenings completed in a period.
 from django.db import migrations, models
 
 
@@ -18,5 +18,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="assessment",
             index=models.Index(fields=["signed_off_at"], name="assessment_signed_off"),
+        ),
+        migrations.AddIndex(
+            model_name="screening",
+            index=models.Index(fields=["signed_off_at"], name="screening_signed_off"),
+        ),
+        migrations.AddIndex(
+            model_name="screening",
+            index=models.Index(fields=["created_at"], name="screening_created"),
         ),
     ]
