@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -270,13 +270,20 @@ def task_list(user, *, scope: str = "mine", due: str | None = None, now=None) ->
 
 
 def next_tasks_for(referral_ids: list[int], office_ids) -> dict[int, Task]:
-    """For the inbox rows: each referral's next open task of the person's offices, in one query (one
-    subquery per row, each an index read on ``task_referral``), however many rows and tasks."""
+    """For the inbox rows: each referral's next open task of the person's offices, in two queries
+    however many rows and tasks — the page's referrals each with the id of their first open task (an
+    index read on ``task_referral``: referral, open, by due time), then those tasks by id."""
     if not referral_ids or not office_ids:
         return {}
-    nxt = Task.objects.filter(referral=OuterRef("referral_id"), office_id__in=list(office_ids), done_at__isnull=True)
-    first = Task.objects.filter(pk=Subquery(nxt.order_by("due_at", "id").values("pk")[:1]))
-    return {t.referral_id: t for t in first.filter(referral_id__in=referral_ids)}
+    nxt = Task.objects.filter(referral=OuterRef("pk"), done_at__isnull=True, office_id__in=list(office_ids))
+    first = (
+        Referral.objects.filter(pk__in=referral_ids)
+        .annotate(next_task=Subquery(nxt.order_by("due_at", "id").values("pk")[:1]))
+        .exclude(next_task=None)
+        .values_list("next_task", flat=True)
+    )
+    ids = list(first)
+    return {t.referral_id: t for t in Task.objects.filter(pk__in=ids)} if ids else {}
 
 
 # --- Reminders and escalation (beat) --------------------------------------------------------------
@@ -290,11 +297,19 @@ def _escalate_after() -> datetime.timedelta:
     return datetime.timedelta(hours=float(settings.TASK_ESCALATION_AFTER_HOURS))
 
 
+# The task column that records for which due time each kind was sent (TaskReminder is the guard).
+SENT_FOR = {
+    TaskReminder.Kind.LEAD: "reminded_lead_for",
+    TaskReminder.Kind.DUE: "reminded_due_for",
+    TaskReminder.Kind.OVERDUE: "escalated_for",
+}
+
+
 def _reminder_candidates(kind: str, now: datetime.datetime) -> QuerySet[Task]:
-    """Open tasks of cases still open whose moment for ``kind`` has come and that have no reminder of
-    that kind for their current due time."""
-    done = TaskReminder.objects.filter(task=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at"))
-    tasks = Task.objects.open().exclude(referral__status=Status.CLOSED).filter(~Exists(done))
+    """Open tasks of cases still open whose moment for ``kind`` has come and that were not reminded of
+    that kind for their current due time. Read from the open tasks alone (partial index
+    ``task_open_due``), never from the reminders ever sent."""
+    tasks = Task.objects.open().exclude(referral__status=Status.CLOSED).exclude(**{SENT_FOR[kind]: F("due_at")})
     if kind == TaskReminder.Kind.LEAD:
         return tasks.filter(due_at__gt=now, due_at__lte=now + _lead_time())
     if kind == TaskReminder.Kind.DUE:
@@ -311,8 +326,9 @@ def task_reminders_send(*, now: datetime.datetime | None = None) -> int:
     - ``overdue``: ``TASK_ESCALATION_AFTER_HOURS`` after the due time and still open → the office lead(s).
     A task whose due time moves is reminded again for the new time. A system job: it reads ids and due
     times, and writes messages with the case's reference and a link. One query per kind finds the ids
-    (an ``Exists`` leaves out what was sent); each reminder then commits on its own, recorded under a
-    unique constraint, so a second run — or a second beat — sends nothing twice.
+    among the open tasks (the task records for which due time each kind was sent); each reminder then
+    commits on its own, recorded under the unique constraint of ``TaskReminder``, so a second run — or a
+    second beat — sends nothing twice.
     """
     now = now or timezone.now()
     sent = 0
@@ -339,6 +355,7 @@ def _remind(*, task_id: int, kind: str, now: datetime.datetime) -> bool:
                 TaskReminder.objects.create(task=task, kind=kind, due_at=task.due_at, at=now)
         except IntegrityError:
             return False
+        Task.objects.filter(pk=task.pk).update(**{SENT_FOR[kind]: task.due_at})
         if kind == TaskReminder.Kind.OVERDUE:
             users = _people(task.office_id, (Role.OFFICE_LEAD,))
         else:

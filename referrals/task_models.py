@@ -78,6 +78,12 @@ class Task(models.Model):
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The due time each reminder was last sent for (``TaskReminder`` is the record and the guard):
+    # the reminder job finds what is due from the open tasks alone, without reading every reminder
+    # ever sent (tests/test_task_query_plans.py).
+    reminded_lead_for = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_due_for = models.DateTimeField(null=True, blank=True, editable=False)
+    escalated_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TaskQuerySet.as_manager()
 

@@ -92,7 +92,7 @@ def case_context(access: ReferralAccess) -> SimpleNamespace:
 
 
 def inbox_rows(items, user) -> None:
-    """Put each inbox row's next open task of the person's offices on the row (one query a page)."""
+    """Put each inbox row's next open task of the person's offices on the row (two queries a page)."""
     found = followthrough.next_tasks_for([r.pk for r in items], actor_of(user).office_ids)
     for referral in items:
         referral.next_task = found.get(referral.pk)

@@ -334,7 +334,7 @@ def _inbox_page(request, bulk_form, *, selected=(), next_url=None, status=200):
     counts = selectors.inbox_tab_counts(filtered, user, now, branches)
     tab = selectors.inbox_tab_q(form.current_tab, user, now)
     page, paged = _page(request, filtered.filter(tab), form.ordering, [branch.filter(tab) for branch in branches])
-    followthrough_inbox_rows(page.items, user)  # each row's next task: one query a page (issue 14)
+    followthrough_inbox_rows(page.items, user)  # each row's next task: two queries a page (issue 14)
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)
     tabs = [

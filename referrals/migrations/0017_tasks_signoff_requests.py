@@ -90,6 +90,9 @@ class Migration(migrations.Migration):
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created")),
                 ("done_at", models.DateTimeField(blank=True, null=True, verbose_name="done")),
                 ("undone_at", models.DateTimeField(blank=True, null=True)),
+                ("reminded_lead_for", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("reminded_due_for", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("escalated_for", models.DateTimeField(blank=True, editable=False, null=True)),
                 (
                     "assignee",
                     models.ForeignKey(
