@@ -124,6 +124,10 @@ def test_the_api_pdf_has_the_same_scope_and_logging(case, personas):
         assert refused.status_code == 404, person
         assert refused["Content-Type"] == "application/json"
     assert api(personas.caseworker_hilden).get("/api/v1/referrals/987654/pdf/").status_code == 404
+    asked_for_pdf = api(personas.caseworker_hilden).get(
+        f"/api/v1/referrals/{case.pk}/pdf/", HTTP_ACCEPT="application/pdf"
+    )
+    assert asked_for_pdf.status_code == 200 and asked_for_pdf["Content-Type"] == "application/pdf"
     denied = AccessLogEntry.objects.filter(action=AccessLogEntry.Action.DENIED, referral_id=case.pk)
     assert denied.count() == 4
 

@@ -16,6 +16,10 @@ from ..printing import confidential_included, pdf_filename, print_access, print_
 
 
 class ReferralPdfView(APIView):
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is a PDF whatever the client accepts (``Accept: application/pdf`` included); errors JSON.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         summary="The referral as a PDF for paper (its offices: the case file; its police: the referral as filed)",
         description=(
