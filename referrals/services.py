@@ -491,12 +491,14 @@ def referral_assign(*, referral: Referral, user: User, assignee: User, expected_
     if locked.youth_office_id not in actor_of(assignee).office_ids:
         raise ValidationError({"assignee": [_("Choose a person of the responsible youth office.")]})
     locked.assignee = assignee
-    if locked.status == Status.SUBMITTED:  # taking the case on is its receipt: the clock stops
+    acknowledges = locked.status == Status.SUBMITTED  # taking the case on is its receipt: the clock stops
+    if acknowledges:
         locked.status, locked.acknowledged_at, locked.acknowledged_by = Status.ACKNOWLEDGED, timezone.now(), user
         _event(locked, user, ReferralEvent.Kind.ACKNOWLEDGED)
     _save(locked, "assignee", "status", "acknowledged_at", "acknowledged_by")
     _event(locked, user, ReferralEvent.Kind.ASSIGNED, assignee=assignee.pk)
-    followthrough.tasks_suggest_on_acknowledge(locked, user)  # once per case: taking it on acknowledges it
+    if acknowledges:
+        followthrough.tasks_suggest_on_acknowledge(locked, user)
     if assignee.pk != user.pk:
         referral_notifications.notify_assignee(locked, "assigned")
     referral_notifications.notify_police_of_status(locked, PoliceChange.ASSIGNED)

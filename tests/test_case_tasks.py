@@ -405,3 +405,12 @@ def test_the_case_page_costs_the_same_for_one_task_or_many(client, personas):
         task = _task(personas, due_at=MONDAY + hours * HOUR, referral=referral)
     followthrough.task_update(task=task, user=personas.lead_hilden, done=True)
     assert _queries(client, path) == one
+
+
+def test_reassigning_an_acknowledged_case_suggests_nothing(personas):
+    referral = make_referral(personas.police_hilden)  # with a residence ban
+    referral_acknowledge(referral=referral, user=personas.caseworker_hilden)
+    Task.objects.filter(referral=referral).delete()  # the office dropped the suggestion
+    referral_assign(referral=Referral.objects.get(pk=referral.pk), user=personas.lead_hilden,
+                    assignee=personas.caseworker_hilden)  # fmt: skip
+    assert not Task.objects.filter(referral=referral).exists()
