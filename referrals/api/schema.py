@@ -468,8 +468,9 @@ referral_viewset_schema = extend_schema_view(
     attachments=[
         extend_schema(
             methods=["GET"],
-            summary="Attachments (office only)",
-            description="Files confided under § 65 SGB VIII to another office are left out.",
+            summary="Attachments (offices of the case; police of the referral: police files only)",
+            description="Files confided under § 65 SGB VIII to another office are left out. Police of the filing "
+            "station or authority read only the files police attached (issue 14 §3); everyone else: 404.",
             responses={200: AttachmentSerializer(many=True), 404: ERRORS[404]},
             examples=[
                 OpenApiExample(
@@ -492,9 +493,10 @@ referral_viewset_schema = extend_schema_view(
         ),
         extend_schema(
             methods=["POST"],
-            summary="Attach a PDF or image (responsible office)",
+            summary="Attach a PDF or image (responsible office, or police of the referral)",
             description="Multipart upload. The type is checked from the content (PDF, PNG, JPEG); larger than "
-            "the configured limit: 400.",
+            "the configured limit: 400. Police attach to their filed referral, optionally to one of its "
+            "follow-ups (`followup`); they cannot mark a file confided (`confidential`: 400).",
             request={"multipart/form-data": AttachmentUploadSerializer},
             responses={201: AttachmentSerializer, **ERRORS, 413: ErrorSerializer},
             examples=[
@@ -523,7 +525,7 @@ referral_viewset_schema = extend_schema_view(
         ),
     ],
     attachment=extend_schema(
-        summary="Download an attachment (office only)",
+        summary="Download an attachment (offices of the case; police: police files only)",
         description="Served as a download with a neutral file name (`anlage-<id>.pdf`), its checked content "
         "type, `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.",
         parameters=[OpenApiParameter("attachment_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
