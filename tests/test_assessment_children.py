@@ -211,3 +211,20 @@ def test_migration_turns_the_single_outcome_into_each_childs_result(personas, re
     migration.child_parts_from_single_outcome(apps, None)  # run twice: nothing doubles
     assert AssessmentChild.objects.filter(assessment=old).count() == 2
     assert AssessmentVersion.objects.filter(assessment=old).count() == 1
+
+
+def test_api_reads_parts_and_versions_in_a_fixed_number_of_queries(personas, referral):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    children = lambda i, t: [acute(i), support(t, birth_month=1, birth_year=2012)]  # noqa: E731
+    api = APIClient()
+    api.force_authenticate(personas.caseworker_hilden)
+    counts = []
+    for summary in ("Eins", "Zwei", "Drei"):
+        save(referral, personas.caseworker_hilden, children, colleague=personas.lead_hilden.pk, summary=summary)
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(f"/api/v1/referrals/{referral.pk}/assessment/")
+        assert response.status_code == 200 and len(response.json()["versions"]) == len(counts) + 1
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == counts[2], counts

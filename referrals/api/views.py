@@ -324,7 +324,10 @@ class ReferralViewSet(
         referral = self._referral(pk, office_only=True).referral
         if request.method == "GET":
             current = (
-                referral.assessments.select_related("author", "signed_off_by").order_by("-created_at", "-id").first()
+                referral.assessments.select_related("author", "signed_off_by")
+                .prefetch_related("child_parts", "versions__author")  # issue 13 §2: parts and versions
+                .order_by("-created_at", "-id")
+                .first()
             )
             if current is None:
                 raise Http404
