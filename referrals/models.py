@@ -965,6 +965,7 @@ class AccessLogEntry(models.Model):
         TIMELINE = "timeline", _("Case history")
         ASSESSMENT = "assessment", _("Risk assessment")
         EXPORT = "export", _("Export")
+        TASK = "task", _("Tasks")  # read through the API (referrals/api/tasks.py)
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     person = models.ForeignKey(

@@ -414,3 +414,14 @@ def test_reassigning_an_acknowledged_case_suggests_nothing(personas):
     referral_assign(referral=Referral.objects.get(pk=referral.pk), user=personas.lead_hilden,
                     assignee=personas.caseworker_hilden)  # fmt: skip
     assert not Task.objects.filter(referral=referral).exists()
+
+
+def test_reading_a_cases_tasks_through_the_api_is_logged(personas):
+    from referrals.models import AccessLogEntry
+
+    referral = make_referral(personas.police_hilden, police_measures=[])
+    api = APIClient()
+    api.force_authenticate(personas.caseworker_hilden)
+    assert api.get(f"/api/v1/referrals/{referral.pk}/tasks/").status_code == 200
+    entry = AccessLogEntry.objects.get(referral_id=referral.pk, obj_type=AccessLogEntry.ObjectType.TASK)
+    assert entry.action == AccessLogEntry.Action.VIEW and entry.person == personas.caseworker_hilden

@@ -106,6 +106,12 @@ class ReferralTasksView(APIView):
     def get(self, request, pk):
         referral = _office_referral(request, pk)
         tasks = followthrough.tasks_of_case(referral, request.user).select_related("referral")
+        access_log_record(
+            request=request,
+            action=AccessLogEntry.Action.VIEW,
+            referral=referral,
+            obj_type=AccessLogEntry.ObjectType.TASK,
+        )
         return Response(TaskSerializer(tasks, many=True).data)
 
     @extend_schema(

@@ -64,6 +64,25 @@ class Migration(migrations.Migration):
             name="kind",
             field=models.CharField(choices=EVENT_KINDS, max_length=32),
         ),
+        # Reads of a case's tasks through the API are logged like notes (referrals/api/tasks.py).
+        migrations.AlterField(
+            model_name="accesslogentry",
+            name="obj_type",
+            field=models.CharField(
+                choices=[
+                    ("referral", "Referral"),
+                    ("note", "Internal notes"),
+                    ("attachment", "Attachment"),
+                    ("followup", "Follow-ups"),
+                    ("timeline", "Case history"),
+                    ("assessment", "Risk assessment"),
+                    ("export", "Export"),
+                    ("task", "Tasks"),
+                ],
+                max_length=12,
+                verbose_name="object",
+            ),
+        ),
         migrations.CreateModel(
             name="Task",
             fields=[
