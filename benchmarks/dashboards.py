@@ -35,7 +35,9 @@ OFFICE_SQL = [
     "GROUP BY 1, 2",
     "SELECT assignee_id, count(*), count(*) FILTER (WHERE due_at < now() AND acknowledged_at IS NULL), "
     "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM referrals_assessment a WHERE a.referral_id = r.id "
-    f"AND a.signed_off_at IS NULL)) FROM referrals_referral r WHERE youth_office_id = %(office)s AND {OPEN} GROUP BY 1",
+    "AND a.signed_off_at IS NULL) OR EXISTS (SELECT 1 FROM referrals_screening s WHERE s.referral_id = r.id AND "
+    "NOT s.weighty_indications AND s.signed_off_at IS NULL)) "
+    f"FROM referrals_referral r WHERE youth_office_id = %(office)s AND {OPEN} GROUP BY 1",
     "SELECT count(*) FROM referrals_referral WHERE forwarded_to_id = %(office)s AND status = 'forwarded'",
     f"SELECT {MONTH.format('r.received_at')}, r.urgency, count(*), "
     "count(*) FILTER (WHERE r.acknowledged_at <= r.due_at), "
@@ -50,6 +52,14 @@ OFFICE_SQL = [
     "percentile_cont(0.9) WITHIN GROUP (ORDER BY a.signed_off_at - r.received_at) "
     "FROM referrals_assessment a JOIN referrals_referral r ON r.id = a.referral_id WHERE r.youth_office_id = "
     "%(office)s AND a.signed_off_at >= %(begin)s AND a.signed_off_at < %(end)s GROUP BY 1",
+    "SELECT date_trunc('month', (CASE WHEN NOT s.weighty_indications THEN s.signed_off_at ELSE s.created_at END) "
+    "AT TIME ZONE 'Europe/Berlin'), count(*), count(*) FILTER (WHERE NOT s.weighty_indications), "
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY (CASE WHEN NOT s.weighty_indications THEN s.signed_off_at "
+    "ELSE s.created_at END) - r.received_at), percentile_cont(0.9) WITHIN GROUP (ORDER BY (CASE WHEN NOT "
+    "s.weighty_indications THEN s.signed_off_at ELSE s.created_at END) - r.received_at) "
+    "FROM referrals_screening s JOIN referrals_referral r ON r.id = s.referral_id WHERE r.youth_office_id = "
+    "%(office)s AND ((NOT s.weighty_indications AND s.signed_off_at >= %(begin)s AND s.signed_off_at < %(end)s) "
+    "OR (s.weighty_indications AND s.created_at >= %(begin)s AND s.created_at < %(end)s)) GROUP BY 1",
     "SELECT a.outcome, count(*) FROM referrals_assessment a JOIN referrals_referral r ON r.id = a.referral_id "
     "WHERE r.youth_office_id = %(office)s AND a.signed_off_at >= %(begin)s AND a.signed_off_at < %(end)s GROUP BY 1",
 ]
