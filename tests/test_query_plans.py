@@ -166,7 +166,9 @@ def _assert_read_in_order(plans) -> None:
     assert ordered, "\n\n".join(pages)
 
 
-@pytest.mark.parametrize("tab", ["open", "mine", "unassigned", "overdue", "closed", "all"])
+@pytest.mark.parametrize(
+    "tab", ["open", "mine", "unassigned", "overdue", "screening", "assessment", "closed", "all"]
+)  # screening/assessment: issue 13
 def test_inbox_tabs_and_counts_use_indexes(client, seeded, tab):
     client.force_login(seeded.caseworker)
     plans = _plans(lambda: client.get(reverse("referrals:inbox"), {"tab": tab}))
