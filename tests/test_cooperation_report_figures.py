@@ -2,6 +2,8 @@
 the CSV and in the API (token auth); counts below 3 suppressed; a year without data says so, and a
 year the report cannot cover never falls back to another year."""
 
+import re
+
 import time_machine
 from rest_framework.test import APIClient
 
@@ -93,6 +95,8 @@ def test_the_pdf_is_the_same_document(personas):
     text = " ".join(" ".join(page.extract_text() for page in pages).split())  # table cells wrap
     assert "Jahresbericht der Kooperation 2026" in text and "Mitteilungen 2026" in text
     assert _station("PW-HIL") in text and "< 3" in text
+    figures = re.sub(r"\d+ / \d+$", "", text.split("„< 3“.")[1])  # the referral table, without the page number
+    assert not {"0", "1", "2"} & set(figures.split()), figures
     for word in ("Beispiel", "Mia", "Mittelstraße", "KPB-ME-2026"):
         assert word not in text, word
     with time_machine.travel(NOW, tick=False):
