@@ -30,6 +30,7 @@ CONCERNS = (
     "neglect", "sexual_abuse_indication", "domestic_violence", "guardian_alcohol_abuse", "guardian_drug_use", "other",
 )  # fmt: skip
 
+OUTCOMES = ("acute_risk", "latent_risk", "support_need", "no_risk_no_need")
 OFFICE_SQL = [
     f"SELECT status, urgency, count(*) FROM referrals_referral WHERE youth_office_id = %(office)s AND {OPEN} "
     "GROUP BY 1, 2",
@@ -48,7 +49,8 @@ OFFICE_SQL = [
     "FROM referrals_referral r WHERE r.youth_office_id = %(office)s AND r.received_at >= %(begin)s "
     "AND r.received_at < %(end)s AND r.status <> 'draft' GROUP BY 1, 2",
     f"SELECT {MONTH.format('a.signed_off_at')}, count(*), "
-    "percentile_cont(0.5) WITHIN GROUP (ORDER BY a.signed_off_at - r.received_at), "
+    + "".join(f"count(*) FILTER (WHERE a.outcome = '{o}'), " for o in OUTCOMES)
+    + "percentile_cont(0.5) WITHIN GROUP (ORDER BY a.signed_off_at - r.received_at), "
     "percentile_cont(0.9) WITHIN GROUP (ORDER BY a.signed_off_at - r.received_at) "
     "FROM referrals_assessment a JOIN referrals_referral r ON r.id = a.referral_id WHERE r.youth_office_id = "
     "%(office)s AND a.signed_off_at >= %(begin)s AND a.signed_off_at < %(end)s GROUP BY 1",
@@ -60,8 +62,6 @@ OFFICE_SQL = [
     "FROM referrals_screening s JOIN referrals_referral r ON r.id = s.referral_id WHERE r.youth_office_id = "
     "%(office)s AND ((NOT s.weighty_indications AND s.signed_off_at >= %(begin)s AND s.signed_off_at < %(end)s) "
     "OR (s.weighty_indications AND s.created_at >= %(begin)s AND s.created_at < %(end)s)) GROUP BY 1",
-    "SELECT a.outcome, count(*) FROM referrals_assessment a JOIN referrals_referral r ON r.id = a.referral_id "
-    "WHERE r.youth_office_id = %(office)s AND a.signed_off_at >= %(begin)s AND a.signed_off_at < %(end)s GROUP BY 1",
 ]
 DISTRICT_SQL = [
     f"SELECT r.station_id, r.youth_office_id, {MONTH.format('r.submitted_at')}, count(*), "

@@ -361,11 +361,12 @@ def _round(value: float | None) -> float | None:
 
 def assessment_figures(*, office, period: Period) -> dict:
     """Risk assessments of the office signed off in the period: per month the number, median and 90th
-    percentile days from receipt to sign-off; and the outcomes. Two queries (three on SQLite)."""
+    percentile days from receipt to sign-off; and the outcomes. One query (two on SQLite), and those of
+    ``screening_figures``."""
     signed = Assessment.objects.filter(
         referral__youth_office=office, signed_off_at__gte=period.begin_at, signed_off_at__lt=period.end_at
     ).annotate(month=TruncMonth("signed_off_at"))
-    aggregates: dict = {"n": Count("id")}
+    aggregates: dict = {"n": Count("id"), **{o: Count("id", filter=Q(outcome=o)) for o in Outcome.values}}
     if _native_percentiles():
         took = F("signed_off_at") - F("referral__received_at")
         aggregates["p50"] = PercentileCont(took, 0.5)
@@ -385,7 +386,7 @@ def assessment_figures(*, office, period: Period) -> dict:
             p50 = _round(percentile(values, 0.5) / 1440) if values else None
             p90 = _round(percentile(values, 0.9) / 1440) if values else None
         months.append({"month": month, "signed_off": row["n"], "median_days": p50, "p90_days": p90})
-    outcomes = dict(signed.values_list("outcome").annotate(n=Count("id")).order_by())
+    outcomes = {o: sum(row[o] for row in rows.values()) for o in Outcome.values}  # from the same aggregate
     screenings = screening_figures(office=office, period=period)
     no = sum(m["no"] for m in screenings)
     return {
