@@ -25,12 +25,13 @@ import io
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
 
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from .assessment_children import child_part_problems
 from .assessment_models import AssessmentChild, EndangermentKind, StatisticRecord
-from .models import ChildFingerprint, Person, PersonRole, Sex
+from .models import Assessment, ChildFingerprint, Person, PersonRole, Sex
 from .services import child_digest
 
 SOURCE_POLICE = "1"  # Polizei/Ordnungsbehörde (docs/statistik-8a.md, "Quelle des Hinweises")
@@ -130,6 +131,18 @@ def _codes(values, mapping=None) -> str:
     return "|".join(sorted(mapping.get(v, v) if mapping else v for v in values or []))
 
 
+def _superseded():
+    """A signed-off assessment revised later (a new assessment of the same referral, signed off
+    after it) is one assessment corrected, not a second one: only the last signed-off version of a
+    referral gives records. This is also how an incomplete record of a signed-off assessment is
+    fixed — revise it, sign the revision off — without a second record beside the old one."""
+    return Exists(
+        Assessment.objects.filter(
+            referral_id=OuterRef("assessment__referral_id"), signed_off_at__gt=OuterRef("assessment__signed_off_at")
+        )
+    )
+
+
 def _parts(office_id: int, year: int):
     start, end = year_bounds(year)
     return (
@@ -138,6 +151,7 @@ def _parts(office_id: int, year: int):
             assessment__signed_off_at__gte=start,
             assessment__signed_off_at__lt=end,
         )
+        .exclude(_superseded())
         .select_related("assessment", "child", "assessment__referral")
         .order_by("assessment__signed_off_at", "assessment_id", "child_id")
     )
@@ -288,6 +302,7 @@ def statistic_rows_keep(referral) -> int:
     (``StatisticRecord``) — codes only, nothing that names the case. Returns how many."""
     parts = list(
         AssessmentChild.objects.filter(assessment__referral=referral, assessment__signed_off_at__isnull=False)
+        .exclude(_superseded())
         .select_related("assessment", "child", "assessment__referral")
         .order_by("assessment__signed_off_at", "child_id")
     )

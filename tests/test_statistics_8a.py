@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from referrals import services
@@ -149,6 +150,30 @@ def test_validation_lists_exactly_the_incomplete_ones(year_2025):
     assert [(p.reference, p.child_number) for p in problems] == [(year_2025["old"].reference, 1)]
     assert problems[0].link == f"/referrals/{year_2025['old'].pk}/#assessment-title"
     assert len(problems[0].messages) == 5  # residence, origin, language, help before, help new
+
+
+def test_an_incomplete_signed_off_assessment_is_fixed_by_a_signed_off_revision(personas, year_2025):
+    """The validation link leads to the case; reopening it, revising the assessment and signing the
+    revision off replaces its record — the corrected assessment is counted once, not twice."""
+    office = hilden(year_2025["first"])
+    old = Referral.objects.get(pk=year_2025["old"].pk)
+    with at("2025-11-10"):
+        # A signed-off assessment is read-only: its case, closed before issue 13, is reopened by the lead.
+        Referral.objects.filter(pk=old.pk).update(status="closed", closed_at=timezone.now())
+        old = Referral.objects.get(pk=old.pk)
+        old = services.referral_reopen(referral=old, user=personas.lead_hilden, reason="Statistikangaben ergänzen")
+        services.assessment_save(
+            referral=old, user=personas.caseworker_hilden, summary="Ergänzt", measures=["none"],
+            professionals=[personas.caseworker_hilden.pk, personas.lead_hilden.pk],
+            children=[part(old.children.get(), "support_need", help_new=["s31"])],
+        )  # fmt: skip
+        # Not signed off yet: the old version still counts, and is still listed as incomplete.
+        records, problems = statistics_8a(office_id=office, year=2025)
+        assert (len(records), len(problems)) == (5, 1)
+        services.assessment_sign_off(referral=old, user=personas.lead_hilden)
+    records, problems = statistics_8a(office_id=office, year=2025)
+    assert (len(records), problems) == (5, [])
+    assert ("11", "2010", "3") in [(r.monat_ende, r.geburtsjahr, r.ergebnis) for r in records]  # 3: support need
 
 
 def test_the_records_survive_the_retention_deletion(year_2025):
