@@ -624,7 +624,9 @@ def test_export_hands_over_outside_the_system(api, personas, referral):
     assert body["referral"]["reference"] == referral.reference
     assert body["handover"]["recipient"] == "Jugendamt Solingen" and body["handover"]["by"] == "lead_hilden"
     assert "Anvertraut" not in response.content.decode()
-    assert api(personas.police_hilden).get(url(referral)).json()["feedback"]["code"] == "closed"
+    # The police learn where the case went (issue 15 § 3), not merely that it is closed.
+    feedback = api(personas.police_hilden).get(url(referral)).json()["feedback"]
+    assert (feedback["code"], feedback["handed_over_to"]) == ("handed_over", "Jugendamt Solingen")
 
 
 def test_coordinator_exports_a_triaged_referral(api, personas):

@@ -122,7 +122,7 @@ def test_get_of_a_form_address_leads_a_browser_back_to_the_form_page(client, per
 # --- every page a persona reaches: no markup in the browser title ------------------------------------
 
 SKIP = re.compile(
-    r"^/(admin|api|static|i18n|metrics|health)|/(logout|export|download|ics|csv|feed)|\.(csv|ics|pdf|json)"
+    r"^/(admin|api|static|i18n|metrics|health)|/(logout|export|download|ics|csv|feed)|/(pdf|json)(/|$)|\.(csv|ics|pdf|json)"
 )
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 LINK = re.compile(r'href="(/[^"#]*)"')
