@@ -286,7 +286,9 @@ def test_each_coordinators_annual_report_counts_only_its_district(people):
         client.force_login(people[coordinator])
         response = client.get(f"/cooperation/report.csv?year={timezone.localdate(now).year}")
         assert response.status_code == 200
-        totals[coordinator] = response.content.decode().strip().splitlines()[-1].split(";")
+        # The cooperation table comes first; the referral figures follow after an empty line (issue 15 § 2).
+        cooperation = response.content.decode().strip().split("\r\n\r\n")[0]
+        totals[coordinator] = cooperation.splitlines()[-1].split(";")
     events = 4  # the columns: agencies, meetings held, attendance, hospitations done, events, participants
     assert (totals["coordinator_me"][events], totals["coordinator_d"][events]) == ("2", "1")
 

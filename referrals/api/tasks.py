@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
 
 from .. import followthrough
@@ -95,7 +96,7 @@ def _office_referral(request, pk) -> Referral:
     return access.referral
 
 
-class ReferralTasksView(APIView):
+class ReferralTasksView(IdempotentPostMixin, APIView):
     """``GET``: the case's tasks (of the caller's office). ``POST``: a new task."""
 
     @extend_schema(
@@ -182,7 +183,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(TaskSerializer(task).data)
 
 
-class SignOffRequestView(APIView):
+class SignOffRequestView(IdempotentPostMixin, APIView):
     """The author of what waits for a sign-off asks a colleague (``to``) or any colleague (``null``)."""
 
     @extend_schema(
@@ -209,7 +210,7 @@ class SignOffRequestView(APIView):
         return Response(SignOffRequestSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class SignOffReturnView(APIView):
+class SignOffReturnView(IdempotentPostMixin, APIView):
     """The asked colleague sends it back with a comment instead of signing off; the author is told."""
 
     @extend_schema(
