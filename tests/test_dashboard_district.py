@@ -136,6 +136,7 @@ def test_the_police_coordinator_sees_their_authority_only(personas, district_mon
     assert _rows(coordinator) == {}
 
 
+@time_machine.travel(NOW, tick=False)  # the session's clock (see test_dashboard_office._web)
 def test_bounded_queries(personas):
     """As many queries for one referral as for the golden month: the figures are one aggregate."""
     from tests.test_dashboard_office import _count_queries
