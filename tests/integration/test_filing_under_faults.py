@@ -33,7 +33,11 @@ pytestmark = pytest.mark.integration
 FILINGS = 60
 CLIENTS = 4
 KILL_EVERY_SECONDS = 0.3
-FLOOD_DEADLINE_SECONDS = 90
+# How long the clients keep retrying. What is proven is that every filing is answered in the end and
+# exists exactly once, not a pace: under a backend killed every 0.3 s, progress depends on the load of
+# the shared 2-core machine (82 s for the 60 filings at ea0d7a8 with other tests running; after the
+# wave-2 features, half of them were still open at 90 s in two CI runs), so the bound leaves room.
+FLOOD_DEADLINE_SECONDS = 240
 CLIENT_TIMEOUT_SECONDS = 10
 
 
