@@ -55,11 +55,10 @@ class Forms(HTMLParser):
             self.forms.append(self.current)
         elif self.current is not None and tag in ("input", "select", "textarea") and attrs.get("name"):
             name = attrs["name"]
-            if tag == "input" and attrs.get("type") == "hidden":
+            kind = attrs.get("type") if tag == "input" else tag
+            if kind == "hidden":
                 self.current["data"][name] = attrs.get("value") or ""
-            elif tag == "input" and attrs.get("type") in ("checkbox", "radio", "submit", "file"):
-                pass  # not ticked, nothing chosen
-            else:
+            elif kind not in ("checkbox", "radio", "submit", "file"):  # those stay unticked, unchosen
                 self.current["data"].setdefault(name, "")
 
     def handle_endtag(self, tag):
