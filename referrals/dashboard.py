@@ -22,9 +22,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Aggregate, Case, Count, DurationField, Exists, F, OuterRef, Q, When
 from django.db.models.functions import TruncMonth
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -226,6 +228,21 @@ def dashboard_offices(user) -> list[Agency]:
     """Youth offices whose dashboard ``user`` may open: the offices they work in (lead or caseworker)."""
     actor = actor_of(user)
     return sorted(actor.agencies("office_lead", "caseworker"), key=lambda a: a.name)
+
+
+def dashboard_office(user, chosen: str | None) -> tuple[list[Agency], Agency]:
+    """The caller's offices and the one asked for (``chosen``: an id, empty for the first by name):
+    ``PermissionDenied`` for anyone who works in no youth office, ``Http404`` for an office not theirs.
+    The figures are then read for that office only — the office is the scope of an aggregate."""
+    offices = dashboard_offices(user)
+    if not offices:
+        raise PermissionDenied(_("Only people of a youth office see its overview."))
+    if not chosen:
+        return offices, offices[0]
+    office = next((o for o in offices if str(o.pk) == chosen), None)
+    if office is None:
+        raise Http404
+    return offices, office
 
 
 def is_lead_of(user, office) -> bool:

@@ -213,15 +213,7 @@ def _error_summary(errors: dict[str, str]) -> list[dict]:
 
 def _office_context(request):
     user = request.user
-    offices = dashboard.dashboard_offices(user)
-    if not offices:
-        raise PermissionDenied
-    chosen = request.GET.get("office")
-    office = offices[0]
-    if chosen:
-        office = next((o for o in offices if str(o.pk) == chosen), None)
-        if office is None:
-            raise Http404
+    offices, office = dashboard.dashboard_office(user, request.GET.get("office"))
     now = timezone.now()
     period, errors = dashboard.parse_period(request.GET, timezone.localdate(now))
     context = {
