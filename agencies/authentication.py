@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from .models import ApiToken, api_token_digest
+
 # When a token was last used is written at most once in this time, not on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -23,13 +25,9 @@ class ApiTokenAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def get_model(self):
-        from .models import ApiToken
-
         return ApiToken
 
     def authenticate_credentials(self, key):
-        from .models import ApiToken, api_token_digest
-
         digest = api_token_digest(key)
         digests = [digest, *(api_token_digest(key, secret) for secret in settings.SECRET_KEY_FALLBACKS)]
         token = ApiToken.objects.select_related("user").filter(digest__in=digests).first()

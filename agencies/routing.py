@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.text import ascii_digits
 
-from .models import Agency, JurisdictionArea
+from .actor import actor_of
+from .directory import coordination_office_of, sees_oncall
+from .models import POLICE_ROLES, Agency, JurisdictionArea, Role
 
 
 class TriageReason(models.TextChoices):
@@ -123,9 +125,6 @@ def route_preview(*, postcode: str, city: str, user) -> dict:
     goes to the coordination office's triage queue and why. The same ``route_address`` as the
     submission (one code path), over the whole instance; what cannot be resolved goes to the
     coordination office of the person's district (the police authority's, the coordinator's own)."""
-    from .actor import actor_of
-    from .models import POLICE_ROLES, Role
-
     district = None
     for membership in actor_of(user).in_roles(*POLICE_ROLES, Role.DISTRICT_COORDINATOR):
         district = membership.agency.district
@@ -138,8 +137,6 @@ def route_preview(*, postcode: str, city: str, user) -> dict:
             "phone": "",
             "oncall_phone": "",
         }
-    from .directory import coordination_office_of, sees_oncall
-
     result = route_address(postcode=postcode, city=city)
     target = result.office or (coordination_office_of(district.pk) if district is not None else None)
     # Police see the on-call number of the office the address resolves to, also in another district

@@ -1,6 +1,8 @@
 """Side effects on people's accounts that must happen however the change is made (admin form, shell,
 service): a deactivated person loses every session and token; a login starts the session clocks."""
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
@@ -8,11 +10,11 @@ from django.dispatch import receiver
 
 from config.middleware import SESSION_LAST_ACTIVITY, SESSION_LOGIN_AT
 
+from .services import person_sessions_end
+
 
 @receiver(user_logged_in, dispatch_uid="agencies_session_clocks")
 def start_session_clocks(sender, request, user, **kwargs):
-    import time
-
     if request is not None and hasattr(request, "session"):
         now = int(time.time())
         request.session[SESSION_LOGIN_AT] = now
@@ -31,6 +33,4 @@ def remember_is_active(sender, instance, update_fields=None, **kwargs):
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="agencies_end_sessions_on_deactivation")
 def end_sessions_on_deactivation(sender, instance, created, **kwargs):
     if not created and getattr(instance, "_was_active", None) and not instance.is_active:
-        from .services import person_sessions_end
-
         person_sessions_end(user=instance)

@@ -17,12 +17,15 @@ reminders recorded in the database), so even the short overlap that a lost lock 
 frozen for longer than the time to live — sends nothing twice.
 """
 
+import fcntl
 import logging
 import os
 import socket
 import uuid
 
+import redis
 from celery.beat import PersistentScheduler
+from django.conf import settings
 
 logger = logging.getLogger("config.beat")
 
@@ -35,8 +38,6 @@ RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del'
 
 class RedisLeaderLock:
     def __init__(self, url: str, seconds: float):
-        import redis
-
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.seconds = seconds
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -44,8 +45,6 @@ class RedisLeaderLock:
     def hold(self) -> bool:
         """Take the lock if it is free, renew it if it is ours; False if another beat holds it or
         Redis does not answer (then nothing could be sent anyway)."""
-        import redis
-
         ttl_ms = int(self.seconds * 1000)
         try:
             if self.client.eval(RENEW, 1, LOCK_KEY, self.token, ttl_ms):
@@ -56,8 +55,6 @@ class RedisLeaderLock:
             return False
 
     def release(self) -> None:
-        import redis
-
         try:
             self.client.eval(RELEASE, 1, LOCK_KEY, self.token)
         except redis.RedisError:
@@ -71,8 +68,6 @@ class FileLeaderLock:
         self.handle = None
 
     def hold(self) -> bool:
-        import fcntl
-
         if self.handle is not None:
             return True
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -92,8 +87,6 @@ class FileLeaderLock:
 
 
 def leader_lock():
-    from django.conf import settings
-
     seconds = float(settings.BEAT_LOCK_SECONDS)
     url = settings.CELERY_BROKER_URL
     if url.startswith(("redis://", "rediss://")):

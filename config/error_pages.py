@@ -12,10 +12,12 @@ went (``referrals.handed_over``), still with status 404.
 import logging
 
 from django.conf import settings
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.views.defaults import page_not_found, server_error
+
+from referrals.handed_over import handed_over_response
 
 logger = logging.getLogger("config.error_pages")
 
@@ -49,8 +51,6 @@ def _handed_over(request):
     match = getattr(request, "resolver_match", None)
     if match is None or match.view_name != "referrals:detail":
         return None
-    from referrals.handed_over import handed_over_response
-
     return handed_over_response(request, int(match.kwargs["pk"]))
 
 
@@ -98,8 +98,6 @@ class BrandedErrorPagesMiddleware:
 
 
 def method_not_allowed_page(request, *, allowed: str, form_page: str | None = None):
-    from django.http import HttpResponse
-
     response = HttpResponse(render_to_string("405.html", {"form_page": form_page}, request=request), status=405)
     if allowed:
         response["Allow"] = allowed
@@ -110,7 +108,5 @@ def method_not_allowed_page(request, *, allowed: str, form_page: str | None = No
 def csrf_failure(request, reason=""):
     """``CSRF_FAILURE_VIEW``: a form sent from a page that was open too long (or from another site)
     gets the branded 403 page with what to do, not Django's English technical page."""
-    from django.http import HttpResponseForbidden
-
     logger.warning("CSRF check failed: %s %s (%s)", request.method, request.path, reason)
     return HttpResponseForbidden(render_to_string("403_csrf.html", request=request))

@@ -210,7 +210,7 @@ STORAGES = {
     "private": {},  # filled in below
 }
 if STORAGE_URL and not STORAGE_URL.startswith("file:"):
-    from core.storage import s3_storage_options  # noqa: E402 (needs nothing of Django's)
+    from core.storage_options import s3_storage_options  # noqa: E402 (needs nothing of Django's)
 
     STORAGES["private"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(STORAGE_URL)}
 else:

@@ -12,11 +12,19 @@ failing one, the class of the error — never its message, which could hold a ho
 """
 
 import logging
+import os
 import time
 
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from core.storage import private_storage_check
 
 logger = logging.getLogger("core.health")
 
@@ -26,8 +34,6 @@ PROBE_TIMEOUT = 2.0
 
 
 def check_database() -> None:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
@@ -36,9 +42,6 @@ def check_database() -> None:
 def check_migrations() -> None:
     """Every migration of the code is applied: a node started with new code before ``migrate`` ran
     must not take requests (its queries would fail on missing columns)."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:
@@ -47,14 +50,8 @@ def check_migrations() -> None:
 
 def check_broker() -> None:
     """Redis answers PING (``REDIS_URL``), or the embedded filesystem broker's folder is writable."""
-    import os
-
-    from django.conf import settings
-
     url = settings.CELERY_BROKER_URL
     if url.startswith(("redis://", "rediss://", "unix://")):
-        import redis
-
         client = redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT, socket_timeout=PROBE_TIMEOUT)
         try:
             client.ping()
@@ -69,14 +66,10 @@ def check_broker() -> None:
 def check_storage() -> None:
     """The private file storage answers: for an object store one HEAD request, for the local
     filesystem the folder is writable."""
-    from core.storage import private_storage_check
-
     private_storage_check()
 
 
 def check_cache() -> None:
-    from django.core.cache import cache
-
     cache.set("health:probe", "1", 10)
     if cache.get("health:probe") != "1":
         raise RuntimeError("cache did not return the value just stored")
@@ -96,16 +89,13 @@ NEEDS_DATABASE = {"migrations", "cache"}
 
 def readiness() -> dict[str, str]:
     """``{part: "ok" | "<ErrorClass>"}`` for every part, in the order of ``CHECKS``."""
-    from django.conf import settings
-
     results: dict[str, str] = {}
     for name, check in CHECKS.items():
-        if name in NEEDS_DATABASE and results.get("database", "ok") != "ok":
-            if name == "cache" and "DatabaseCache" not in settings.CACHES["default"]["BACKEND"]:
-                pass  # a Redis cache does not depend on the database: check it
-            else:
-                results[name] = "not checked (database)"
-                continue
+        # A Redis cache does not depend on the database: it is checked even then.
+        redis_cache = name == "cache" and "DatabaseCache" not in settings.CACHES["default"]["BACKEND"]
+        if name in NEEDS_DATABASE and results.get("database", "ok") != "ok" and not redis_cache:
+            results[name] = "not checked (database)"
+            continue
         started = time.monotonic()
         try:
             check()

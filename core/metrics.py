@@ -19,10 +19,20 @@ Only addresses in ``METRICS_ALLOWED_IPS`` (addresses or networks) get an answer;
 import ipaddress
 import os
 
+import redis
 from django.conf import settings
+from django.db.models import Count, Min
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from core.models import FileDeletion
+from notifications.models import Notification
+from referrals.models import OPEN_STATUSES, Escalation, Referral
 
 QUEUES = ("default", "notifications", "scheduling")
 
@@ -45,14 +55,6 @@ class ProductCollector:
     """The product's gauges, computed at scrape time (a few indexed counts)."""
 
     def collect(self):
-        from django.db.models import Count, Min
-        from django.utils import timezone
-        from prometheus_client.core import GaugeMetricFamily
-
-        from core.models import FileDeletion
-        from notifications.models import Notification
-        from referrals.models import OPEN_STATUSES, Escalation, Referral
-
         now = timezone.now()
         undelivered = Notification.objects.undelivered().aggregate(n=Count("id"), oldest=Min("created_at"))
         yield GaugeMetricFamily(
@@ -96,8 +98,6 @@ class ProductCollector:
 
         url = settings.CELERY_BROKER_URL
         if url.startswith(("redis://", "rediss://")):
-            import redis
-
             queues = GaugeMetricFamily(
                 "kinderschutz_celery_queue_length", "Messages waiting in a Celery queue", labels=["queue"]
             )
@@ -115,9 +115,6 @@ class ProductCollector:
 def _registry():
     """django-prometheus' registry of this process, or — with ``PROMETHEUS_MULTIPROC_DIR`` set
     (gunicorn with several workers) — the sum over every worker process."""
-    from prometheus_client import REGISTRY, CollectorRegistry
-    from prometheus_client.multiprocess import MultiProcessCollector
-
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
@@ -128,8 +125,6 @@ def _registry():
 @never_cache
 @require_safe
 def metrics(request):
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-
     if not _allowed(request.META.get("REMOTE_ADDR", "")):
         raise Http404
     product = CollectorRegistry(auto_describe=False)

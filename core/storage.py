@@ -15,10 +15,17 @@ job (``core.tasks.retry_file_deletions``) tries again whatever is left, until it
 """
 
 import logging
-from urllib.parse import parse_qsl, urlsplit
+import os
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from django.apps import apps
+from django.core.files.storage import storages
+from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
+
+from .models import FileDeletion
 
 logger = logging.getLogger("core.storage")
 
@@ -53,55 +60,12 @@ PROBE_TIMEOUT = 2  # seconds the readiness probe waits for the object store
 FIELDS = {"referrals.Attachment.file": ("referrals", "Attachment", "file")}
 
 
-def s3_storage_options(url: str) -> dict:
-    """django-storages ``S3Storage`` options from ``s3://BUCKET[/PREFIX]?endpoint_url=...&region=...``.
-
-    Query parameters: ``endpoint_url`` (any S3-compatible store; unset: AWS), ``region`` (default
-    ``eu-central-1``), ``addressing_style`` (``path`` for most self-hosted stores, the default, or
-    ``virtual``), ``sse`` (server-side encryption, e.g. ``AES256``). Credentials are not part of the
-    URL: boto3 reads ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (or an instance role)."""
-    from botocore.config import Config
-
-    parts = urlsplit(url)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ValueError("STORAGE_URL must look like s3://BUCKET[/PREFIX]?endpoint_url=https://...")
-    query = dict(parse_qsl(parts.query))
-    options = {
-        "bucket_name": parts.netloc,
-        "location": parts.path.strip("/"),
-        "region_name": query.get("region", "eu-central-1"),
-        "default_acl": "private",  # never publicly readable, whatever the bucket's default is
-        "querystring_auth": True,  # url() would only ever give a signed, short-lived link
-        "querystring_expire": 60,
-        "file_overwrite": False,
-        "signature_version": "s3v4",
-        "addressing_style": query.get("addressing_style", "path"),
-        # A store that does not answer fails fast (the health probe, a download) instead of hanging.
-        "client_config": Config(
-            connect_timeout=2,
-            read_timeout=20,
-            retries={"max_attempts": 3, "mode": "standard"},
-            s3={"addressing_style": query.get("addressing_style", "path")},
-            signature_version="s3v4",
-        ),
-    }
-    if query.get("endpoint_url"):
-        options["endpoint_url"] = query["endpoint_url"]
-    if query.get("sse"):
-        options["object_parameters"] = {"ServerSideEncryption": query["sse"]}
-    return options
-
-
 def private_storage():
     """The storage of private files (``STORAGES["private"]``)."""
-    from django.core.files.storage import storages
-
     return storages["private"]
 
 
 def field_storage(label: str):
-    from django.apps import apps
-
     app_label, model, field = FIELDS[label]
     return apps.get_model(app_label, model)._meta.get_field(field).storage
 
@@ -109,13 +73,9 @@ def field_storage(label: str):
 def private_storage_check() -> None:
     """Raise if the attachments' store cannot be reached: a HEAD request on the bucket, or the folder
     exists (created if missing, as the first upload would) and is writable."""
-    import os
-
     storage = field_storage("referrals.Attachment.file")
     bucket_name = getattr(storage, "bucket_name", None)
     if bucket_name:
-        from botocore.config import Config
-
         # A client of its own with one attempt and short timeouts: the storage's client retries, and
         # a probe must answer within the load balancer's timeout. HEAD on the bucket needs
         # s3:ListBucket, which the storage needs anyway (file names are checked before saving).
@@ -143,10 +103,6 @@ def file_deletions_schedule(*, field: str, names: list[str]) -> None:
     """Delete the files ``names`` of ``field`` (a label of ``FIELDS``) once the current transaction
     commits; call it inside the transaction that deletes their rows. The rows written here are the
     promise: a deletion that fails stays recorded and is tried again (``file_deletions_run``)."""
-    from django.db import transaction
-
-    from .models import FileDeletion
-
     names = [name for name in names if name]
     if not names:
         return
@@ -162,11 +118,6 @@ def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:
     removed, a failure is counted on its row (``attempts``, ``last_error``: the error's class only —
     the message could name a host). Rows another process is working on are skipped. Returns
     (deleted, failed)."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from .models import FileDeletion
-
     pending = FileDeletion.objects.order_by("pk")
     if ids is not None:
         pending = pending.filter(pk__in=ids)

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .idempotency import idempotency_keys_purge
+from .storage import file_deletions_run
 
 
 @shared_task
@@ -13,6 +14,4 @@ def purge_idempotency_keys() -> int:
 @shared_task
 def retry_file_deletions() -> int:
     """Files whose deletion failed (core.storage): try them again; returns how many are still left."""
-    from .storage import file_deletions_run
-
     return file_deletions_run()[1]

@@ -10,6 +10,8 @@ import datetime
 
 from django.utils.translation import get_language
 
+from meetings.services import _normalised_rrule, _rrule_parts, rrule_problem
+
 WEEKDAYS = {
     "de": {"MO": "Montag", "TU": "Dienstag", "WE": "Mittwoch", "TH": "Donnerstag", "FR": "Freitag",
            "SA": "Samstag", "SU": "Sonntag"},
@@ -115,8 +117,6 @@ def cadence_in_words(rule: str) -> str:
     """``FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU`` → "vierteljährlich am 2. Dienstag" (German pages) or
     "quarterly on the 2nd Tuesday" (English). A rule that is no cadence at all gives "" (pages then
     show nothing rather than raw RRULE text)."""
-    from meetings.services import _normalised_rrule, _rrule_parts, rrule_problem
-
     if not rule or rrule_problem(rule):
         return ""
     parts = _rrule_parts(_normalised_rrule(rule)) or {}

@@ -25,6 +25,8 @@ thead th { background: #eee; } td { text-align: right; } tr { break-inside: avoi
 
 @functools.cache
 def _weasyprint():
+    # Imported when the first PDF is made: WeasyPrint loads pango through cffi, which web and worker
+    # processes that never print should not load at start-up.
     import weasyprint
     from weasyprint.urls import URLFetcher
 

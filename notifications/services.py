@@ -48,7 +48,7 @@ def notification_enqueue(*, notification_id: int) -> bool:
     the change that caused the notification is committed already and must not fail.
     Returns True if the message was handed over."""
     global _broker_down_until
-    from .tasks import deliver_notification
+    from .tasks import deliver_notification  # the task module imports this one: imported when used
 
     if time.monotonic() < _broker_down_until:
         logger.info("notification %s not enqueued (broker unavailable); the sweep will re-send it", notification_id)

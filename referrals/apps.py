@@ -11,6 +11,6 @@ class ReferralsConfig(AppConfig):
         # because agencies must not import referrals.
         from agencies.services import offices_seeded
 
-        from .retention import retention_rules_seed_offices
+        from .retention import retention_rules_seed_offices  # models are ready only now
 
         offices_seeded.connect(retention_rules_seed_offices, dispatch_uid="referrals_retention_defaults")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -122,8 +123,6 @@ def professionals_check(assessment: Assessment, professionals: list[int]) -> lis
     ids = list(dict.fromkeys(int(getattr(p, "pk", p)) for p in professionals or []))
     if len(ids) < MIN_PROFESSIONALS:
         raise ValidationError({"professionals": [_("Name at least two professionals who took part.")]})
-    from django.contrib.auth import get_user_model
-
     office = assessment.referral.youth_office_id
     people = get_user_model().objects.filter(pk__in=ids, is_active=True)
     if len(people) != len(ids) or any(office not in actor_of(person).office_ids for person in people):

@@ -10,6 +10,7 @@ with both versions — the other person's as saved, the own in the form — and 
 """
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from .assessment_children import child_part_problems
@@ -181,8 +182,6 @@ def child_assessment_form(referral, *args, **kwargs):
 
 def assessment_people(assessments) -> dict[int, str]:
     """Names of the professionals named in ``assessments`` (one query), for the office page."""
-    from django.contrib.auth import get_user_model
-
     ids = {pk for item in assessments for pk in item.professionals or []}
     if not ids:
         return {}

@@ -25,14 +25,14 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from agencies.actor import actor_of
 from agencies.models import Agency, postcode_validator
+from agencies.routing import TriageReason
+from core.storage import private_storage as configured_private_storage
 
 
 def private_storage():
     """Attachments' storage, ``STORAGES["private"]`` (core.storage): a folder outside the web root or a
     private object store (a callable, so migrations do not freeze the configuration)."""
-    from core.storage import private_storage as configured
-
-    return configured()
+    return configured_private_storage()
 
 
 TEXT_LIMIT = 10_000  # characters per free-text field: a long report, not a file dump
@@ -448,8 +448,6 @@ class Referral(models.Model):
         return [str(RiskFactor(c).label) for c in self.risk_factors if c in RiskFactor.values]
 
     def get_triage_reason_display(self) -> str:
-        from agencies.routing import TriageReason
-
         return str(TriageReason(self.triage_reason).label) if self.triage_reason in TriageReason.values else ""
 
 

@@ -9,12 +9,11 @@ from agencies.models import OFFICE_ROLES, Agency, AgencyKind, Membership, Role
 from notifications.models import Channel
 from notifications.services import notification_create
 
+from .clocks import LOCAL_TZ
 from .models import Referral, ReferralEvent, Urgency
 
 
 def _local(moment) -> str:
-    from .clocks import LOCAL_TZ
-
     return moment.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
 
 

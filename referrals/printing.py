@@ -154,6 +154,7 @@ def _refuse_fetch(url: str):
 def _weasyprint():
     """WeasyPrint (loads pango through cffi: only where a PDF is made), its fetcher that refuses every
     address, and the stylesheet."""
+    # Imported when the first PDF is made, not at start-up (pango through cffi).
     import weasyprint
     from weasyprint.urls import URLFetcher
 

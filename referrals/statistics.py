@@ -29,6 +29,9 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from agencies.actor import actor_of
+from agencies.models import Agency, AgencyKind
+
 from .assessment_children import child_part_problems
 from .assessment_models import AssessmentChild, EndangermentKind, StatisticRecord
 from .models import Assessment, ChildFingerprint, Person, PersonRole, Sex
@@ -319,16 +322,12 @@ def statistic_rows_keep(referral) -> int:
 
 
 def lead_statistics_offices(user) -> list[int]:
-    from agencies.actor import actor_of
-
     return sorted(actor_of(user).lead_office_ids)
 
 
 def district_statistics(*, district_ids, year: int) -> dict:
     """The district coordinator's figures: the summary over every youth office of the districts, cells
     below 3 suppressed, no record and no case."""
-    from agencies.models import Agency, AgencyKind
-
     records: list[Record] = []
     offices = Agency.objects.filter(kind=AgencyKind.YOUTH_OFFICE, district_id__in=district_ids).values_list(
         "pk", flat=True

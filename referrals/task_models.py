@@ -195,6 +195,7 @@ def pending_sign_off(referral, latest_assessment=None) -> tuple[str, Any] | None
     latest risk assessment, not yet signed off, of a case in assessment; or the latest screening
     decision without weighty indications, not yet signed off (docs/domain.md, "Bitte um
     Gegenzeichnung"). ``latest_assessment``: if the caller has read it already."""
+    # referrals.models imports this module at its end (the models of one app): imported when used.
     from referrals.models import Status
     from referrals.screening_models import latest_screening
 

@@ -8,7 +8,9 @@ or broker that was down catches up on its next run.
 from celery import shared_task
 
 from .escalation import referrals_escalate
+from .followthrough import task_reminders_send
 from .grants import grants_expire as referral_grants_expire
+from .retention import retention_delete as delete_due
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -22,8 +24,6 @@ def retention_delete() -> int:
     """Delete the closed referrals whose retention has run out — of youth offices and, handed over
     from the triage queue, of coordination offices — and the drafts unchanged for longer than
     ``DRAFT_RETENTION_DAYS`` (beat, daily); returns how many."""
-    from .retention import retention_delete as delete_due
-
     return delete_due()
 
 
@@ -36,6 +36,4 @@ def grants_expire() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def task_reminders() -> int:
     """Send the due reminders and escalations of tasks on cases, each once (beat, every 60 s)."""
-    from .followthrough import task_reminders_send
-
     return task_reminders_send()

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core.models import FileDeletion
-from core.storage import file_deletions_run, s3_storage_options
+from core.storage import file_deletions_run
+from core.storage_options import s3_storage_options
 from core.tasks import retry_file_deletions
 from referrals.models import AccessLogEntry, Attachment, Referral
 from referrals.retention import retention_delete

@@ -13,6 +13,9 @@ from django.utils.translation import gettext, ngettext_lazy
 
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
+from referrals.clocks import is_overdue, time_left
+from referrals.forms import measure_choices
+from referrals.models import OPEN_STATUSES
 
 register = template.Library()
 
@@ -99,9 +102,6 @@ def clock(referral, now=None):
     - ``stopped``: acknowledged, or no longer open — nothing to count;
     - ``none``: no deadline set.
     """
-    from referrals.clocks import is_overdue, time_left
-    from referrals.models import OPEN_STATUSES
-
     now = now or timezone.now()
     due = referral.due_at
     if due is None:
@@ -127,7 +127,5 @@ def person_name(user):
 @register.filter
 def measure_labels(values):
     """The labels of an assessment's measures (codes), in the order recorded."""
-    from referrals.forms import measure_choices
-
     labels = dict(measure_choices())
     return [str(labels[v]) for v in values or [] if v in labels]

@@ -62,12 +62,12 @@ def create_bucket(port: int, bucket: str | None = None) -> str:
 
 
 def s3_storage(port: int, bucket: str, prefix: str = "anlagen"):
-    """The storage the nodes use, built the same way (core.storage.s3_storage_options), for this process."""
+    """The storage the nodes use, built the same way (core.storage_options.s3_storage_options), for this process."""
     import os
 
     from storages.backends.s3 import S3Storage
 
-    from core.storage import s3_storage_options
+    from core.storage_options import s3_storage_options
 
     env = s3_env(port, bucket, prefix)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", ACCESS_KEY)

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.storage import field_storage
+from referrals.models import Attachment
 
 
 class Command(BaseCommand):
@@ -20,8 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("folder")
 
     def handle(self, folder, **options):
-        from referrals.models import Attachment
-
         target = Path(folder)
         storage = field_storage("referrals.Attachment.file")
         copied = missing = 0

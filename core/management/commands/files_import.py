@@ -9,6 +9,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from core.storage import field_storage
+from referrals.models import Attachment
 
 
 class Command(BaseCommand):
@@ -18,8 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("folder")
 
     def handle(self, folder, **options):
-        from referrals.models import Attachment
-
         source = Path(folder)
         if not source.is_dir():
             raise CommandError(f"no such folder: {source}")
