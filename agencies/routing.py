@@ -10,16 +10,19 @@ the triage queue of the filing police's district, with a reason.
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.text import ascii_digits
 
 from .actor import actor_of
 from .directory import coordination_office_of, sees_oncall
-from .models import POLICE_ROLES, Agency, JurisdictionArea, Role
+from .models import POLICE_ROLES, Agency, District, JurisdictionArea, Role
 
 
 class TriageReason(models.TextChoices):
@@ -55,7 +58,7 @@ def _names(csv: str) -> set[str]:
     return {normalize_city(part) for part in csv.split(",") if part.strip()}
 
 
-def jurisdiction_rows(*, postcode: str, city_key: str):
+def jurisdiction_rows(*, postcode: str, city_key: str) -> QuerySet[JurisdictionArea]:
     """The one query of a routing lookup: the rows of the postcode, and the rows of the city (only
     to tell an unknown postcode of a known city from an address outside the instance). Both halves
     are index lookups (the unique index on postcode and municipality, the municipality index)."""
@@ -70,7 +73,7 @@ def _matches(row: JurisdictionArea, city_key: str) -> bool:
     return city_key == row.municipality_key or city_key in _names(row.city_names)
 
 
-def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
+def route_address(*, postcode: str, city: str, district: District | None = None) -> RoutingResult:
     """Return the responsible youth office for an address, or the triage reason.
 
     Rules (docs/jurisdiction.md): among the rows of the postcode, the one whose municipality is the
@@ -86,10 +89,10 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
         return RoutingResult(None, TriageReason.MALFORMED, str(_("Postcode or city missing or malformed.")))
 
     city_key = normalize_city(city)
-    rows = jurisdiction_rows(postcode=postcode, city_key=city_key)
+    query = jurisdiction_rows(postcode=postcode, city_key=city_key)
     if district is not None:
-        rows = rows.filter(youth_office__district=district)
-    rows = list(rows)
+        query = query.filter(youth_office__district=district)
+    rows = list(query)
     here = [row for row in rows if row.postcode == postcode]
 
     if not here:
@@ -120,7 +123,7 @@ def route_address(*, postcode: str, city: str, district=None) -> RoutingResult:
     )
 
 
-def route_preview(*, postcode: str, city: str, user) -> dict:
+def route_preview(*, postcode: str, city: str, user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
     """What the police form shows before submission: the office the referral would go to, or that it
     goes to the coordination office's triage queue and why. The same ``route_address`` as the
     submission (one code path), over the whole instance; what cannot be resolved goes to the

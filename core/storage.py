@@ -14,14 +14,19 @@ job (``core.tasks.retry_file_deletions``) tries again whatever is left, until it
 (docs/betrieb.md, "Dateien").
 """
 
+from __future__ import annotations
+
 import logging
 import os
+from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.apps import apps
-from django.core.files.storage import storages
+from django.core.files import File
+from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.http import Http404
 from django.utils import timezone
 
@@ -39,7 +44,7 @@ class StoreUnavailable(Exception):
     tell the person the file is gone."""
 
 
-def open_for_download(field_file):
+def open_for_download(field_file: FieldFile) -> File[bytes]:
     """``field_file`` opened for reading, for a download view: a file missing from the store is
     ``Http404`` (the same answer as a file out of scope), a store that cannot be reached is
     ``StoreUnavailable``. The log line names the error's class only (the file name is a random
@@ -60,12 +65,12 @@ PROBE_TIMEOUT = 2  # seconds the readiness probe waits for the object store
 FIELDS = {"referrals.Attachment.file": ("referrals", "Attachment", "file")}
 
 
-def private_storage():
+def private_storage() -> Storage:
     """The storage of private files (``STORAGES["private"]``)."""
     return storages["private"]
 
 
-def field_storage(label: str):
+def field_storage(label: str) -> Any:  # a FileSystemStorage or an S3Storage: their attributes differ
     app_label, model, field = FIELDS[label]
     return apps.get_model(app_label, model)._meta.get_field(field).storage
 

@@ -1,12 +1,13 @@
 """Settings of the private object store, read by ``config.settings`` before Django is set up: this
 module needs nothing of Django's, so the settings can import it (``core.storage`` needs the app registry)."""
 
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from botocore.config import Config
 
 
-def s3_storage_options(url: str) -> dict:
+def s3_storage_options(url: str) -> dict[str, Any]:
     """django-storages ``S3Storage`` options from ``s3://BUCKET[/PREFIX]?endpoint_url=...&region=...``.
 
     Query parameters: ``endpoint_url`` (any S3-compatible store; unset: AWS), ``region`` (default
@@ -17,7 +18,7 @@ def s3_storage_options(url: str) -> dict:
     if parts.scheme != "s3" or not parts.netloc:
         raise ValueError("STORAGE_URL must look like s3://BUCKET[/PREFIX]?endpoint_url=https://...")
     query = dict(parse_qsl(parts.query))
-    options = {
+    options: dict[str, Any] = {
         "bucket_name": parts.netloc,
         "location": parts.path.strip("/"),
         "region_name": query.get("region", "eu-central-1"),

@@ -10,9 +10,10 @@
 
 import datetime
 
+from agencies.models import Agency
 from core.calendar import LOCAL_TZ, add_working_days, is_working_day, next_working_day, nrw_holidays
 
-from .models import OPEN_STATUSES, Urgency
+from .models import OPEN_STATUSES, Referral, Urgency
 
 __all__ = [
     "LOCAL_TZ",
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-def acknowledgement_due(*, office, urgency: str, received_at: datetime.datetime) -> datetime.datetime:
+def acknowledgement_due(*, office: Agency, urgency: str, received_at: datetime.datetime) -> datetime.datetime:
     """By when ``office`` has to acknowledge a referral of ``urgency`` received at ``received_at``.
 
     immediate: ``received_at`` + ``office.clock_immediate_hours`` real hours, round the clock; added
@@ -53,7 +54,7 @@ def acknowledgement_due(*, office, urgency: str, received_at: datetime.datetime)
     return add_working_days(received_at, days).astimezone(datetime.UTC)
 
 
-def triage_due(*, coordination, received_at: datetime.datetime) -> datetime.datetime:
+def triage_due(*, coordination: Agency | None, received_at: datetime.datetime) -> datetime.datetime:
     """By when the coordination office has to route an immediate referral out of the triage queue:
     ``coordination.clock_triage_hours`` real hours (default 1), round the clock, in UTC."""
     if received_at.tzinfo is None:
@@ -71,7 +72,7 @@ def time_left(due_at: datetime.datetime, now: datetime.datetime) -> datetime.tim
     return due_at.astimezone(datetime.UTC) - now.astimezone(datetime.UTC)
 
 
-def is_overdue(referral, now: datetime.datetime) -> bool:
+def is_overdue(referral: Referral, now: datetime.datetime) -> bool:
     """The office missed the clock: a deadline is set, the referral is not acknowledged
     (``acknowledged_at`` is empty), it is still open (``OPEN_STATUSES``) and ``now`` is past the
     deadline."""

@@ -413,10 +413,11 @@ class Conflict(StaleVersion):
 
 def _start_clock(referral: Referral, *, received_at: datetime.datetime) -> None:
     """The office's acknowledgement clock starts when the referral reaches it."""
+    office = referral.youth_office
+    if office is None:  # routing and forwarding set the office before the clock starts
+        raise ValueError("an acknowledgement clock runs only at a youth office")
     referral.received_at = received_at
-    referral.due_at = acknowledgement_due(
-        office=referral.youth_office, urgency=referral.urgency, received_at=received_at
-    )
+    referral.due_at = acknowledgement_due(office=office, urgency=referral.urgency, received_at=received_at)
 
 
 def _lock(referral: Referral, expected_version: int | None) -> Referral:
