@@ -9,6 +9,7 @@ who keeps an agency's entry. Rules in docs/domain.md, section "Sofort-Fälle".
 """
 
 import datetime
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -30,24 +31,24 @@ ONCALL_KINDS = (AgencyKind.POLICE_AUTHORITY, AgencyKind.POLICE_STATION, AgencyKi
 DEFAULT_HOURS = (datetime.time(8, 0), datetime.time(16, 0))
 
 
-def district_ids_of(user) -> set[int]:
+def district_ids_of(user: Any) -> set[int]:
     """The districts in which ``user`` holds an active membership."""
     return actor_of(user).district_ids()
 
 
-def oncall_district_ids_of(user) -> set[int]:
+def oncall_district_ids_of(user: Any) -> set[int]:
     """Districts whose on-call numbers ``user`` may see: those of their police or youth office memberships."""
     return {m.agency.district_id for m in actor_of(user).memberships if m.agency.kind in ONCALL_KINDS}
 
 
-def sees_oncall(user, agency: Agency) -> bool:
+def sees_oncall(user: Any, agency: Agency) -> bool:
     """May ``user`` see the on-call phone and mailbox of ``agency``?"""
     if agency.district_id in oncall_district_ids_of(user):
         return True
     return agency.pk in actor_of(user).agency_ids()
 
 
-def directory_for(user) -> QuerySet[Agency]:
+def directory_for(user: Any) -> QuerySet[Agency]:
     """The agencies whose directory entry ``user`` may read: every active agency of their districts
     (none for anonymous people or people without a membership). The one scoping function of the
     directory; pages and API use it, anything else answers 404."""
@@ -65,7 +66,7 @@ def directory_for(user) -> QuerySet[Agency]:
     )
 
 
-def editable_by(user) -> list[Agency]:
+def editable_by(user: Any) -> list[Agency]:
     """The agencies whose entry ``user`` keeps: an office lead their youth office, a police
     coordinator the authority and its stations, the district coordinator the coordination office."""
     agencies: dict[int, Agency] = {}
@@ -82,11 +83,11 @@ def editable_by(user) -> list[Agency]:
     return sorted(agencies.values(), key=lambda a: (a.kind != AgencyKind.POLICE_AUTHORITY, a.name))
 
 
-def may_edit(user, agency: Agency) -> bool:
+def may_edit(user: Any, agency: Agency) -> bool:
     return any(a.pk == agency.pk for a in editable_by(user))
 
 
-def is_office_member(user) -> bool:
+def is_office_member(user: Any) -> bool:
     return actor_of(user).has_role(*OFFICE_ROLES)
 
 
@@ -114,7 +115,7 @@ def is_open(agency: Agency, at: datetime.datetime) -> bool:
     return any(opens <= local.time() < closes for opens, closes in _spans(agency).get(local.weekday(), []))
 
 
-def _holidays(day: datetime.date):
+def _holidays(day: datetime.date) -> frozenset[datetime.date]:
     return nrw_holidays(day.year)
 
 
@@ -142,7 +143,7 @@ def hours_by_weekday(agency: Agency) -> list[tuple[str, str]]:
     return [(str(Weekday(day).label), ", ".join(spans)) for day, spans in sorted(rows.items())]
 
 
-def contact_card(agency: Agency, user) -> dict:
+def contact_card(agency: Agency, user: Any) -> dict[str, Any]:
     """The directory entry of ``agency`` as ``user`` may see it (on-call only where allowed)."""
     oncall = sees_oncall(user, agency)
     return {
@@ -174,7 +175,7 @@ def coordination_office_of(district_id: int) -> Agency | None:
     return Agency.objects.filter(kind=AgencyKind.COORDINATION, district_id=district_id, is_active=True).first()
 
 
-def contact_person_of(user, agency: Agency) -> dict:
+def contact_person_of(user: Any, agency: Agency) -> dict[str, Any]:
     """Whom police may call about a case: the person who acknowledged or works on it, by full name
     (never a user name) with the direct phone of their directory entry, else the office's phone.
     Someone without a full name and without an entry is named by the office instead."""
@@ -187,7 +188,7 @@ def contact_person_of(user, agency: Agency) -> dict:
     }
 
 
-def submission_contacts(referral, user, now: datetime.datetime) -> dict | None:
+def submission_contacts(referral: Any, user: Any, now: datetime.datetime) -> dict[str, Any] | None:
     """What the officer sees after submitting (and on the referral's page until an office has
     acknowledged it): the responsible office (or the coordination office for triage) with its phone,
     and — for an immediate referral — its on-call number with the instruction to phone now; for an

@@ -1,7 +1,9 @@
 """Writing and delivering notifications (the outbox)."""
 
+import datetime
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -21,7 +23,7 @@ def notification_create(
     subject: str,
     body: str,
     link: str = "",
-    user=None,
+    user: Any = None,
     email: str = "",
     attachment: tuple[str, str, str] | None = None,
 ) -> Notification:
@@ -139,7 +141,7 @@ def notifications_resend_undelivered() -> int:
     in ``sending`` by an attempt whose outcome was lost (re-sent with its Message-ID). One that failed
     ``NOTIFICATION_MAX_ATTEMPTS`` times (a mailbox that refuses it) stays with its error for an
     operator (admin: notifications) instead of being retried forever."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
     undelivered = (
         Notification.objects.undelivered()
         .filter(created_at__lte=cutoff, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
@@ -152,9 +154,10 @@ def notifications_resend_undelivered() -> int:
     return sum(notification_enqueue(notification_id=notification_id) for notification_id in ids)
 
 
-def notification_mark_read(*, user, notification_id: int | None = None) -> int:
+def notification_mark_read(*, user: Any, notification_id: int | None = None) -> int:
     """Mark one or all of a person's notifications read."""
     qs = Notification.objects.for_user(user).filter(read_at__isnull=True)
     if notification_id is not None:
         qs = qs.filter(pk=notification_id)
-    return qs.update(read_at=timezone.now())
+    updated: int = qs.update(read_at=timezone.now())
+    return updated
