@@ -3,8 +3,8 @@
 import datetime
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -196,18 +196,35 @@ def local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def search_q(term: str) -> Q:
+def search_q(term: str, office_ids=()) -> Q:
     """One search word: part of the reference or the police case number, or of a child's first or
     last name. It only ever narrows referrals already in the person's scope: on PostgreSQL as an id
-    list from the trigram indexes, elsewhere as an EXISTS subquery (no duplicate rows either way)."""
+    list from the trigram indexes, elsewhere as an EXISTS subquery (no duplicate rows either way).
+
+    ``office_ids``: the inbox's offices (``inbox_filtered``). On PostgreSQL the children are then
+    matched first and per office — each office's own range of the trigram indexes that lead with
+    the office (``Child.youth_office``, migration 0023), plus the children of the few cases
+    forwarded to the office — so the search reads the office's matches, not every matching child of
+    the district (issue 12). Without offices (other callers) every child is matched."""
     names = Q(first_name__icontains=term) | Q(last_name__icontains=term)
     if connection.vendor == "postgresql":
         # Children first (issue 12): the matching children and referrals come from the trigram
-        # indexes (migration 0012) as one id list, which only narrows the person's scope. An EXISTS
-        # inside the OR made PostgreSQL scan every child and every referral of the office.
-        child_ids = Child.objects.filter(names).order_by().values("referral_id")
+        # indexes (migrations 0012, 0023) as one id list, which only narrows the person's scope. An
+        # EXISTS inside the OR made PostgreSQL scan every child and every referral of the office.
+        # One branch per office: a GIN index answers ``office = x``, not ``office IN (...)``; and
+        # ``x`` as a bigint, the column's type (btree_gin has no cross-type operators before
+        # PostgreSQL 18: with an int4 literal the office would be a filter after the index).
+        if office_ids:
+            children = [
+                Child.objects.filter(names, youth_office_id=Cast(Value(office), BigIntegerField()))
+                for office in sorted(office_ids)
+            ]
+            children.append(Child.objects.filter(names, referral__forwarded_to_id__in=sorted(office_ids)))
+        else:
+            children = [Child.objects.filter(names)]
         own = Referral.objects.filter(Q(reference__icontains=term) | Q(police_case_number__icontains=term))
-        return Q(pk__in=child_ids.union(own.order_by().values("pk"), all=True))
+        parts = [part.order_by().values("referral_id") for part in children]
+        return Q(pk__in=parts[0].union(*parts[1:], own.order_by().values("pk"), all=True))
     children = Child.objects.filter(referral=OuterRef("pk")).filter(names)
     return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
 
@@ -225,8 +242,9 @@ def inbox_filtered(user, form: InboxFilterForm, branch=None):
         inbox_received=Coalesce("received_at", "submitted_at", "created_at"),
         inbox_due=Coalesce("due_at", Value(NO_DEADLINE, output_field=DateTimeField())),
     )
+    office_ids = actor_of(user).office_ids
     for term in form.value("q").split()[:SEARCH_TERMS]:
-        queryset = queryset.filter(search_q(term))
+        queryset = queryset.filter(search_q(term, office_ids))
     if status := form.value("status"):
         queryset = queryset.filter(status=status)
     if urgency := form.value("urgency"):
