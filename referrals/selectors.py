@@ -15,7 +15,17 @@ from agencies.directory import contact_person_of
 from .access import ReferralAccess
 from .dashboard import figure_q as dashboard_figure_q
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
-from .models import NO_DEADLINE, OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
+from .models import (
+    NO_DEADLINE,
+    OPEN_STATUSES,
+    Attachment,
+    Child,
+    Note,
+    Referral,
+    ReferralEvent,
+    Status,
+    office_branches,
+)
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -266,26 +276,56 @@ CAPPED_TABS = (InboxTab.CLOSED, InboxTab.ALL)
 
 
 def inbox_tab_counts(queryset, user, now, branches=()) -> dict[str, int]:
-    """How many referrals each tab holds. The open tabs are counted exactly in one aggregate over the
+    """How many referrals each tab holds (``inbox_counts_and_branches``)."""
+    return inbox_counts_and_branches(queryset, user, now, branches)[0]
+
+
+def inbox_counts_and_branches(queryset, user, now, branches=(), *, searched=False) -> tuple[dict[str, int], list]:
+    """How many referrals each tab holds, and the ``branches`` that hold any (for the page: a branch
+    without rows in "all" has none in any tab, so its page query is left out — for most offices the
+    branch of cases forwarded to them, issue 12).
+
+    The open tabs are counted exactly in one aggregate over the
     open referrals only (the partial index ``referral_inbox_open``: a few thousand rows per office at
     most). "Closed" and "all" grow with the years, and nobody acts on their exact size: they are
     counted up to ``TAB_COUNT_LIMIT + 1`` and shown as "more than 1,000" above the limit
     (``tab_count_shown``). ``branches`` (disjoint, ``inbox_branches``): each counted on its own, so the
     count stops after ``TAB_COUNT_LIMIT + 1`` rows of one index range — with the OR across columns
     PostgreSQL first collects every referral of the office (issue 12, README "The database at a
-    million referrals")."""
+    million referrals").
+
+    ``searched`` (a search term narrows ``queryset``): every tab is counted exactly in one aggregate
+    over the matches, which also says which branch holds any. The matches are few (children first,
+    from the office's range of the trigram indexes, ``search_q``), and every query of the search
+    reads all of them anyway — the id list comes before the order — so one count replaces the five
+    (issue 12)."""
+    if searched and branches:
+        office_ids = sorted(actor_of(user).office_ids)
+        responsible, receiving = office_branches(office_ids)  # as ``Referral.objects.inbox_branches``
+        found = queryset.aggregate(
+            **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS},
+            **{
+                f"branch_{index}": Count("pk", filter=q)
+                for index, q in enumerate([responsible, receiving & ~responsible])
+            },
+        )
+        occupied = [branch for index, branch in enumerate(branches) if found.pop(f"branch_{index}")]
+        return found, occupied
     exact = [key for key, _label in INBOX_TABS if key not in CAPPED_TABS]
     counts = queryset.filter(status__in=OPEN_STATUSES).aggregate(
         **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
     )
+    parts = list(branches) or [queryset]
+    occupied = parts
     for key in CAPPED_TABS:
-        parts = branches or [queryset]
-        found = sum(
+        found = [
             part.filter(inbox_tab_q(key, user, now)).order_by().values("pk")[: TAB_COUNT_LIMIT + 1].count()
             for part in parts
-        )
-        counts[key] = min(found, TAB_COUNT_LIMIT + 1)
-    return counts
+        ]
+        counts[key] = min(sum(found), TAB_COUNT_LIMIT + 1)
+        if key == InboxTab.ALL:
+            occupied = [part for part, count in zip(parts, found, strict=True) if count]
+    return counts, occupied
 
 
 def tab_count_shown(count: int) -> int | str:

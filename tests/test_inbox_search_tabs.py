@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agencies.models import Agency
@@ -77,3 +78,19 @@ def test_children_carry_the_referrals_office_on_every_write(personas):
     assert offices() == {velbert.pk}
     Referral.objects.filter(pk=referral.pk).update(youth_office=None)
     assert offices() == {None}
+
+
+@pytest.mark.django_db
+def test_a_search_matches_the_children_twice_per_page(client, personas):
+    """A search's counts (every tab, exactly) come from one aggregate over the matches, and its page
+    from the branches that hold any — mostly one query (issue 12): the children are matched twice,
+    not once per tab count and branch (seven times before)."""
+    referral = make_referral(personas.police_hilden)
+    client.force_login(personas.caseworker_hilden)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("referrals:inbox"), {"tab": "all", "q": "Beispiel"})
+    assert [r.pk for r in response.context["page"].items] == [referral.pk]
+    tabs = {tab.key: tab.count for tab in response.context["tabs"]}
+    assert tabs["all"] == tabs["open"] == tabs["unassigned"] == 1 and tabs["closed"] == 0
+    matching = [q["sql"] for q in captured.captured_queries if '"referrals_child"' in q["sql"]]
+    assert len(matching) == 2, matching
