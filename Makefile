@@ -43,8 +43,9 @@ lint: $(STAMP)
 
 bench: install
 	DEBUG=true $(PY) -m benchmarks.run
-	@case "$${DATABASE_URL:-}" in postgres*) DEBUG=true $(PY) -m benchmarks.pages && DEBUG=true $(PY) -m benchmarks.dashboards ;; \
-		*) echo "benchmarks.pages and .dashboards (pages over HTTP at two sizes) need DATABASE_URL=postgres://...: skipped" ;; esac
+	@case "$${DATABASE_URL:-}" in postgres*) DEBUG=true $(PY) -m benchmarks.pages && DEBUG=true $(PY) -m benchmarks.dashboards \
+		&& DEBUG=true $(PY) -m benchmarks.submission ;; \
+		*) echo "benchmarks.pages, .dashboards and .submission need DATABASE_URL=postgres://...: skipped" ;; esac
 
 clean:
 	rm -rf var

@@ -370,6 +370,24 @@ class Referral(models.Model):
                 condition=models.Q(status__in=OPEN_STATUSES),
                 name="referral_inbox_open",
             ),
+            # The tabs "mine", "unassigned" and "overdue" each read only their own rows, in the inbox
+            # order, from a partial index of their own — not every open referral of the office
+            # (issue 12; ``selectors.inbox_tab_q``, plans in tests/test_query_plans.py).
+            models.Index(
+                fields=["youth_office", "assignee", "urgency_rank", "submitted_at", "id"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="referral_inbox_mine",
+            ),
+            models.Index(
+                fields=["youth_office", "urgency_rank", "submitted_at", "id"],
+                condition=models.Q(status__in=OPEN_STATUSES, assignee__isnull=True),
+                name="referral_inbox_unassigned",
+            ),
+            models.Index(
+                fields=["youth_office", "urgency_rank", "submitted_at", "id"],
+                condition=models.Q(status__in=OPEN_STATUSES, acknowledged_at__isnull=True, due_at__isnull=False),
+                name="referral_inbox_overdue",
+            ),
             # The API list's order, per office (its office branch is one range of this index).
             models.Index(fields=["youth_office", "created_at", "id"], name="referral_office_created"),
             # The inbox's other two orders (``referrals.forms.INBOX_SORTS``), the same expressions as
@@ -464,6 +482,16 @@ class Child(models.Model):
     whereabouts = models.CharField(_("current whereabouts"), max_length=300, blank=True)
     school_or_kita = models.CharField(_("school or Kita"), max_length=200, blank=True)
     address_if_different = models.CharField(_("home address, if not the household's"), max_length=300, blank=True)
+    # The referral's responsible office, copied here so that the inbox search finds an office's
+    # children in its own range of one trigram index instead of among every child of the district
+    # (issue 12). PostgreSQL keeps it equal to ``referral.youth_office`` on every write, in the same
+    # transaction — triggers on both tables (migration 0023), so no write path (routing, forwarding,
+    # bulk loads, plain UPDATEs) can miss it; never set or read it from Python. On SQLite it stays
+    # empty: the search there uses its EXISTS fallback (``selectors.search_q``).
+    youth_office = models.ForeignKey(
+        Agency, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True, blank=True,
+        editable=False, related_name="+",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("child")

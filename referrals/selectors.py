@@ -3,8 +3,8 @@
 import datetime
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -15,7 +15,17 @@ from agencies.directory import contact_person_of
 from .access import ReferralAccess
 from .dashboard import figure_q as dashboard_figure_q
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
-from .models import NO_DEADLINE, OPEN_STATUSES, Attachment, Child, Note, Referral, ReferralEvent, Status
+from .models import (
+    NO_DEADLINE,
+    OPEN_STATUSES,
+    Attachment,
+    Child,
+    Note,
+    Referral,
+    ReferralEvent,
+    Status,
+    office_branches,
+)
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -196,18 +206,35 @@ def local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def search_q(term: str) -> Q:
+def search_q(term: str, office_ids=()) -> Q:
     """One search word: part of the reference or the police case number, or of a child's first or
     last name. It only ever narrows referrals already in the person's scope: on PostgreSQL as an id
-    list from the trigram indexes, elsewhere as an EXISTS subquery (no duplicate rows either way)."""
+    list from the trigram indexes, elsewhere as an EXISTS subquery (no duplicate rows either way).
+
+    ``office_ids``: the inbox's offices (``inbox_filtered``). On PostgreSQL the children are then
+    matched first and per office — each office's own range of the trigram indexes that lead with
+    the office (``Child.youth_office``, migration 0023), plus the children of the few cases
+    forwarded to the office — so the search reads the office's matches, not every matching child of
+    the district (issue 12). Without offices (other callers) every child is matched."""
     names = Q(first_name__icontains=term) | Q(last_name__icontains=term)
     if connection.vendor == "postgresql":
         # Children first (issue 12): the matching children and referrals come from the trigram
-        # indexes (migration 0012) as one id list, which only narrows the person's scope. An EXISTS
-        # inside the OR made PostgreSQL scan every child and every referral of the office.
-        child_ids = Child.objects.filter(names).order_by().values("referral_id")
+        # indexes (migrations 0012, 0023) as one id list, which only narrows the person's scope. An
+        # EXISTS inside the OR made PostgreSQL scan every child and every referral of the office.
+        # One branch per office: a GIN index answers ``office = x``, not ``office IN (...)``; and
+        # ``x`` as a bigint, the column's type (btree_gin has no cross-type operators before
+        # PostgreSQL 18: with an int4 literal the office would be a filter after the index).
+        if office_ids:
+            children = [
+                Child.objects.filter(names, youth_office_id=Cast(Value(office), BigIntegerField()))
+                for office in sorted(office_ids)
+            ]
+            children.append(Child.objects.filter(names, referral__forwarded_to_id__in=sorted(office_ids)))
+        else:
+            children = [Child.objects.filter(names)]
         own = Referral.objects.filter(Q(reference__icontains=term) | Q(police_case_number__icontains=term))
-        return Q(pk__in=child_ids.union(own.order_by().values("pk"), all=True))
+        parts = [part.order_by().values("referral_id") for part in children]
+        return Q(pk__in=parts[0].union(*parts[1:], own.order_by().values("pk"), all=True))
     children = Child.objects.filter(referral=OuterRef("pk")).filter(names)
     return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
 
@@ -225,8 +252,9 @@ def inbox_filtered(user, form: InboxFilterForm, branch=None):
         inbox_received=Coalesce("received_at", "submitted_at", "created_at"),
         inbox_due=Coalesce("due_at", Value(NO_DEADLINE, output_field=DateTimeField())),
     )
+    office_ids = actor_of(user).office_ids
     for term in form.value("q").split()[:SEARCH_TERMS]:
-        queryset = queryset.filter(search_q(term))
+        queryset = queryset.filter(search_q(term, office_ids))
     if status := form.value("status"):
         queryset = queryset.filter(status=status)
     if urgency := form.value("urgency"):
@@ -248,26 +276,56 @@ CAPPED_TABS = (InboxTab.CLOSED, InboxTab.ALL)
 
 
 def inbox_tab_counts(queryset, user, now, branches=()) -> dict[str, int]:
-    """How many referrals each tab holds. The open tabs are counted exactly in one aggregate over the
+    """How many referrals each tab holds (``inbox_counts_and_branches``)."""
+    return inbox_counts_and_branches(queryset, user, now, branches)[0]
+
+
+def inbox_counts_and_branches(queryset, user, now, branches=(), *, searched=False) -> tuple[dict[str, int], list]:
+    """How many referrals each tab holds, and the ``branches`` that hold any (for the page: a branch
+    without rows in "all" has none in any tab, so its page query is left out — for most offices the
+    branch of cases forwarded to them, issue 12).
+
+    The open tabs are counted exactly in one aggregate over the
     open referrals only (the partial index ``referral_inbox_open``: a few thousand rows per office at
     most). "Closed" and "all" grow with the years, and nobody acts on their exact size: they are
     counted up to ``TAB_COUNT_LIMIT + 1`` and shown as "more than 1,000" above the limit
     (``tab_count_shown``). ``branches`` (disjoint, ``inbox_branches``): each counted on its own, so the
     count stops after ``TAB_COUNT_LIMIT + 1`` rows of one index range — with the OR across columns
     PostgreSQL first collects every referral of the office (issue 12, README "The database at a
-    million referrals")."""
+    million referrals").
+
+    ``searched`` (a search term narrows ``queryset``): every tab is counted exactly in one aggregate
+    over the matches, which also says which branch holds any. The matches are few (children first,
+    from the office's range of the trigram indexes, ``search_q``), and every query of the search
+    reads all of them anyway — the id list comes before the order — so one count replaces the five
+    (issue 12)."""
+    if searched and branches:
+        office_ids = sorted(actor_of(user).office_ids)
+        responsible, receiving = office_branches(office_ids)  # as ``Referral.objects.inbox_branches``
+        found = queryset.aggregate(
+            **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS},
+            **{
+                f"branch_{index}": Count("pk", filter=q)
+                for index, q in enumerate([responsible, receiving & ~responsible])
+            },
+        )
+        occupied = [branch for index, branch in enumerate(branches) if found.pop(f"branch_{index}")]
+        return found, occupied
     exact = [key for key, _label in INBOX_TABS if key not in CAPPED_TABS]
     counts = queryset.filter(status__in=OPEN_STATUSES).aggregate(
         **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
     )
+    parts = list(branches) or [queryset]
+    occupied = parts
     for key in CAPPED_TABS:
-        parts = branches or [queryset]
-        found = sum(
+        found = [
             part.filter(inbox_tab_q(key, user, now)).order_by().values("pk")[: TAB_COUNT_LIMIT + 1].count()
             for part in parts
-        )
-        counts[key] = min(found, TAB_COUNT_LIMIT + 1)
-    return counts
+        ]
+        counts[key] = min(sum(found), TAB_COUNT_LIMIT + 1)
+        if key == InboxTab.ALL:
+            occupied = [part for part, count in zip(parts, found, strict=True) if count]
+    return counts, occupied
 
 
 def tab_count_shown(count: int) -> int | str:

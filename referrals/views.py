@@ -331,9 +331,12 @@ def _inbox_page(request, bulk_form, *, selected=(), next_url=None, status=200):
     form = InboxFilterForm(data)
     filtered = selectors.inbox_filtered(user, form)
     branches = [selectors.inbox_filtered(user, form, branch) for branch in selectors.inbox_branches(user)]
-    counts = selectors.inbox_tab_counts(filtered, user, now, branches)
+    searched = bool(form.value("q").split())
+    counts, occupied = selectors.inbox_counts_and_branches(filtered, user, now, branches, searched=searched)
     tab = selectors.inbox_tab_q(form.current_tab, user, now)
-    page, paged = _page(request, filtered.filter(tab), form.ordering, [branch.filter(tab) for branch in branches])
+    # Only the branches that hold rows are read (issue 12): mostly the office's own, read alone.
+    read = [branch.filter(tab) for branch in occupied] or [filtered.none()]
+    page, paged = _page(request, read[0], form.ordering, read if len(read) > 1 else [])
     followthrough_inbox_rows(page.items, user)  # each row's next task: two queries a page (issue 14)
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged
         access_log_search_hits(request=request, referrals=page.items)

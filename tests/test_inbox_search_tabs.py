@@ -1,9 +1,13 @@
 """Inbox search looks in every tab and says in which tab each hit lies (issue 16 § 2 and § 4)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from referrals.models import Referral
+from agencies.models import Agency
+from referrals import services
+from referrals.models import Child, Referral
 from tests.factories import make_referral
 
 
@@ -26,3 +30,67 @@ def test_search_covers_every_tab_and_names_the_tab_of_each_hit(client, personas)
     plain = client.post(reverse("referrals:inbox"), {"q": "", "tab": "open", "sort": "urgency"})
     assert "tab=open" in plain["Location"]
     assert "inbox-table__tabs" not in client.get(plain["Location"]).content.decode()
+
+
+def _found(client, person, term: str) -> set[int]:
+    client.force_login(person)
+    return {r.pk for r in client.get(reverse("referrals:inbox"), {"tab": "all", "q": term}).context["page"].items}
+
+
+@pytest.mark.django_db
+def test_search_follows_the_case_through_forwarding_and_acceptance(client, personas):
+    """On PostgreSQL the search matches children per office (``Child.youth_office``, kept by the
+    database's triggers, migration 0023): a hand-over must move the children's office with the case —
+    the receiving office finds it while it is offered, and only it once it accepted."""
+    referral = make_referral(personas.police_hilden)
+    velbert = Agency.objects.get(code="JA-VEL")
+    hilden, receiving = personas.caseworker_hilden, personas.caseworker_velbert
+    assert referral.pk in _found(client, hilden, "Beispiel")
+    assert referral.pk not in _found(client, receiving, "Beispiel")
+    services.referral_forward(referral=referral, user=hilden, to_office=velbert, reason="Umzug")
+    assert referral.pk in _found(client, hilden, "Beispiel") and referral.pk in _found(client, receiving, "Beispiel")
+    services.referral_accept(referral=Referral.objects.get(pk=referral.pk), user=receiving)
+    assert referral.pk in _found(client, receiving, "Mia") and referral.pk not in _found(client, hilden, "Mia")
+    if connection.vendor == "postgresql":
+        assert set(Child.objects.filter(referral=referral).values_list("youth_office_id", flat=True)) == {velbert.pk}
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the copy is kept by PostgreSQL triggers only")
+def test_children_carry_the_referrals_office_on_every_write(personas):
+    """Every way a child or an office is written keeps ``Child.youth_office`` equal to the
+    referral's office: a child created or saved from Python (which sends NULL), a plain UPDATE of the
+    referral, a bulk insert."""
+    referral = make_referral(personas.police_hilden)
+    hilden, velbert = Agency.objects.get(code="JA-HIL"), Agency.objects.get(code="JA-VEL")
+
+    def offices():
+        return set(Child.objects.filter(referral=referral).values_list("youth_office_id", flat=True))
+
+    assert offices() == {hilden.pk}
+    child = Child.objects.create(referral=referral, first_name="Ben", last_name="Neu")
+    Child.objects.bulk_create([Child(referral=referral, first_name="Lena", last_name="Neu")])
+    assert offices() == {hilden.pk}
+    Referral.objects.filter(pk=referral.pk).update(youth_office=velbert)
+    assert offices() == {velbert.pk}
+    child.last_name = "Neumann"
+    child.save()  # the object still holds NULL: the database keeps the office
+    assert offices() == {velbert.pk}
+    Referral.objects.filter(pk=referral.pk).update(youth_office=None)
+    assert offices() == {None}
+
+
+@pytest.mark.django_db
+def test_a_search_matches_the_children_twice_per_page(client, personas):
+    """A search's counts (every tab, exactly) come from one aggregate over the matches, and its page
+    from the branches that hold any — mostly one query (issue 12): the children are matched twice,
+    not once per tab count and branch (seven times before)."""
+    referral = make_referral(personas.police_hilden)
+    client.force_login(personas.caseworker_hilden)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("referrals:inbox"), {"tab": "all", "q": "Beispiel"})
+    assert [r.pk for r in response.context["page"].items] == [referral.pk]
+    tabs = {tab.key: tab.count for tab in response.context["tabs"]}
+    assert tabs["all"] == tabs["open"] == tabs["unassigned"] == 1 and tabs["closed"] == 0
+    matching = [q["sql"] for q in captured.captured_queries if '"referrals_child"' in q["sql"]]
+    assert len(matching) == 2, matching

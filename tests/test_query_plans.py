@@ -86,7 +86,12 @@ def _seed() -> dict:
                     submitted_at=submitted,
                     received_at=submitted,
                     due_at=submitted + datetime.timedelta(days=1),
-                    acknowledged_at=submitted + datetime.timedelta(hours=2),
+                    # Some open cases are the caseworker's, some still unacknowledged (the tabs "mine",
+                    # "unassigned" and "overdue" each have rows of their own).
+                    assignee=caseworker if not closed and rng.random() < 0.3 else None,
+                    acknowledged_at=None
+                    if not closed and rng.random() < 0.2
+                    else submitted + datetime.timedelta(hours=2),
                     closed_at=submitted + datetime.timedelta(days=30) if closed else None,
                     police_case_number=f"ME-{rng.randint(100000, 999999)}",
                 )
@@ -175,8 +180,36 @@ def test_inbox_tabs_and_counts_use_indexes(client, seeded, tab):
     _assert_indexed(plans)
     if tab in ("closed", "all"):  # the others read the office's open referrals only:
         _assert_read_in_order(plans)
-    else:  # from the partial index, a few thousand at most
-        assert any("referral_inbox_open" in plan for _sql, plan in plans), plans
+    else:  # from a partial index of the open referrals, a few thousand at most
+        assert any(re.search(OPEN_INDEXES, plan) for _sql, plan in plans), plans
+
+
+OPEN_INDEXES = r"referral_inbox_(open|mine|unassigned|overdue)\b"
+
+
+@pytest.mark.parametrize(
+    "tab, index",
+    [
+        ("mine", "referral_inbox_mine"),
+        ("unassigned", "referral_inbox_unassigned"),
+        ("overdue", "referral_inbox_overdue"),
+    ],
+)
+def test_inbox_tab_reads_only_its_rows_in_order(client, seeded, tab, index):
+    """The page of the tabs "mine", "unassigned" and "overdue" comes from the tab's own partial index
+    (issue 12; for "mine" the person is part of the index condition): it reads the tab's rows only,
+    in the inbox order, instead of walking every open referral of the office and filtering."""
+    client.force_login(seeded.caseworker)
+    plans = _plans(lambda: client.get(reverse("referrals:inbox"), {"tab": tab}))
+    _assert_indexed(plans)
+    responsible = 'WHERE ("referrals_referral"."youth_office_id" IN'  # the office branch, not the forwarded one
+    pages = [plan for sql, plan in plans if re.search(r"LIMIT 26\s*$", sql) and responsible in sql]
+    assert pages, plans
+    for plan in pages:
+        # An index scan delivers the order; for a handful of rows the planner may take a bitmap
+        # scan of the same index and sort them — either way only the tab's rows are read.
+        assert re.search(rf"(Index Scan using|Bitmap Index Scan on) {index}\b", plan), plan
+        assert tab != "mine" or "assignee_id = " in plan.split(index, 1)[1].splitlines()[1], plan
 
 
 @pytest.mark.parametrize("sort", ["due", "newest"])
@@ -194,6 +227,26 @@ def test_inbox_other_sorts_read_in_order(client, seeded, sort):
 def test_inbox_search_uses_indexes(client, seeded, tab):
     client.force_login(seeded.caseworker)
     _assert_indexed(_plans(lambda: client.get(reverse("referrals:inbox"), {"tab": tab, "q": SEARCHED})))
+
+
+@pytest.mark.parametrize("tab", ["open", "all"])
+def test_inbox_search_reads_only_the_offices_children(client, seeded, tab):
+    """The children are matched in the office's own range of the trigram indexes (``office =`` is
+    part of every index condition on the children, migration 0023), never through an index of every
+    child of the district filtered by office afterwards: the search's cost does not grow with the
+    children of other offices (issue 12)."""
+    client.force_login(seeded.caseworker)
+    plans = _plans(lambda: client.get(reverse("referrals:inbox"), {"tab": tab, "q": SEARCHED}))
+    _assert_indexed(plans)
+    child_plans = [plan for sql, plan in plans if f'"{Child._meta.db_table}"' in sql]
+    assert child_plans, plans
+    for plan in child_plans:
+        lines = plan.splitlines()
+        scans = [i for i, line in enumerate(lines) if re.search(r"Index Scan on \S+ ", line) and "child" in line]
+        assert scans, plan
+        for i in scans:
+            assert "referral_child_office_" in lines[i], plan
+            assert "youth_office_id = " in lines[i + 1], plan
 
 
 def test_inbox_next_page_uses_indexes(client, seeded):
