@@ -33,7 +33,17 @@ from django.utils.translation import gettext as _
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind
 
-from .models import OPEN_STATUSES, Assessment, Concern, Outcome, Referral, ReferralEvent, Status, Urgency
+from .models import (
+    OPEN_STATUSES,
+    Assessment,
+    Concern,
+    Outcome,
+    Referral,
+    ReferralEvent,
+    SignOffRequest,
+    Status,
+    Urgency,
+)
 
 SUPPRESS_BELOW = 3
 MONTHS_MAX = 36  # a chosen period spans at most three years
@@ -263,10 +273,19 @@ def waiting_signoff_q() -> Q:
     return Q(Exists(assessment)) | Q(Exists(screening))
 
 
+def signoff_requested_q() -> Q:
+    """An open sign-off request (issue 14, ``SignOffRequest``): the author asked a colleague to sign
+    off and nobody has signed off or sent it back yet. Read by the request's unique index
+    (referral, subject, object_id) where state is open."""
+    requests = SignOffRequest.objects.filter(referral=OuterRef("pk"), state=SignOffRequest.State.OPEN)
+    return Q(Exists(requests))
+
+
 def office_workload(*, office, now, assignee=None) -> dict:
-    """Open cases by status and urgency, caseload per caseworker (open, overdue), cases waiting for
-    sign-off, pending hand-overs in and out, overdue now. ``assignee``: only that person's cases (a
-    caseworker's own part). Three queries over the office's open referrals (partial index)."""
+    """Open cases by status and urgency, caseload per caseworker (open, overdue, sign-off requested),
+    cases waiting for sign-off, open sign-off requests, pending hand-overs in and out, overdue now.
+    ``assignee``: only that person's cases (a caseworker's own part). Three queries over the office's
+    open referrals (partial index)."""
     from .selectors import overdue_q
 
     open_ = Referral.objects.filter(youth_office=office, status__in=OPEN_STATUSES)
@@ -283,13 +302,22 @@ def office_workload(*, office, now, assignee=None) -> dict:
             open=Count("id"),
             overdue=Count("id", filter=overdue_q(now)),
             signoff=Count("id", filter=waiting_signoff_q()),
+            requested=Count("id", filter=signoff_requested_q()),
         )
         .order_by()
     )
     waiting_signoff = 0
-    for person_id, first, last, username, n_open, n_overdue, n_signoff in rows:
+    for person_id, first, last, username, n_open, n_overdue, n_signoff, n_requested in rows:
         name = _person_name(first or "", last or "", username or "") if person_id else _("Not assigned")
-        caseload.append({"person_id": person_id, "name": name, "open": n_open, "overdue": n_overdue})
+        caseload.append(
+            {
+                "person_id": person_id,
+                "name": name,
+                "open": n_open,
+                "overdue": n_overdue,
+                "signoff_requests": n_requested,
+            }
+        )
         waiting_signoff += n_signoff
     caseload.sort(key=lambda r: (r["person_id"] is None, r["name"].casefold()))
     handover_in = 0
@@ -303,6 +331,7 @@ def office_workload(*, office, now, assignee=None) -> dict:
         "open_total": sum(sum(v.values()) for v in by_status.values()),
         "caseload": caseload,
         "waiting_signoff": waiting_signoff,
+        "signoff_requests": sum(r["signoff_requests"] for r in caseload),
         "handover_in": handover_in,
         "handover_out": sum(by_status[Status.FORWARDED].values()),
         "overdue": sum(r["overdue"] for r in caseload),
@@ -518,6 +547,8 @@ def figure_q(value: str, user, now) -> Q | None:
         return open_ & person & overdue_q(now)
     if key == "signoff" and not rest:
         return open_ & person & waiting_signoff_q()
+    if key == "signoff_request" and not rest:
+        return open_ & person & signoff_requested_q()
     if key == "handover_in" and not rest:
         return Q(forwarded_to_id=office_id, status=Status.FORWARDED)
     if key == "handover_out" and not rest:
