@@ -10,8 +10,10 @@ PostgreSQL (``percentile_cont``) and from the same rows in Python elsewhere (SQL
 aggregate); both interpolate linearly (``percentile``).
 
 District figures hold no personal data and no case contents, and every count below
-``SUPPRESS_BELOW`` (3) is shown as "< 3" — on the page, in the CSV and in the API (``Suppressed``);
-a median or share computed from fewer than three referrals is suppressed as well.
+``SUPPRESS_BELOW`` (3) is shown as "< 3" — on the page, in the CSV, in the API and in the PDF of the
+cooperation report (``Suppressed``); a median or share computed from fewer than three referrals is
+suppressed as well; and so is, where one hidden count could be worked out from a row's total by
+subtraction, the next smallest count of its group (``suppressed_cells``, secondary suppression).
 """
 
 from __future__ import annotations
@@ -210,6 +212,43 @@ SUPPRESSED = Suppressed()
 
 def suppress(count: int) -> int | Suppressed:
     return count if count >= SUPPRESS_BELOW else SUPPRESSED
+
+
+# Groups of counts of one row whose total is shown (docs/kennzahlen.md, "Schutz vor Differenzbildung"):
+# (total, cells, partition). A partition's cells add up to the total exactly (every referral has one
+# urgency; it came through the triage queue or not); the concerns do not (a referral may name several),
+# but "total minus the shown concerns" still bounds a hidden one from below.
+SUPPRESSION_GROUPS = (
+    ("filed", tuple(URGENCIES), True),
+    ("filed", ("direct", "via_triage"), True),
+    ("filed", tuple(f"concern_{c}" for c in Concern.values), False),
+)
+
+
+def suppressed_cells(counts: dict[str, int]) -> set[str]:
+    """The counts of one row to show as "< 3": every count below 3 (primary suppression), and then,
+    so that none of them can be worked out from a shown total by subtraction (secondary
+    suppression), in each group of ``SUPPRESSION_GROUPS`` whose total is shown: if exactly one cell
+    is hidden — or, in a partition, the hidden cells add up to 0, so each is 0 — the smallest shown
+    cell of the group is hidden too (ties: the first column); repeated until nothing changes. A
+    hidden total needs nothing more (every cell of it is at most the total, so below 3 as well)."""
+    hidden = {name for name, n in counts.items() if n < SUPPRESS_BELOW}
+    changed = True
+    while changed:
+        changed = False
+        for total, cells, partition in SUPPRESSION_GROUPS:
+            if total in hidden or total not in counts:
+                continue
+            cells = tuple(c for c in cells if c in counts)
+            covered = [c for c in cells if c in hidden]
+            zero = partition and covered and sum(counts[c] for c in covered) == 0
+            if len(covered) != 1 and not zero:
+                continue
+            shown = [c for c in cells if c not in hidden]
+            if shown:
+                hidden.add(min(shown, key=lambda c: (counts[c], cells.index(c))))
+                changed = True
+    return hidden
 
 
 def suppress_derived(value, base: int):
@@ -689,11 +728,12 @@ def district_figures(*, authority_ids: list[int], period: Period, now, by_month:
         else:
             lookup = (*key[:2], _month_key(key[2])) if by_month else key
             median = _round(percentile(durations.get(lookup, []), 0.5))
+        hidden = suppressed_cells({name: row[name] for name in DISTRICT_COUNTS if name in row})
         entry = {
             "station": names.get(row["station_id"], "?"),
             "office": names.get(row["youth_office_id"]) if row["youth_office_id"] else _("Triage / outside the system"),
             "month": _month_key(row["month"]) if by_month else None,
-            **{name: suppress(row[name]) for name in DISTRICT_COUNTS if name in row},
+            **{name: SUPPRESSED if name in hidden else row[name] for name in DISTRICT_COUNTS if name in row},
             "median_minutes": suppress_derived(median, row["acknowledged"]),
             "immediate_within_hour_share": suppress_derived(
                 _share(row["immediate_within_hour"], row["immediate_ended"]), row["immediate_ended"]
