@@ -323,31 +323,49 @@ def signoff_requested_q() -> Q:
 def office_workload(*, office, now, assignee=None) -> dict:
     """Open cases by status and urgency, caseload per caseworker (open, overdue, sign-off requested),
     cases waiting for sign-off, open sign-off requests, pending hand-overs in and out, overdue now.
-    ``assignee``: only that person's cases (a caseworker's own part). Two queries: one aggregate over
-    the office's open referrals (partial index) grouped by person, status and urgency — the table by
-    status and the caseload are both sums of its rows, so the open rows are read once, not twice —
-    and the count of hand-overs offered to the office."""
+    ``assignee``: only that person's cases (a caseworker's own part). One aggregate: the office's
+    open referrals (partial index ``referral_inbox_open``) grouped by person, status and urgency — the
+    table by status and the caseload are both sums of its rows —, and for a lead the hand-overs
+    offered to the office (index on ``forwarded_to``) counted in the same statement: their rows form
+    one group without person, status or urgency, and every count but theirs is filtered to the
+    office's own open cases, so nothing of the sending office's people is read."""
     from .selectors import overdue_q
 
-    open_ = Referral.objects.filter(youth_office=office, status__in=OPEN_STATUSES)
+    own = Q(youth_office=office, status__in=OPEN_STATUSES)
     if assignee is not None:
-        open_ = open_.filter(assignee=assignee)
+        own &= Q(assignee=assignee)
+    offered = Q(forwarded_to=office, status=Status.FORWARDED)
+    base = Referral.objects.filter(own if assignee is not None else own | offered)
+
+    def of_own(field: str):
+        return Case(When(own, then=F(field)), default=None)
+
     by_status: dict[str, dict[str, int]] = {s: {u: 0 for u in URGENCIES} for s in OPEN_STATUSES}
     rows = (
-        open_.values_list(
-            "assignee_id", "assignee__first_name", "assignee__last_name", "assignee__username", "status", "urgency"
+        base.annotate(
+            k_person=of_own("assignee_id"),
+            k_first=of_own("assignee__first_name"),
+            k_last=of_own("assignee__last_name"),
+            k_username=of_own("assignee__username"),
+            k_status=of_own("status"),
+            k_urgency=of_own("urgency"),
         )
+        .values_list("k_person", "k_first", "k_last", "k_username", "k_status", "k_urgency")
         .annotate(
-            open=Count("id"),
-            overdue=Count("id", filter=overdue_q(now)),
-            signoff=Count("id", filter=waiting_signoff_q()),
-            requested=Count("id", filter=signoff_requested_q()),
+            open=Count("id", filter=own),
+            overdue=Count("id", filter=own & overdue_q(now)),
+            signoff=Count("id", filter=own & waiting_signoff_q()),
+            requested=Count("id", filter=own & signoff_requested_q()),
+            offered=Count("id", filter=offered),
         )
         .order_by()
     )
     people: dict[int | None, dict] = {}
-    waiting_signoff = 0
-    for person_id, first, last, username, status, urgency, n_open, n_overdue, n_signoff, n_requested in rows:
+    waiting_signoff = handover_in = 0
+    for person_id, first, last, username, status, urgency, n_open, n_overdue, n_signoff, n_requested, n_in in rows:
+        handover_in += n_in if assignee is None else 0
+        if status is None:  # the group of the hand-overs offered to the office
+            continue
         if urgency in URGENCIES:
             by_status[status][urgency] += n_open
         if person_id not in people:
@@ -360,9 +378,6 @@ def office_workload(*, office, now, assignee=None) -> dict:
         waiting_signoff += n_signoff
     caseload = list(people.values())
     caseload.sort(key=lambda r: (r["person_id"] is None, r["name"].casefold()))
-    handover_in = 0
-    if assignee is None:
-        handover_in = Referral.objects.filter(forwarded_to=office, status=Status.FORWARDED).count()
     return {
         "open_by_status": [
             {"status": status, "label": Status(status).label, "by_urgency": by_status[status]}
