@@ -10,8 +10,10 @@ PostgreSQL (``percentile_cont``) and from the same rows in Python elsewhere (SQL
 aggregate); both interpolate linearly (``percentile``).
 
 District figures hold no personal data and no case contents, and every count below
-``SUPPRESS_BELOW`` (3) is shown as "< 3" — on the page, in the CSV and in the API (``Suppressed``);
-a median or share computed from fewer than three referrals is suppressed as well.
+``SUPPRESS_BELOW`` (3) is shown as "< 3" — on the page, in the CSV, in the API and in the PDF of the
+cooperation report (``Suppressed``); a median or share computed from fewer than three referrals is
+suppressed as well; and so is, where one hidden count could be worked out from a row's total by
+subtraction, the next smallest count of its group (``suppressed_cells``, secondary suppression).
 """
 
 from __future__ import annotations
@@ -33,7 +35,17 @@ from django.utils.translation import gettext as _
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind
 
-from .models import OPEN_STATUSES, Assessment, Concern, Outcome, Referral, ReferralEvent, Status, Urgency
+from .models import (
+    OPEN_STATUSES,
+    Assessment,
+    Concern,
+    Outcome,
+    Referral,
+    ReferralEvent,
+    SignOffRequest,
+    Status,
+    Urgency,
+)
 
 SUPPRESS_BELOW = 3
 MONTHS_MAX = 36  # a chosen period spans at most three years
@@ -202,6 +214,43 @@ def suppress(count: int) -> int | Suppressed:
     return count if count >= SUPPRESS_BELOW else SUPPRESSED
 
 
+# Groups of counts of one row whose total is shown (docs/kennzahlen.md, "Schutz vor Differenzbildung"):
+# (total, cells, partition). A partition's cells add up to the total exactly (every referral has one
+# urgency; it came through the triage queue or not); the concerns do not (a referral may name several),
+# but "total minus the shown concerns" still bounds a hidden one from below.
+SUPPRESSION_GROUPS = (
+    ("filed", tuple(URGENCIES), True),
+    ("filed", ("direct", "via_triage"), True),
+    ("filed", tuple(f"concern_{c}" for c in Concern.values), False),
+)
+
+
+def suppressed_cells(counts: dict[str, int]) -> set[str]:
+    """The counts of one row to show as "< 3": every count below 3 (primary suppression), and then,
+    so that none of them can be worked out from a shown total by subtraction (secondary
+    suppression), in each group of ``SUPPRESSION_GROUPS`` whose total is shown: if exactly one cell
+    is hidden — or, in a partition, the hidden cells add up to 0, so each is 0 — the smallest shown
+    cell of the group is hidden too (ties: the first column); repeated until nothing changes. A
+    hidden total needs nothing more (every cell of it is at most the total, so below 3 as well)."""
+    hidden = {name for name, n in counts.items() if n < SUPPRESS_BELOW}
+    changed = True
+    while changed:
+        changed = False
+        for total, cells, partition in SUPPRESSION_GROUPS:
+            if total in hidden or total not in counts:
+                continue
+            cells = tuple(c for c in cells if c in counts)
+            covered = [c for c in cells if c in hidden]
+            zero = partition and covered and sum(counts[c] for c in covered) == 0
+            if len(covered) != 1 and not zero:
+                continue
+            shown = [c for c in cells if c not in hidden]
+            if shown:
+                hidden.add(min(shown, key=lambda c: (counts[c], cells.index(c))))
+                changed = True
+    return hidden
+
+
 def suppress_derived(value, base: int):
     """A median or share computed from ``base`` referrals: suppressed when ``base`` is below 3 (a
     median of one referral is that referral's time)."""
@@ -263,38 +312,72 @@ def waiting_signoff_q() -> Q:
     return Q(Exists(assessment)) | Q(Exists(screening))
 
 
+def signoff_requested_q() -> Q:
+    """An open sign-off request (issue 14, ``SignOffRequest``): the author asked a colleague to sign
+    off and nobody has signed off or sent it back yet. Read by the request's unique index
+    (referral, subject, object_id) where state is open."""
+    requests = SignOffRequest.objects.filter(referral=OuterRef("pk"), state=SignOffRequest.State.OPEN)
+    return Q(Exists(requests))
+
+
 def office_workload(*, office, now, assignee=None) -> dict:
-    """Open cases by status and urgency, caseload per caseworker (open, overdue), cases waiting for
-    sign-off, pending hand-overs in and out, overdue now. ``assignee``: only that person's cases (a
-    caseworker's own part). Three queries over the office's open referrals (partial index)."""
+    """Open cases by status and urgency, caseload per caseworker (open, overdue, sign-off requested),
+    cases waiting for sign-off, open sign-off requests, pending hand-overs in and out, overdue now.
+    ``assignee``: only that person's cases (a caseworker's own part). One aggregate: the office's
+    open referrals (partial index ``referral_inbox_open``) grouped by person, status and urgency — the
+    table by status and the caseload are both sums of its rows —, and for a lead the hand-overs
+    offered to the office (index on ``forwarded_to``) counted in the same statement: their rows form
+    one group without person, status or urgency, and every count but theirs is filtered to the
+    office's own open cases, so nothing of the sending office's people is read."""
     from .selectors import overdue_q
 
-    open_ = Referral.objects.filter(youth_office=office, status__in=OPEN_STATUSES)
+    own = Q(youth_office=office, status__in=OPEN_STATUSES)
     if assignee is not None:
-        open_ = open_.filter(assignee=assignee)
+        own &= Q(assignee=assignee)
+    offered = Q(forwarded_to=office, status=Status.FORWARDED)
+    base = Referral.objects.filter(own if assignee is not None else own | offered)
+
+    def of_own(field: str):
+        return Case(When(own, then=F(field)), default=None)
+
     by_status: dict[str, dict[str, int]] = {s: {u: 0 for u in URGENCIES} for s in OPEN_STATUSES}
-    for status, urgency, n in open_.values_list("status", "urgency").annotate(n=Count("id")).order_by():
-        if urgency in URGENCIES:
-            by_status[status][urgency] += n
-    caseload = []
     rows = (
-        open_.values_list("assignee_id", "assignee__first_name", "assignee__last_name", "assignee__username")
+        base.annotate(
+            k_person=of_own("assignee_id"),
+            k_first=of_own("assignee__first_name"),
+            k_last=of_own("assignee__last_name"),
+            k_username=of_own("assignee__username"),
+            k_status=of_own("status"),
+            k_urgency=of_own("urgency"),
+        )
+        .values_list("k_person", "k_first", "k_last", "k_username", "k_status", "k_urgency")
         .annotate(
-            open=Count("id"),
-            overdue=Count("id", filter=overdue_q(now)),
-            signoff=Count("id", filter=waiting_signoff_q()),
+            open=Count("id", filter=own),
+            overdue=Count("id", filter=own & overdue_q(now)),
+            signoff=Count("id", filter=own & waiting_signoff_q()),
+            requested=Count("id", filter=own & signoff_requested_q()),
+            offered=Count("id", filter=offered),
         )
         .order_by()
     )
-    waiting_signoff = 0
-    for person_id, first, last, username, n_open, n_overdue, n_signoff in rows:
-        name = _person_name(first or "", last or "", username or "") if person_id else _("Not assigned")
-        caseload.append({"person_id": person_id, "name": name, "open": n_open, "overdue": n_overdue})
+    people: dict[int | None, dict] = {}
+    waiting_signoff = handover_in = 0
+    for person_id, first, last, username, status, urgency, n_open, n_overdue, n_signoff, n_requested, n_in in rows:
+        handover_in += n_in if assignee is None else 0
+        if status is None:  # the group of the hand-overs offered to the office
+            continue
+        if urgency in URGENCIES:
+            by_status[status][urgency] += n_open
+        if person_id not in people:
+            name = _person_name(first or "", last or "", username or "") if person_id else _("Not assigned")
+            people[person_id] = {"person_id": person_id, "name": name, "open": 0, "overdue": 0, "signoff_requests": 0}
+        person = people[person_id]
+        person["open"] += n_open
+        person["overdue"] += n_overdue
+        person["signoff_requests"] += n_requested
         waiting_signoff += n_signoff
+    caseload = list(people.values())
     caseload.sort(key=lambda r: (r["person_id"] is None, r["name"].casefold()))
-    handover_in = 0
-    if assignee is None:
-        handover_in = Referral.objects.filter(forwarded_to=office, status=Status.FORWARDED).count()
     return {
         "open_by_status": [
             {"status": status, "label": Status(status).label, "by_urgency": by_status[status]}
@@ -303,6 +386,7 @@ def office_workload(*, office, now, assignee=None) -> dict:
         "open_total": sum(sum(v.values()) for v in by_status.values()),
         "caseload": caseload,
         "waiting_signoff": waiting_signoff,
+        "signoff_requests": sum(r["signoff_requests"] for r in caseload),
         "handover_in": handover_in,
         "handover_out": sum(by_status[Status.FORWARDED].values()),
         "overdue": sum(r["overdue"] for r in caseload),
@@ -518,6 +602,8 @@ def figure_q(value: str, user, now) -> Q | None:
         return open_ & person & overdue_q(now)
     if key == "signoff" and not rest:
         return open_ & person & waiting_signoff_q()
+    if key == "signoff_request" and not rest:
+        return open_ & person & signoff_requested_q()
     if key == "handover_in" and not rest:
         return Q(forwarded_to_id=office_id, status=Status.FORWARDED)
     if key == "handover_out" and not rest:
@@ -658,11 +744,12 @@ def district_figures(*, authority_ids: list[int], period: Period, now, by_month:
         else:
             lookup = (*key[:2], _month_key(key[2])) if by_month else key
             median = _round(percentile(durations.get(lookup, []), 0.5))
+        hidden = suppressed_cells({name: row[name] for name in DISTRICT_COUNTS if name in row})
         entry = {
             "station": names.get(row["station_id"], "?"),
             "office": names.get(row["youth_office_id"]) if row["youth_office_id"] else _("Triage / outside the system"),
             "month": _month_key(row["month"]) if by_month else None,
-            **{name: suppress(row[name]) for name in DISTRICT_COUNTS if name in row},
+            **{name: SUPPRESSED if name in hidden else row[name] for name in DISTRICT_COUNTS if name in row},
             "median_minutes": suppress_derived(median, row["acknowledged"]),
             "immediate_within_hour_share": suppress_derived(
                 _share(row["immediate_within_hour"], row["immediate_ended"]), row["immediate_ended"]

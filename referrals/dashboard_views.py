@@ -98,14 +98,26 @@ def office_tables(figures: dict) -> list[Table]:
         description=_("Bars: open cases per status; the numbers are in the table."),
         bars=[(str(r["label"]), sum(r["by_urgency"].values())) for r in workload["open_by_status"]],
     )
-    caseload = Table("caseload", _("Caseload per caseworker"), [_("Caseworker"), _("Open"), _("Overdue")])
+    caseload = Table(
+        "caseload",
+        _("Caseload per caseworker"),
+        [_("Caseworker"), _("Open"), _("Overdue"), _("Sign-off requested")],
+    )
     for row in workload["caseload"]:
         if row["person_id"] is None:
-            open_link, overdue_link = _inbox(f"unassigned:{office_id}"), ""
+            open_link, overdue_link, requested_link = _inbox(f"unassigned:{office_id}"), "", ""
         else:
             open_link = _inbox(f"open:{office_id}:p{row['person_id']}")
             overdue_link = _inbox(f"overdue:{office_id}:p{row['person_id']}")
-        caseload.rows.append([Cell(row["name"]), Cell(row["open"], open_link), Cell(row["overdue"], overdue_link)])
+            requested_link = _inbox(f"signoff_request:{office_id}:p{row['person_id']}")
+        caseload.rows.append(
+            [
+                Cell(row["name"]),
+                Cell(row["open"], open_link),
+                Cell(row["overdue"], overdue_link),
+                Cell(row["signoff_requests"], requested_link),
+            ]
+        )
     tables = [status_table, caseload]
     if "clock" not in figures:
         return tables
@@ -233,7 +245,7 @@ def _office_context(request):
         person = "" if context["is_lead"] else f":p{user.pk}"
         context["links"] = {
             key: _inbox(f"{key}:{office.pk}{'' if key == 'handover_in' else person}")
-            for key in ("open", "overdue", "signoff", "handover_in", "handover_out")
+            for key in ("open", "overdue", "signoff", "signoff_request", "handover_in", "handover_out")
         }
     return context
 

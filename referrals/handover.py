@@ -6,7 +6,8 @@ the case, records the event and tells the police; here the PDF of the case and t
 are made from the same state and kept as one ``Handover`` record (what, to whom, when, by whom),
 both without anything confided under § 65 SGB VIII.
 
-``handovers_for`` is the one rule of who may fetch a hand-over's documents again: the people of the
+``handovers_for`` is the one rule of who may fetch a hand-over's documents again — and of whose
+hand-overs the list ``/handovers/`` shows (``handover_page_of``): the people of the
 office that handed it over (the youth office's caseworkers and lead, or the coordination office's
 district coordinators, who keep their copy only to answer questions about the hand-over,
 docs/datenschutz.md § 4). A referral handed over from the triage queue leaves the coordinator's scope
@@ -19,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -85,6 +87,25 @@ def handovers_for(user: Any):
     actor = actor_of(user)
     agencies = actor.office_ids | actor.agency_ids(Role.DISTRICT_COORDINATOR)
     return Handover.objects.filter(agency_id__in=agencies)
+
+
+HANDOVERS_PER_PAGE = 25
+
+
+def handover_page_of(user: Any, before: tuple | None) -> tuple[list[Handover], tuple | None]:
+    """One page of the hand-overs ``user`` may read (``handovers_for``, the same rule as the single
+    hand-over), newest first: those before the keyset ``before`` (``(at, id)`` of the last one of the
+    previous page, None for the first page), and the keyset of the next page if there is one. Reads the
+    index (agency, at desc, id desc): the same cost for the first page as for the thousandth."""
+    handovers = handovers_for(user).select_related("referral", "handed_over_by", "agency").order_by("-at", "-id")
+    if before is not None:
+        at, pk = before
+        handovers = handovers.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+    rows = list(handovers[: HANDOVERS_PER_PAGE + 1])
+    if len(rows) <= HANDOVERS_PER_PAGE:
+        return rows, None
+    last = rows[HANDOVERS_PER_PAGE - 1]
+    return rows[:HANDOVERS_PER_PAGE], (last.at, last.pk)
 
 
 def handover_for(request, pk: int, handover_id: int) -> Handover:

@@ -38,6 +38,8 @@ class Handover(models.Model):
         verbose_name = _("hand-over outside the system")
         verbose_name_plural = _("hand-overs outside the system")
         ordering = ["-at", "-id"]
+        # The list of an office's hand-overs, newest first, a page at a time (referrals.handover_views).
+        indexes = [models.Index(fields=["agency", "-at", "-id"], name="handover_agency_at")]
 
     def __str__(self) -> str:
         return f"{self.referral_id} → {self.at:%Y-%m-%d}"

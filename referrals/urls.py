@@ -1,6 +1,15 @@
 from django.urls import path
 
-from . import access_log, dashboard_views, dialogue_views, print_views, statistics_views, task_views, views
+from . import (
+    access_log,
+    dashboard_views,
+    dialogue_views,
+    handover_views,
+    print_views,
+    statistics_views,
+    task_views,
+    views,
+)
 
 app_name = "referrals"
 urlpatterns = [
@@ -32,6 +41,8 @@ urlpatterns = [
     # Print, PDF and the hand-over outside the system (issue 15 § 3, referrals.print_views).
     path("referrals/<int:pk>/print/", print_views.print_page, name="print"),
     path("referrals/<int:pk>/pdf/", print_views.print_pdf_download, name="pdf"),
+    # The hand-overs outside the system the person may read (issue 15 § 3), each linking to its confirmation.
+    path("handovers/", handover_views.handover_list, name="handovers"),
     path("referrals/<int:pk>/handovers/<int:handover_id>/", print_views.handover_page, name="handover"),
     path("referrals/<int:pk>/handovers/<int:handover_id>/pdf/", print_views.handover_pdf, name="handover_pdf"),
     path("referrals/<int:pk>/handovers/<int:handover_id>/json/", print_views.handover_json, name="handover_json"),

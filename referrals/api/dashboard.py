@@ -48,6 +48,7 @@ class CaseloadSerializer(serializers.Serializer):
     name = serializers.CharField()
     open = serializers.IntegerField()
     overdue = serializers.IntegerField()
+    signoff_requests = serializers.IntegerField(help_text="Of the open cases, those with an open sign-off request.")
 
 
 class WorkloadSerializer(serializers.Serializer):
@@ -55,6 +56,9 @@ class WorkloadSerializer(serializers.Serializer):
     open_total = serializers.IntegerField()
     caseload = CaseloadSerializer(many=True)
     waiting_signoff = serializers.IntegerField(help_text="Open cases with a risk assessment not yet signed off.")
+    signoff_requests = serializers.IntegerField(
+        help_text="Open cases with an open sign-off request: the author asked a colleague to sign off."
+    )
     handover_in = serializers.IntegerField(help_text="Hand-overs offered to the office, not yet accepted.")
     handover_out = serializers.IntegerField(help_text="Hand-overs to other offices, not yet accepted.")
     overdue = serializers.IntegerField()

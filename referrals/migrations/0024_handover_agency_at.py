@@ -1,0 +1,14 @@
+# Issue 15 § 3: the list of an office's hand-overs outside the system, newest first, a page at a time
+# (referrals.handover.handover_page_of) reads this index instead of sorting all of the office's rows.
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("referrals", "0020_oversight_figures")]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="handover",
+            index=models.Index(fields=["agency", "-at", "-id"], name="handover_agency_at"),
+        ),
+    ]
