@@ -938,6 +938,11 @@ class DeletionRecord(models.Model):
         return self.reference
 
 
+# An access-log entry made by a member of ``agency`` about a referral of another office: the part
+# of an office's log that ``office`` does not cover (``AccessLogEntry.office``).
+OUTSIDE_OFFICE = models.Q(office__isnull=False) & ~models.Q(office=F("agency"))
+
+
 class AccessLogEntry(models.Model):
     """One read of personal data — a referral (with its children and persons), its notes,
     attachments, timeline, assessment or export — or one refused attempt (404 by scope).
@@ -946,8 +951,18 @@ class AccessLogEntry(models.Model):
     ``referral_id``), how (``action``), when, ``request_id`` and ``address``: never names or content.
     ``referral_id`` is a plain integer, not a foreign key: a refused attempt names a referral the
     person may not see, and the log outlives a referral deleted under the retention rules.
-    Append-only where it is stored: a database trigger refuses UPDATE and DELETE (migration 0003).
+    Append-only where it is stored: a database trigger refuses UPDATE and DELETE (migration 0004).
     Written only by ``referrals.access_log.access_log_record``.
+
+    ``office`` is the office whose log shows the entry (issue 12): the youth office responsible for
+    the referral at the time of the read (``Referral.youth_office``, also for a refused attempt on
+    an existing referral); without one — a referral in the triage queue, a nonexistent id — the
+    agency the person acted in. The lead's page reads one range of ``accesslog_office_at`` for it,
+    plus one of ``accesslog_agency_outside`` for what the office's own members read elsewhere
+    (``agency`` is theirs, ``office`` another). Entries written before the column existed were
+    filled by migration 0021 with the referral's office at that moment (what the page showed then).
+    A referral that moves later (the coordinator assigns it from triage) keeps its earlier entries
+    with the office of their time.
     """
 
     class Action(models.TextChoices):
@@ -979,12 +994,26 @@ class AccessLogEntry(models.Model):
     referral_id = models.PositiveBigIntegerField(_("referral id"), null=True, db_index=True)
     request_id = models.UUIDField(_("request id"), null=True)
     address = models.GenericIPAddressField(_("network address"), null=True)
+    office = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,  # served by accesslog_office_at
+        verbose_name=_("responsible office"),
+    )
 
     class Meta:
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log entries")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["agency", "at"], name="accesslog_agency_at")]
+        indexes = [
+            models.Index(fields=["agency", "at"], name="accesslog_agency_at"),
+            # The lead's page and CSV (referrals.access_log): newest first per office, also per person.
+            models.Index(fields=["office", "-at", "-id"], name="accesslog_office_at"),
+            models.Index(fields=["office", "person", "-at", "-id"], name="accesslog_office_person"),
+            models.Index(fields=["agency", "-at", "-id"], condition=OUTSIDE_OFFICE, name="accesslog_agency_outside"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.obj_type} {self.obj_id or ''}".strip()
