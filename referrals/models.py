@@ -349,6 +349,11 @@ class Referral(models.Model):
     status_before_forward = models.CharField(max_length=20, choices=Status.choices, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
+    # The outcome that decides the retention of a closed referral (a ``RetentionOutcome`` value),
+    # stored by the closing services in the closing transaction (``referrals.retention_outcome``);
+    # empty while the referral is open. The dry run and the daily job read it through the index
+    # ``referral_retention`` instead of computing it per referral (issue 12).
+    retention_outcome = models.CharField(_("retention outcome"), max_length=20, blank=True, default="")
 
     objects = ReferralQuerySet.as_manager()
 
@@ -390,6 +395,13 @@ class Referral(models.Model):
             # filings of a period, each one index range.
             models.Index(fields=["youth_office", "received_at"], name="referral_office_received_at"),
             models.Index(fields=["police_authority", "submitted_at"], name="referral_authority_submitted"),
+            # Retention (referrals.retention): an office's closed referrals of one outcome, oldest
+            # closing first — the dry run of a rule and the daily job are one range of it each.
+            models.Index(
+                fields=["youth_office", "retention_outcome", "closed_at", "id"],
+                condition=models.Q(status=Status.CLOSED),
+                name="referral_retention",
+            ),
         ]
 
     def __str__(self) -> str:
