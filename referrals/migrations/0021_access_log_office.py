@@ -24,6 +24,11 @@ SQLITE_NO_UPDATE = f"""
     CREATE TRIGGER referrals_accesslog_no_update BEFORE UPDATE ON {TABLE}
     BEGIN SELECT RAISE(ABORT, 'The access log is append-only: UPDATE refused.'); END
 """  # the same as in 0004_access_log
+SQLITE_NO_DELETE = f"""
+    CREATE TRIGGER referrals_accesslog_no_delete BEFORE DELETE ON {TABLE}
+    WHEN access_log_flushing() = 0
+    BEGIN SELECT RAISE(ABORT, 'The access log is append-only: DELETE refused.'); END
+"""  # the same as in 0004_access_log
 
 
 def backfill(apps, schema_editor):
@@ -48,6 +53,16 @@ def backfill(apps, schema_editor):
             cursor.execute(SQLITE_NO_UPDATE)
 
 
+def sqlite_triggers_again(apps, schema_editor):
+    """Reversing on SQLite: removing the column rebuilds the table without its triggers; this runs
+    after that (the first operation, reversed last) and creates them as 0004 did."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    for statement in (SQLITE_NO_UPDATE, SQLITE_NO_DELETE):
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {statement.split()[2]}")
+        schema_editor.execute(statement)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("agencies", "0008_jurisdiction_per_municipality"),
@@ -55,6 +70,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, sqlite_triggers_again),
         migrations.AddField(
             model_name="accesslogentry",
             name="office",
