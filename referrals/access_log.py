@@ -177,7 +177,7 @@ def references_of(user, entries) -> dict[int, str]:
     if not ids:
         return {}
     rows = Referral.objects.filter(pk__in=ids, youth_office_id__in=log_office_ids(user)).values_list("pk", "reference")
-    return dict(rows)
+    return dict(rows.order_by())  # no ordering: a dict, and no sort of the rows
 
 
 def _person_name(person) -> str:
