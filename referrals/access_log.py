@@ -139,7 +139,8 @@ def _log_branches(offices: list[int]):
     """``access_log_for`` as one query per office and part, each read newest first from one index:
     the entries the office is responsible for (``accesslog_office_at``, with a person filter
     ``accesslog_office_person``), and its members' entries about other offices' referrals
-    (``accesslog_agency_outside``). No OR across columns, so each is a range scan with a LIMIT."""
+    (``accesslog_agency_outside``, with a person filter ``accesslog_outside_person``). No OR across
+    columns, so each is a range scan with a LIMIT."""
     entries = AccessLogEntry.objects.select_related("person", "agency")
     for office in offices:
         yield entries.filter(office_id=office)

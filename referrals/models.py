@@ -1025,6 +1025,9 @@ class AccessLogEntry(models.Model):
             models.Index(fields=["office", "-at", "-id"], name="accesslog_office_at"),
             models.Index(fields=["office", "person", "-at", "-id"], name="accesslog_office_person"),
             models.Index(fields=["agency", "-at", "-id"], condition=OUTSIDE_OFFICE, name="accesslog_agency_outside"),
+            models.Index(
+                fields=["agency", "person", "-at", "-id"], condition=OUTSIDE_OFFICE, name="accesslog_outside_person"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -100,4 +100,12 @@ class Migration(migrations.Migration):
                 name="accesslog_agency_outside",
             ),
         ),
+        migrations.AddIndex(
+            model_name="accesslogentry",
+            index=models.Index(
+                condition=models.Q(("office__isnull", False), models.Q(("office", models.F("agency")), _negated=True)),
+                fields=["agency", "person", "-at", "-id"],
+                name="accesslog_outside_person",
+            ),
+        ),
     ]
