@@ -1,8 +1,9 @@
 """Who looked at which child: the access log (docs/datenschutz.md; issue 4 § 3).
 
 ``access_log_record`` writes one entry per read of personal data and per refused attempt;
-``access_log_for`` is the one scoping rule of who may read the log; the page, its CSV download and
-the per-referral API action (``ReferralViewSet.access_log``) all start from it. Each entry carries
+``access_log_for`` is the one scoping rule of who may read the log; the page and its CSV download
+read the same entries part by part (``_log_branches``, one index range each; a test holds the two
+equal), the per-referral API action (``ReferralViewSet.access_log``) through ``referral_access_log``. Each entry carries
 the office whose log shows it (``AccessLogEntry.office``, written here), so the page and the CSV
 read the office's log newest first from an index, whatever the size of the log (issue 12).
 """
@@ -130,9 +131,9 @@ def access_log_for(user):
     offices = log_office_ids(user)
     if not offices:
         return AccessLogEntry.objects.none()
-    return AccessLogEntry.objects.filter(Q(office_id__in=offices) | Q(agency_id__in=offices)).select_related(
-        "person", "agency"
-    )
+    return AccessLogEntry.objects.filter(
+        Q(office_id__in=offices) | (OUTSIDE_OFFICE & Q(agency_id__in=offices))
+    ).select_related("person", "agency")
 
 
 def _log_branches(offices: list[int]):

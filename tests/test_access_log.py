@@ -423,3 +423,18 @@ def test_the_migration_fills_the_office_and_the_log_stays_append_only(personas, 
         AccessLogEntry.objects.filter(pk=old[0].pk).update(role="office_lead")
     with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
         AccessLogEntry.objects.filter(pk=old[0].pk).delete()
+
+
+def test_the_pages_parts_are_the_scoping_rule(personas, referral, dpo_hilden):
+    """``_log_branches`` (what the page and the CSV read) holds exactly ``access_log_for``'s entries."""
+    velbert = make_referral(personas.police_velbert, postcode="42551", city="Velbert")
+    api(personas.police_hilden).get(f"/api/v1/referrals/{referral.pk}/")
+    web(personas.caseworker_hilden).get(f"/referrals/{referral.pk}/")
+    web(personas.caseworker_hilden).get(f"/referrals/{velbert.pk}/")
+    web(personas.caseworker_velbert).get(f"/referrals/{velbert.pk}/")
+    web(personas.caseworker_velbert).get(f"/referrals/{referral.pk}/")
+    for reader in (personas.lead_hilden, dpo_hilden, personas.lead_velbert):
+        offices = access_log.log_office_ids(reader)
+        parts = [e.pk for branch in access_log._log_branches(offices) for e in branch]
+        assert len(parts) == len(set(parts))  # no entry in two parts of one office
+        assert set(parts) == set(access_log.access_log_for(reader).values_list("pk", flat=True)) != set()
