@@ -50,6 +50,7 @@ from benchmarks.replicate import replicate  # noqa: E402
 N = int(os.environ.get("BENCH_N", "20000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
 BATCH = 5000
+LEAD_RULE_DAYS = 2030
 SURNAMES = ["ber", "mann", "schu", "kow", "hoff", "wag", "mitz", "krü", "lan", "dorf", "zak", "ova", "ler", "tin"]
 
 
@@ -67,6 +68,7 @@ def timed(fn):
 def people():
     from agencies.models import Agency, Membership, Role
     from agencies.services import district_seed
+    from referrals.models import RetentionOutcome, RetentionRule
 
     district_seed(slug="mettmann")
     User = get_user_model()
@@ -74,6 +76,14 @@ def people():
     officer = User.objects.create_user("bench_officer")
     Membership.objects.create(user=caseworker, agency=Agency.objects.get(code="JA-HIL"), role=Role.CASEWORKER)
     Membership.objects.create(user=officer, agency=Agency.objects.get(code="PW-HIL"), role=Role.POLICE_OFFICER)
+    # The lead of JA-HIL (access log, retention) with a rule starting tomorrow, so the retention page
+    # shows its dry run: outcome "none" (no assessments here), the oldest ~1 % of closed referrals due.
+    lead = User.objects.create_user("bench_lead")
+    Membership.objects.create(user=lead, agency=Agency.objects.get(code="JA-HIL"), role=Role.OFFICE_LEAD)
+    RetentionRule.objects.create(
+        office=Agency.objects.get(code="JA-HIL"), outcome=RetentionOutcome.NONE, keep_days=LEAD_RULE_DAYS,
+        valid_from=timezone.localdate() + timezone.timedelta(days=1),
+    )  # fmt: skip
     return caseworker, officer
 
 
@@ -105,6 +115,7 @@ def fill(start: int, stop: int, officer, caseworker, rng: random.Random) -> None
                         None if not closed and rng.random() < 0.2 else submitted + timezone.timedelta(hours=3)
                     ),
                     closed_at=submitted + timezone.timedelta(days=40) if closed else None,
+                    retention_outcome="none" if closed else "",
                 )
             )  # fmt: skip
         Referral.objects.bulk_create(referrals)
@@ -123,7 +134,8 @@ def fill(start: int, stop: int, officer, caseworker, rng: random.Random) -> None
             for _ in range(5):
                 log.append(
                     AccessLogEntry(
-                        person=caseworker, agency_id=referral.youth_office_id, action="view", obj_type="referral",
+                        person=caseworker, agency_id=referral.youth_office_id, office_id=referral.youth_office_id,
+                        action="view", obj_type="referral",
                         obj_id=referral.pk, referral_id=referral.pk, at=referral.submitted_at,
                     )
                 )  # fmt: skip
@@ -198,6 +210,7 @@ def measure(caseworker, officer) -> dict:
     from django.urls import reverse
 
     office_client, police_client = logged_in(caseworker), logged_in(officer)
+    lead_client = logged_in(get_user_model().objects.get(username="bench_lead"))
     inbox, station_list = reverse("referrals:inbox"), reverse("referrals:list")
     open_ = "status IN ('submitted', 'acknowledged', 'in_assessment', 'forwarded')"
     order = "ORDER BY urgency_rank, submitted_at, id LIMIT 26"
@@ -246,6 +259,17 @@ def measure(caseworker, officer) -> dict:
             lambda: police_client.get(station_list),
             f"SELECT * FROM referrals_referral WHERE station_id = %s {newest} LIMIT 26",
             [station],
+        ),
+        "lead: access log": (
+            lambda: lead_client.get(reverse("referrals:access_log")),
+            "SELECT * FROM referrals_accesslogentry WHERE office_id = %s ORDER BY at DESC, id DESC LIMIT 100",
+            [office],
+        ),
+        "lead: retention dry run": (
+            lambda: lead_client.get(reverse("referrals:retention")),
+            "SELECT id, reference, closed_at FROM referrals_referral WHERE youth_office_id = %s "
+            "AND status = 'closed' AND retention_outcome = 'none' AND closed_at <= %s ORDER BY closed_at, id",
+            [office, timezone.now() - timezone.timedelta(days=LEAD_RULE_DAYS - 1)],
         ),
     }
     results = {}

@@ -1,12 +1,17 @@
 """Who looked at which child: the access log (docs/datenschutz.md; issue 4 § 3).
 
 ``access_log_record`` writes one entry per read of personal data and per refused attempt;
-``access_log_for`` is the one scoping rule of who may read the log; the page, its CSV download and
-the per-referral API action (``ReferralViewSet.access_log``) all start from it.
+``access_log_for`` is the one scoping rule of who may read the log; the page and its CSV download
+read the same entries part by part (``_log_branches``, one index range each; a test holds the two
+equal), the per-referral API action (``ReferralViewSet.access_log``) through ``referral_access_log``. Each entry carries
+the office whose log shows it (``AccessLogEntry.office``, written here), so the page and the CSV
+read the office's log newest first from an index, whatever the size of the log (issue 12).
 """
 
 import datetime
+import heapq
 import uuid
+from operator import attrgetter
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -20,16 +25,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from agencies.actor import actor_of
-from agencies.models import Role
+from agencies.models import Membership, Role
 from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, GERMAN_DATE
 from core.spreadsheet import csv_text
 
 from .access import primary_membership, referral_access
-from .models import AccessLogEntry, Referral
+from .models import OUTSIDE_OFFICE, AccessLogEntry, Referral
 
 LOG_ROLES = (Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER)
 PAGE_SIZE = 100
 CSV_LIMIT = 50_000
+PEOPLE_FROM_NEWEST = 500  # the person filter names the people of this many newest entries (``_people``)
 
 
 # --- writing ----------------------------------------------------------------------------------------
@@ -46,6 +52,7 @@ def _entry(
     what, how, when, the request id and the client address (``REMOTE_ADDR``). No names, no content.
     A refused attempt passes no ``referral`` but the requested id as ``obj_id``."""
     user = request.user if getattr(request.user, "is_authenticated", False) else None
+    # ``office`` (whose log shows it): the referral's youth office now, else the acting agency.
     if user is None:
         membership = None
     elif referral is not None:
@@ -58,9 +65,11 @@ def _entry(
     else:
         referral_id = obj_id if obj_type == AccessLogEntry.ObjectType.REFERRAL else None
     request_id = getattr(request, "request_id", None)
+    agency_id = membership.agency_id if membership else None
     return AccessLogEntry(
         person=user,
-        agency_id=membership.agency_id if membership else None,
+        agency_id=agency_id,
+        office_id=_responsible_office_id(referral, referral_id) or agency_id,
         role=membership.role if membership else "",
         action=action,
         obj_type=obj_type,
@@ -69,6 +78,16 @@ def _entry(
         request_id=request_id if isinstance(request_id, uuid.UUID) else None,
         address=request.META.get("REMOTE_ADDR") or None,
     )
+
+
+def _responsible_office_id(referral: Referral | None, referral_id: int | None) -> int | None:
+    """The youth office responsible for the referral read (or refused) now; ``None`` for a referral
+    in the triage queue, a nonexistent id, or an entry about no referral."""
+    if referral is not None:
+        return referral.youth_office_id
+    if referral_id is None:
+        return None
+    return Referral.objects.filter(pk=referral_id).values_list("youth_office_id", flat=True).first()
 
 
 def access_log_record(
@@ -104,18 +123,44 @@ def log_office_ids(user) -> list[int]:
 
 def access_log_for(user):
     """The access-log entries ``user`` may read: for the offices they lead or are data protection
-    officer of, the entries of referrals those offices are responsible for (whoever read them) and
-    the entries made by the offices' own members (whatever they tried to read). Nobody else reads
-    the log. The data protection officer reads the log, never a referral: ``visible_to`` does not
-    open referrals to that role. Fast: an indexed ``agency`` comparison, and ``referral_id`` against
-    the office's referrals (the ``youth_office`` index)."""
+    officer of, the entries those offices are responsible for (``AccessLogEntry.office``: the reads
+    of their referrals, whoever read them) and the entries made by the offices' own members
+    (whatever they tried to read). Nobody else reads the log. The data protection officer reads the
+    log, never a referral: ``visible_to`` does not open referrals to that role. The page and the CSV
+    read the same entries branch by branch (``_log_branches``), each one index range."""
     offices = log_office_ids(user)
     if not offices:
         return AccessLogEntry.objects.none()
-    own_referrals = Referral.objects.filter(youth_office_id__in=offices).values("pk")
-    return AccessLogEntry.objects.filter(Q(agency_id__in=offices) | Q(referral_id__in=own_referrals)).select_related(
-        "person", "agency"
-    )
+    return AccessLogEntry.objects.filter(
+        Q(office_id__in=offices) | (OUTSIDE_OFFICE & Q(agency_id__in=offices))
+    ).select_related("person", "agency")
+
+
+def _log_branches(offices: list[int]):
+    """``access_log_for`` as one query per office and part, each read newest first from one index:
+    the entries the office is responsible for (``accesslog_office_at``, with a person filter
+    ``accesslog_office_person``), and its members' entries about other offices' referrals
+    (``accesslog_agency_outside``, with a person filter ``accesslog_outside_person``). No OR across
+    columns, so each is a range scan with a LIMIT."""
+    entries = AccessLogEntry.objects.select_related("person", "agency")
+    for office in offices:
+        yield entries.filter(office_id=office)
+        yield entries.filter(OUTSIDE_OFFICE, agency_id=office)
+
+
+def _newest(branches, limit: int) -> list[AccessLogEntry]:
+    """The ``limit`` newest entries of the branches together (newest first, each entry once): at most
+    ``limit`` rows of each, merged."""
+    key = attrgetter("at", "pk")
+    runs = [list(branch.order_by("-at", "-id")[:limit]) for branch in branches]
+    merged, seen = [], set()
+    for entry in heapq.merge(*runs, key=key, reverse=True):
+        if entry.pk not in seen:
+            seen.add(entry.pk)
+            merged.append(entry)
+            if len(merged) == limit:
+                break
+    return merged
 
 
 def referral_access_log(user, referral_id: int):
@@ -134,7 +179,7 @@ def references_of(user, entries) -> dict[int, str]:
     if not ids:
         return {}
     rows = Referral.objects.filter(pk__in=ids, youth_office_id__in=log_office_ids(user)).values_list("pk", "reference")
-    return dict(rows)
+    return dict(rows.order_by())  # no ordering: a dict, and no sort of the rows
 
 
 def _person_name(person) -> str:
@@ -224,20 +269,35 @@ def _midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _log_and_form(request):
-    if not log_office_ids(request.user):
+def _people(offices: list[int], requested) -> list:
+    """The person filter's choices without reading the whole log: the offices' members, the people
+    of the newest ``PEOPLE_FROM_NEWEST`` entries of each branch (outsiders who read the office's referrals — police,
+    other offices, the coordinator) and the person asked for in the request if they appear in the log
+    (an older outsider, reached by a link or typed id)."""
+    ids = set(Membership.objects.filter(agency_id__in=offices).values_list("user_id", flat=True))
+    for branch in _log_branches(offices):
+        newest = branch.order_by("-at", "-id").values_list("person_id", flat=True)[:PEOPLE_FROM_NEWEST]
+        ids |= {person for person in newest if person}
+    if isinstance(requested, str) and requested.isdigit() and int(requested) not in ids:
+        person = int(requested)
+        if any(branch.filter(person_id=person).exists() for branch in _log_branches(offices)):
+            ids.add(person)
+    people = get_user_model().objects.filter(pk__in=ids)
+    return list(people.order_by("last_name", "first_name", "username"))
+
+
+def _log_and_form(request, limit: int):
+    offices = log_office_ids(request.user)
+    if not offices:
         raise PermissionDenied(_("The access log is open to the office lead and the data protection officer."))
-    entries = access_log_for(request.user)
-    people = get_user_model().objects.filter(pk__in=entries.filter(person__isnull=False).values("person_id"))
-    form = AccessLogFilterForm(request.GET, people=people.order_by("last_name", "first_name", "username"))
-    return form.filter(entries).order_by("-at", "-id"), form
+    form = AccessLogFilterForm(request.GET, people=_people(offices, request.GET.get("person")))
+    return _newest((form.filter(branch) for branch in _log_branches(offices)), limit), form
 
 
 @login_required
 def access_log_page(request):
     """The office's access log, newest first, filterable by person, action, dates and reference."""
-    entries, form = _log_and_form(request)
-    shown = list(entries[:PAGE_SIZE])
+    shown, form = _log_and_form(request, PAGE_SIZE)
     references = references_of(request.user, shown)
     rows = []
     for entry in shown:
@@ -265,8 +325,7 @@ CSV_COLUMNS = (
 @login_required
 def access_log_csv(request):
     """The same entries as the page (same filters) as CSV: staff, codes and ids, no child's name."""
-    entries, _form = _log_and_form(request)
-    shown = list(entries[:CSV_LIMIT])
+    shown, _form = _log_and_form(request, CSV_LIMIT)
     references = references_of(request.user, shown)
     rows = []
     for entry in shown:

@@ -349,6 +349,11 @@ class Referral(models.Model):
     status_before_forward = models.CharField(max_length=20, choices=Status.choices, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
+    # The outcome that decides the retention of a closed referral (a ``RetentionOutcome`` value),
+    # stored by the closing services in the closing transaction (``referrals.retention_outcome``);
+    # empty while the referral is open. The dry run and the daily job read it through the index
+    # ``referral_retention`` instead of computing it per referral (issue 12).
+    retention_outcome = models.CharField(_("retention outcome"), max_length=20, blank=True, default="")
 
     objects = ReferralQuerySet.as_manager()
 
@@ -408,6 +413,13 @@ class Referral(models.Model):
             # filings of a period, each one index range.
             models.Index(fields=["youth_office", "received_at"], name="referral_office_received_at"),
             models.Index(fields=["police_authority", "submitted_at"], name="referral_authority_submitted"),
+            # Retention (referrals.retention): an office's closed referrals of one outcome, oldest
+            # closing first — the dry run of a rule and the daily job are one range of it each.
+            models.Index(
+                fields=["youth_office", "retention_outcome", "closed_at", "id"],
+                condition=models.Q(status=Status.CLOSED),
+                name="referral_retention",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -964,6 +976,11 @@ class DeletionRecord(models.Model):
         return self.reference
 
 
+# An access-log entry made by a member of ``agency`` about a referral of another office: the part
+# of an office's log that ``office`` does not cover (``AccessLogEntry.office``).
+OUTSIDE_OFFICE = models.Q(office__isnull=False) & ~models.Q(office=F("agency"))
+
+
 class AccessLogEntry(models.Model):
     """One read of personal data — a referral (with its children and persons), its notes,
     attachments, timeline, assessment or export — or one refused attempt (404 by scope).
@@ -972,8 +989,18 @@ class AccessLogEntry(models.Model):
     ``referral_id``), how (``action``), when, ``request_id`` and ``address``: never names or content.
     ``referral_id`` is a plain integer, not a foreign key: a refused attempt names a referral the
     person may not see, and the log outlives a referral deleted under the retention rules.
-    Append-only where it is stored: a database trigger refuses UPDATE and DELETE (migration 0003).
+    Append-only where it is stored: a database trigger refuses UPDATE and DELETE (migration 0004).
     Written only by ``referrals.access_log.access_log_record``.
+
+    ``office`` is the office whose log shows the entry (issue 12): the youth office responsible for
+    the referral at the time of the read (``Referral.youth_office``, also for a refused attempt on
+    an existing referral); without one — a referral in the triage queue, a nonexistent id — the
+    agency the person acted in. The lead's page reads one range of ``accesslog_office_at`` for it,
+    plus one of ``accesslog_agency_outside`` for what the office's own members read elsewhere
+    (``agency`` is theirs, ``office`` another). Entries written before the column existed were
+    filled by migration 0021 with the referral's office at that moment (what the page showed then).
+    A referral that moves later (the coordinator assigns it from triage) keeps its earlier entries
+    with the office of their time.
     """
 
     class Action(models.TextChoices):
@@ -1005,12 +1032,29 @@ class AccessLogEntry(models.Model):
     referral_id = models.PositiveBigIntegerField(_("referral id"), null=True, db_index=True)
     request_id = models.UUIDField(_("request id"), null=True)
     address = models.GenericIPAddressField(_("network address"), null=True)
+    office = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,  # served by accesslog_office_at
+        verbose_name=_("responsible office"),
+    )
 
     class Meta:
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log entries")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["agency", "at"], name="accesslog_agency_at")]
+        indexes = [
+            models.Index(fields=["agency", "at"], name="accesslog_agency_at"),
+            # The lead's page and CSV (referrals.access_log): newest first per office, also per person.
+            models.Index(fields=["office", "-at", "-id"], name="accesslog_office_at"),
+            models.Index(fields=["office", "person", "-at", "-id"], name="accesslog_office_person"),
+            models.Index(fields=["agency", "-at", "-id"], condition=OUTSIDE_OFFICE, name="accesslog_agency_outside"),
+            models.Index(
+                fields=["agency", "person", "-at", "-id"], condition=OUTSIDE_OFFICE, name="accesslog_outside_person"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.obj_type} {self.obj_id or ''}".strip()

@@ -8,7 +8,9 @@ which never reached a youth office — the district's coordination office (its o
 its own transaction, with everything that hangs on it — children, persons, history, assessments,
 notes, attachments and their files, follow-ups, fingerprints, escalations, grants and the
 notifications that link to it. What remains is an anonymous count in ``RetentionStatistic`` and a
-``DeletionRecord`` (reference, office, rule, time).
+``DeletionRecord`` (reference, office, rule, time). The outcome is the one stored on the referral
+when it was closed (``Referral.retention_outcome``, rule in ``referrals.retention_outcome``), so the
+dry run and the job read an index range instead of computing it per referral (issue 12).
 
 The same job deletes drafts that were never submitted and not changed for ``DRAFT_RETENTION_DAYS``
 (setting, default 30): they hold children's data nobody but their author can see. Only a
@@ -25,8 +27,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,10 +39,8 @@ from notifications.models import Notification
 
 from .models import (
     DEFAULT_RETENTION_DAYS,
-    Assessment,
     DeletionRecord,
     Referral,
-    ReferralEvent,
     RetentionOutcome,
     RetentionRule,
     RetentionStatistic,
@@ -50,25 +49,6 @@ from .models import (
 from .statistics import statistic_rows_keep
 
 logger = logging.getLogger(__name__)
-
-
-def retention_outcome_expression():
-    """The outcome that decides a referral's retention, computed in the database: the outcome of the
-    last signed-off assessment; without one ``handed_over`` if it was exported, else ``none``."""
-    signed = (
-        Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=False)
-        .order_by("-signed_off_at", "-id")
-        .values("outcome")[:1]
-    )
-    exported = ReferralEvent.objects.filter(referral=OuterRef("pk"), kind=ReferralEvent.Kind.EXPORTED)
-    return Coalesce(
-        Subquery(signed, output_field=CharField()),
-        Case(
-            When(Exists(exported), then=Value(RetentionOutcome.HANDED_OVER.value)),
-            default=Value(RetentionOutcome.NONE.value),
-            output_field=CharField(),
-        ),
-    )
 
 
 def rules_in_force(*, office: Agency, day: datetime.date) -> dict[str, RetentionRule]:
@@ -110,10 +90,12 @@ def _closed_of(office: Agency) -> QuerySet[Referral]:
             closed = closed.none()
     else:
         closed = closed.filter(youth_office=office)
-    return closed.annotate(retention_outcome=retention_outcome_expression())
+    return closed
 
 
 def _due_q(rules: dict[str, RetentionRule], at: datetime.datetime) -> Q:
+    """The stored outcome (``Referral.retention_outcome``, written at closing) and ``closed_at``:
+    per outcome one range of the index ``referral_retention``."""
     due = Q(pk__in=[])  # no rule, nothing due
     for outcome, rule in rules.items():
         due |= Q(retention_outcome=outcome, closed_at__lte=at - datetime.timedelta(days=rule.keep_days))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from . import followthrough
 from . import notifications as referral_notifications
 from .models import Referral, ReferralEvent, Status
+from .retention_outcome import retention_outcome_store
 from .screening_models import NextStep, Screening
 from .services import _check, _event, _lock, _save
 from .task_models import SignOffSubject
@@ -107,5 +108,6 @@ def screening_sign_off(*, referral: Referral, user: User, expected_version: int 
     _event(locked, user, ReferralEvent.Kind.SCREENING_SIGNED_OFF, screening=screening.pk)
     followthrough.signoff_requests_resolve(locked, user, subject=SignOffSubject.SCREENING, object_id=screening.pk)
     _event(locked, user, ReferralEvent.Kind.CLOSED, outcome=SCREENED_OUT, next_step=screening.next_step)
+    retention_outcome_store(locked)
     referral_notifications.notify_police_of_status(locked)
     return screening

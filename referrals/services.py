@@ -45,6 +45,7 @@ from .models import (
     Urgency,
 )
 from .notifications import AlertCause, PoliceChange
+from .retention_outcome import retention_outcome_store
 from .task_models import SignOffSubject
 from .transitions import Action, latest_assessment, transition_check
 
@@ -673,6 +674,7 @@ def referral_close(*, referral: Referral, user: User, expected_version: int | No
     locked.status, locked.closed_at = Status.CLOSED, timezone.now()
     _save(locked, "status", "closed_at")
     _event(locked, user, ReferralEvent.Kind.CLOSED, outcome=current.outcome)
+    retention_outcome_store(locked)
     referral_notifications.notify_police_of_status(locked, PoliceChange.CLOSED)
     return locked
 
@@ -684,7 +686,8 @@ def referral_reopen(*, referral: Referral, user: User, reason: str, expected_ver
     _check(user, locked, Action.REOPEN)
     reason = _need_reason(reason)
     locked.status, locked.closed_at, locked.reopened_at = Status.IN_ASSESSMENT, None, timezone.now()
-    _save(locked, "status", "closed_at", "reopened_at")
+    locked.retention_outcome = ""  # decided again at the next closing
+    _save(locked, "status", "closed_at", "reopened_at", "retention_outcome")
     _event(locked, user, ReferralEvent.Kind.REOPENED, reason=reason)
     referral_notifications.notify_police_of_status(locked, PoliceChange.REOPENED)
     return locked
@@ -852,6 +855,7 @@ def referral_export(
     locked.status, locked.closed_at = Status.CLOSED, timezone.now()
     _save(locked, "status", "closed_at")
     _event(locked, user, ReferralEvent.Kind.EXPORTED, recipient=recipient)
+    retention_outcome_store(locked)
     referral_notifications.notify_police_of_status(locked, PoliceChange.EXPORTED)
     document["handover"] = {"recipient": recipient, "by": user.get_username(), "at": locked.closed_at.isoformat()}
     return document

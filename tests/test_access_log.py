@@ -3,16 +3,19 @@ attempts too; the log is append-only in the database; only the office lead and t
 protection officer read it."""
 
 import csv
+import importlib
 import io
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
 from agencies.models import Agency, Membership, Role
+from referrals import access_log
 from referrals.models import AccessLogEntry, Attachment
 from referrals.services import attachment_add, note_add
 from tests.conftest import _person
@@ -339,3 +342,99 @@ def test_data_protection_officer_lands_on_the_access_log(client, personas):
     assert response.status_code == 302 and response["Location"].endswith("/access-log/")
     page = client.get(response["Location"])
     assert page.status_code == 200 and 'href="/access-log/"' in page.content.decode()
+
+
+# --- the responsible office on each entry (issue 12) ------------------------------------------------
+
+MIGRATION_0021 = importlib.import_module("referrals.migrations.0021_access_log_office")
+
+
+def test_each_entry_stores_the_office_whose_log_shows_it(personas, referral):
+    hilden, velbert = Agency.objects.get(code="JA-HIL"), Agency.objects.get(code="JA-VEL")
+    before = last_id()
+    web(personas.caseworker_hilden).get(f"/referrals/{referral.pk}/")
+    only_new(before, agency=hilden, office=hilden)
+    before = last_id()
+    api(personas.police_hilden).get(f"/api/v1/referrals/{referral.pk}/")
+    only_new(before, agency=Agency.objects.get(code="PW-HIL"), office=hilden)  # an outsider's read
+    before = last_id()
+    web(personas.caseworker_velbert).get(f"/referrals/{referral.pk}/")  # refused: still Hilden's referral
+    only_new(before, action="denied", agency=velbert, office=hilden)
+    before = last_id()
+    web(personas.caseworker_velbert).get("/referrals/987654/")  # no such referral: the acting agency
+    only_new(before, action="denied", agency=velbert, office=velbert)
+    triage = make_referral(personas.police_hilden, postcode="40721", city="Düsseldorf")
+    before = last_id()
+    web(personas.district_coordinator).get(f"/referrals/{triage.pk}/")
+    coordination = Agency.objects.get(code="KOORD")
+    new = AccessLogEntry.objects.filter(pk__gt=before)  # in triage: no youth office yet, the acting agency
+    assert new.exists() and not new.exclude(office=coordination).exists()
+
+
+def test_the_page_reads_by_office_and_keeps_outsiders_and_own_members_elsewhere(personas, referral):
+    velbert = make_referral(personas.police_velbert, postcode="42551", city="Velbert")
+    api(personas.police_hilden).get(f"/api/v1/referrals/{referral.pk}/")  # outsider reads Hilden's case
+    web(personas.caseworker_hilden).get(f"/referrals/{velbert.pk}/")  # own member, Velbert's case
+    web(personas.caseworker_velbert).get(f"/referrals/{velbert.pk}/")  # Velbert only
+    client = web(personas.lead_hilden)
+    rows = _log_rows(client.get("/access-log.csv"))
+    assert {(r["person"], r["referral_id"], r["action"]) for r in rows} == {
+        (personas.police_hilden.get_username(), str(referral.pk), "view"),
+        (personas.caseworker_hilden.get_username(), str(velbert.pk), "denied"),
+    }
+    assert [r["at"] for r in rows] == sorted((r["at"] for r in rows), reverse=True)
+    # The person filter names the office's members and the outsider who read its referral.
+    page = client.get("/access-log/").content.decode()
+    assert f'value="{personas.police_hilden.pk}"' in page and f'value="{personas.lead_hilden.pk}"' in page
+    assert f'value="{personas.caseworker_velbert.pk}"' not in page
+    only_police = _log_rows(client.get(f"/access-log.csv?person={personas.police_hilden.pk}"))
+    assert [r["referral_id"] for r in only_police] == [str(referral.pk)]
+
+
+def test_the_person_filter_reaches_an_outsider_beyond_the_newest_entries(personas, referral, monkeypatch):
+    monkeypatch.setattr(access_log, "PEOPLE_FROM_NEWEST", 1)
+    api(personas.police_hilden).get(f"/api/v1/referrals/{referral.pk}/")
+    web(personas.caseworker_hilden).get(f"/referrals/{referral.pk}/")  # newer: the police read is beyond 1
+    client = web(personas.lead_hilden)
+    assert f'value="{personas.police_hilden.pk}"' not in client.get("/access-log/").content.decode()
+    page = client.get(f"/access-log/?person={personas.police_hilden.pk}").content.decode()
+    assert f'value="{personas.police_hilden.pk}" selected' in page
+    rows = _log_rows(client.get(f"/access-log.csv?person={personas.police_hilden.pk}"))
+    assert [r["person"] for r in rows] == [personas.police_hilden.get_username()]
+
+
+def test_the_migration_fills_the_office_and_the_log_stays_append_only(personas, referral, monkeypatch):
+    velbert = make_referral(personas.police_velbert, postcode="42551", city="Velbert")
+    hilden_agency, velbert_agency = Agency.objects.get(code="JA-HIL"), Agency.objects.get(code="JA-VEL")
+    old = [  # entries as written before the column existed
+        AccessLogEntry(person=personas.police_hilden, agency=Agency.objects.get(code="PW-HIL"), action="view",
+                       obj_type="referral", obj_id=referral.pk, referral_id=referral.pk),
+        AccessLogEntry(person=personas.caseworker_hilden, agency=hilden_agency, action="denied",
+                       obj_type="referral", obj_id=velbert.pk, referral_id=velbert.pk),
+        AccessLogEntry(person=personas.caseworker_velbert, agency=velbert_agency, action="denied",
+                       obj_type="referral", obj_id=987654, referral_id=987654),
+    ]  # fmt: skip
+    AccessLogEntry.objects.bulk_create(old)
+    monkeypatch.setattr(MIGRATION_0021, "BATCH", 1)  # one statement per entry: the batches cover every id
+    MIGRATION_0021.backfill(None, SimpleNamespace(connection=connection))
+    offices = dict(AccessLogEntry.objects.filter(pk__in=[e.pk for e in old]).values_list("pk", "office_id"))
+    assert [offices[e.pk] for e in old] == [hilden_agency.pk, velbert_agency.pk, velbert_agency.pk]
+    with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
+        AccessLogEntry.objects.filter(pk=old[0].pk).update(role="office_lead")
+    with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
+        AccessLogEntry.objects.filter(pk=old[0].pk).delete()
+
+
+def test_the_pages_parts_are_the_scoping_rule(personas, referral, dpo_hilden):
+    """``_log_branches`` (what the page and the CSV read) holds exactly ``access_log_for``'s entries."""
+    velbert = make_referral(personas.police_velbert, postcode="42551", city="Velbert")
+    api(personas.police_hilden).get(f"/api/v1/referrals/{referral.pk}/")
+    web(personas.caseworker_hilden).get(f"/referrals/{referral.pk}/")
+    web(personas.caseworker_hilden).get(f"/referrals/{velbert.pk}/")
+    web(personas.caseworker_velbert).get(f"/referrals/{velbert.pk}/")
+    web(personas.caseworker_velbert).get(f"/referrals/{referral.pk}/")
+    for reader in (personas.lead_hilden, dpo_hilden, personas.lead_velbert):
+        offices = access_log.log_office_ids(reader)
+        parts = [e.pk for branch in access_log._log_branches(offices) for e in branch]
+        assert len(parts) == len(set(parts))  # no entry in two parts of one office
+        assert set(parts) == set(access_log.access_log_for(reader).values_list("pk", flat=True)) != set()

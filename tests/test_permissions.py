@@ -1043,8 +1043,8 @@ def _retention_rules(referrals):
     rules = {}
     for code, key in RETENTION_LEADS.values():
         Referral.objects.filter(pk=referrals[key].pk).update(
-            status="closed", closed_at=timezone.now() - datetime.timedelta(days=400)
-        )
+            status="closed", closed_at=timezone.now() - datetime.timedelta(days=400), retention_outcome="none"
+        )  # as referral_close would leave it without an assessment (Referral.retention_outcome)
         rules[code] = RetentionRule.objects.create(
             office=Agency.objects.get(code=code),
             outcome="none",

@@ -2,7 +2,9 @@
 hangs on a referral, the anonymous remains, and the dry run the lead sees before a rule applies."""
 
 import datetime
+import importlib
 import os
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
@@ -36,6 +39,8 @@ from referrals.models import (
     Status,
 )
 from referrals.retention import retention_delete, retention_due
+from referrals.retention_outcome import retention_outcome_expression
+from referrals.screening import screening_save, screening_sign_off
 from referrals.services import (
     assessment_save,
     assessment_sign_off,
@@ -50,6 +55,7 @@ from referrals.services import (
 from referrals.tasks import retention_delete as retention_delete_task
 from tests.factories import make_referral
 
+MIGRATION_0022 = importlib.import_module("referrals.migrations.0022_retention_outcome")
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime.datetime(2027, 1, 10, 10, 0, tzinfo=BERLIN)
 
@@ -152,7 +158,7 @@ def test_due_per_outcome_under_the_default_rules(personas, at):
     referrals["no_risk_no_need"] = closed(personas, "no_risk_no_need")
     referrals["handed_over"] = exported(personas)
     unassessed = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
-    Referral.objects.filter(pk=unassessed.pk).update(status=Status.CLOSED, closed_at=T0)
+    Referral.objects.filter(pk=unassessed.pk).update(status=Status.CLOSED, closed_at=T0, retention_outcome="none")
     referrals["none"] = unassessed
     hilden = office("hilden")
 
@@ -605,3 +611,70 @@ def test_a_coordination_rule_is_only_for_handed_over_and_only_offices_have_rules
         RetentionRule(office=station, outcome="handed_over", keep_days=30, valid_from=tomorrow).full_clean()
     assert set(refused.value.message_dict) == {"office"}
     RetentionRule(office=coordination(), outcome="handed_over", keep_days=30, valid_from=tomorrow).full_clean()
+
+
+# --- the stored outcome (issue 12) --------------------------------------------------------------------
+
+
+def _stored_and_computed(referral) -> tuple[str, str]:
+    row = (
+        Referral.objects.filter(pk=referral.pk)
+        .annotate(computed=retention_outcome_expression())
+        .values_list("retention_outcome", "computed")
+        .get()
+    )
+    return row
+
+
+@pytest.mark.parametrize("outcome", ["acute_risk", "latent_risk", "support_need", "no_risk_no_need"])
+def test_closing_after_a_signed_off_assessment_stores_its_outcome(personas, outcome):
+    referral = closed(personas, outcome)
+    assert _stored_and_computed(referral) == (outcome, outcome)
+    assert referral.retention_outcome == outcome
+
+
+def test_exporting_stores_handed_over_from_an_office_and_from_triage(personas):
+    assert _stored_and_computed(exported(personas)) == ("handed_over", "handed_over")
+    assert _stored_and_computed(exported_from_triage(personas)) == ("handed_over", "handed_over")
+
+
+def test_a_screening_no_stores_none(personas):
+    referral = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    referral_acknowledge(referral=referral, user=personas.caseworker_hilden)
+    screening_save(
+        referral=referral, user=personas.caseworker_hilden, weighty_indications=False,
+        reason="Einmaliger Streit, Kinder schliefen, Eltern kooperativ.", next_step="information_only",
+    )  # fmt: skip
+    screening_sign_off(referral=referral, user=personas.lead_hilden)
+    assert Referral.objects.get(pk=referral.pk).status == Status.CLOSED
+    assert _stored_and_computed(referral) == ("none", "none")
+
+
+def test_reopening_empties_it_and_the_next_closing_decides_again(personas):
+    referral = closed(personas, "no_risk_no_need")
+    referral_reopen(referral=referral, user=personas.lead_hilden, reason="Neue Hinweise")
+    assert Referral.objects.get(pk=referral.pk).retention_outcome == ""
+    # Exported after the reopening: the earlier signed-off assessment still decides (same rule).
+    referral_export(referral=referral, user=personas.lead_hilden, recipient="Jugendamt Köln")
+    assert _stored_and_computed(referral) == ("no_risk_no_need", "no_risk_no_need")
+    referral_reopen(referral=referral, user=personas.lead_hilden, reason="Zurück")
+    assessment_save(
+        referral=referral, user=personas.caseworker_hilden, summary="Erneut", outcome="acute_risk", measures=["none"]
+    )
+    assessment_sign_off(referral=referral, user=personas.lead_hilden)
+    referral_close(referral=referral, user=personas.caseworker_hilden)
+    assert _stored_and_computed(referral) == ("acute_risk", "acute_risk")
+
+
+def test_the_migration_fills_the_stored_outcome_as_the_rule_computes_it(personas):
+    referrals = [closed(personas, "latent_risk"), exported(personas), exported_from_triage(personas)]
+    unassessed = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    Referral.objects.filter(pk=unassessed.pk).update(status=Status.CLOSED, closed_at=T0)
+    open_one = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    Referral.objects.update(retention_outcome="")  # as before the migration
+    MIGRATION_0022.backfill(None, SimpleNamespace(connection=connection))
+    for referral in [*referrals, unassessed]:
+        stored, computed = _stored_and_computed(referral)
+        assert stored == computed != ""
+    assert [_stored_and_computed(r)[0] for r in referrals] == ["latent_risk", "handed_over", "handed_over"]
+    assert Referral.objects.get(pk=open_one.pk).retention_outcome == ""
