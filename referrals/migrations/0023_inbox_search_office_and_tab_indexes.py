@@ -95,7 +95,7 @@ def drop_office_search(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("agencies", "0008_jurisdiction_per_municipality"),
-        ("referrals", "0020_oversight_figures"),
+        ("referrals", "0022_retention_outcome"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

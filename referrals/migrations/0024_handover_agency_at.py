@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("referrals", "0020_oversight_figures")]
+    dependencies = [("referrals", "0023_inbox_search_office_and_tab_indexes")]
 
     operations = [
         migrations.AddIndex(
