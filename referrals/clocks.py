@@ -10,6 +10,8 @@
 
 import datetime
 
+from django.db.models import Q
+
 from agencies.models import Agency
 from core.calendar import LOCAL_TZ, add_working_days, is_working_day, next_working_day, nrw_holidays
 
@@ -23,6 +25,7 @@ __all__ = [
     "is_working_day",
     "next_working_day",
     "nrw_holidays",
+    "overdue_q",
     "time_left",
     "triage_due",
 ]
@@ -82,3 +85,9 @@ def is_overdue(referral: Referral, now: datetime.datetime) -> bool:
         and referral.status in OPEN_STATUSES
         and time_left(referral.due_at, now) < datetime.timedelta(0)
     )
+
+
+def overdue_q(now: datetime.datetime) -> Q:
+    """The database form of ``is_overdue``: a deadline is set and past, the referral is not
+    acknowledged and still open."""
+    return Q(due_at__isnull=False, due_at__lt=now, acknowledged_at__isnull=True, status__in=OPEN_STATUSES)

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind
 
+from .clocks import overdue_q
 from .models import (
     OPEN_STATUSES,
     Assessment,
@@ -46,6 +47,7 @@ from .models import (
     Status,
     Urgency,
 )
+from .screening_models import Screening
 
 SUPPRESS_BELOW = 3
 MONTHS_MAX = 36  # a chosen period spans at most three years
@@ -305,8 +307,6 @@ def _person_name(first: str, last: str, username: str) -> str:
 def waiting_signoff_q() -> Q:
     """A risk assessment not yet signed off, or a screening without weighty indications whose sign-off
     (which closes the case) is still missing."""
-    from .screening_models import Screening
-
     assessment = Assessment.objects.filter(referral=OuterRef("pk"), signed_off_at__isnull=True)
     screening = Screening.objects.filter(referral=OuterRef("pk"), weighty_indications=False, signed_off_at=None)
     return Q(Exists(assessment)) | Q(Exists(screening))
@@ -329,8 +329,6 @@ def office_workload(*, office, now, assignee=None) -> dict:
     offered to the office (index on ``forwarded_to``) counted in the same statement: their rows form
     one group without person, status or urgency, and every count but theirs is filtered to the
     office's own open cases, so nothing of the sending office's people is read."""
-    from .selectors import overdue_q
-
     own = Q(youth_office=office, status__in=OPEN_STATUSES)
     if assignee is not None:
         own &= Q(assignee=assignee)
@@ -503,8 +501,6 @@ def assessment_figures(*, office, period: Period) -> dict:
 def _screenings_completed(office, period: Period):
     """Screenings of the office completed in the period: a "no" when it was signed off (that closes
     the case), a "yes" when it was recorded (the case goes on to the risk assessment)."""
-    from .screening_models import Screening
-
     begin, end = period.begin_at, period.end_at
     no = Q(weighty_indications=False, signed_off_at__gte=begin, signed_off_at__lt=end)
     yes = Q(weighty_indications=True, created_at__gte=begin, created_at__lt=end)
@@ -574,8 +570,6 @@ def figure_q(value: str, user, now) -> Q | None:
     cases the figure counts. ``value`` is ``key:office[:…]``; an office the person does not work in,
     or a malformed value, yields no referrals (the inbox is the person's scope anyway). None when
     the value names no figure at all."""
-    from .selectors import overdue_q
-
     parts = (value or "").split(":")
     if len(parts) < 2 or not parts[1].isdigit():
         return None
@@ -656,8 +650,6 @@ def _outcome_q(office_id: int, rest: list[str]) -> Q:
 
 
 def _screening_no_q(office_id: int, rest: list[str]) -> Q:
-    from .screening_models import Screening
-
     try:
         period = Period(datetime.date.fromisoformat(rest[0]), datetime.date.fromisoformat(rest[1]))
     except ValueError:

@@ -13,6 +13,7 @@ from agencies.actor import actor_of
 from agencies.directory import contact_person_of
 
 from .access import ReferralAccess
+from .clocks import overdue_q
 from .dashboard import figure_q as dashboard_figure_q
 from .forms import INBOX_TABS, InboxFilterForm, InboxTab
 from .models import (
@@ -179,12 +180,6 @@ def _handed_over_to(referral: Referral) -> str | None:
 
 
 SEARCH_TERMS = 5
-
-
-def overdue_q(now) -> Q:
-    """The database form of ``clocks.is_overdue``: a deadline is set and past, the referral is not
-    acknowledged and still open."""
-    return Q(due_at__isnull=False, due_at__lt=now, acknowledged_at__isnull=True, status__in=OPEN_STATUSES)
 
 
 def inbox_tab_q(tab: str, user, now) -> Q:

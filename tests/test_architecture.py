@@ -87,3 +87,46 @@ def test_nothing_imports_cores_wiring_modules():
             if wiring in source:
                 offences.append(f"{relative} imports {wiring}")
     assert offences == []
+
+
+def _function_imports(path: pathlib.Path):
+    """Each run of consecutive imports inside a function of ``path``: (first line, last line)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        run = None
+        for statement in node.body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                run = (run[0] if run else statement.lineno, statement.end_lineno)
+                continue
+            if run:
+                yield node.name, run
+            run = None
+        if run:
+            yield node.name, run
+
+
+def test_an_import_inside_a_function_says_why():
+    """Imports stand at the top of a module (issue 11 §3). One inside a function is allowed with a
+    written reason — a comment on the line above it or on one of its lines (e.g. "X imports this
+    module: imported when used", "loads pango: only where a PDF is made") — or in an ``AppConfig.ready``,
+    where Django's documentation puts them."""
+    offences = []
+    for _app, relative, path in [*_modules(), *((None, p.relative_to(ROOT).as_posix(), p) for p in _wiring())]:
+        lines = path.read_text().splitlines()
+        for function, (first, last) in _function_imports(path):
+            if function == "ready":
+                continue
+            said = any("#" in line for line in lines[first - 2 : last])
+            if not said:
+                offences.append(f"{relative}:{first} ({function})")
+    assert offences == []
+
+
+def _wiring():
+    for folder in ("config", "core"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" not in relative and (folder == "config" or relative.startswith(CORE_WIRING)):
+                yield path
