@@ -15,7 +15,6 @@ hand and run in turns with the page (the target of issue 15: figures at most 1.5
 
 # ruff: noqa: S608 — the bare queries are this module's constants; values are parameters.
 
-import os
 import random
 import statistics
 import time
@@ -24,8 +23,16 @@ from django.db import connection
 from django.test.utils import setup_test_environment
 from django.utils import timezone
 
-from benchmarks.pages import REPEAT, N, bare, fill, logged_in, people, sql_time, timed  # also sets Django up
-from benchmarks.replicate import replicate
+from benchmarks.pages import (  # also sets Django up
+    REPEAT,
+    bare,
+    grow,
+    logged_in,
+    people,
+    sizes_of_run,
+    sql_time,
+    timed,
+)
 
 OPEN = "status IN ('submitted', 'acknowledged', 'in_assessment', 'forwarded')"
 MONTH = "date_trunc('month', {} AT TIME ZONE 'Europe/Berlin')"
@@ -103,9 +110,9 @@ def lead_and_coordinator():
     from agencies.models import Agency, Membership, Role
 
     User = get_user_model()
-    lead = User.objects.create_user("bench_lead")
+    # benchmarks.pages.people() made the lead of JA-HIL already (access log, retention): the same person.
+    lead = User.objects.get(username="bench_lead")
     coordinator = User.objects.create_user("bench_coordinator")
-    Membership.objects.create(user=lead, agency=Agency.objects.get(code="JA-HIL"), role=Role.OFFICE_LEAD)
     Membership.objects.create(user=coordinator, agency=Agency.objects.get(code="KOORD"), role=Role.DISTRICT_COORDINATOR)
     return lead, coordinator
 
@@ -182,8 +189,25 @@ def measure(lead, coordinator) -> dict:
         response = page()
         assert response.status_code == 200, (label, response.status_code)
         figures_ms, bare_ms = figures_and_bare(page, bare_all(queries, params))
-        results[label] = (timed(page), bare_ms, sql_time(page), figures_ms)
+        results[label] = (timed(page), bare_ms, sql_time(page)[0], figures_ms)
     return results
+
+
+def report(sizes: list[int], runs: list[dict]) -> None:
+    print(f"\nHTTP (Django test client, full stack), PostgreSQL; median / p95 ms over {REPEAT} requests;")
+    print("SQL: all the page's queries (median ms); figures: only its figure queries; bare: the same")
+    print("figures as hand-written aggregate SQL, run in turns with the page; ÷: figures ÷ bare")
+    print(
+        f"{'page':30}{sizes[0]:>10,} {'':>7}{sizes[1]:>10,} {'':>7}"
+        f"{'growth':>8}{'SQL ms':>8}{'figures':>8}{'bare':>7}{'÷ bare':>8}"
+    )
+    for label in runs[0]:
+        (s_med, s_p95), *_small = runs[0][label]
+        (l_med, l_p95), bare_med, sql_ms, figures_ms = runs[1][label]
+        print(
+            f"{label:30}{s_med:10.1f} /{s_p95:6.1f}{l_med:10.1f} /{l_p95:6.1f}{l_med / s_med:7.2f}x"
+            f"{sql_ms:8.1f}{figures_ms:8.1f}{bare_med:7.1f}{figures_ms / bare_med:7.2f}x"
+        )
 
 
 def main():
@@ -195,32 +219,12 @@ def main():
         rng = random.Random(15)
         caseworker, officer = people()
         lead, coordinator = lead_and_coordinator()
-        small = int(os.environ.get("BENCH_SMALL", max(N // 10, 1000)))
-        sizes, runs, done = [small, N], [], 0
+        sizes, runs, done = sizes_of_run(), [], 0
         for size in sizes:
-            t0 = time.perf_counter()
-            if done and os.environ.get("BENCH_GROW") == "copy":  # benchmarks/replicate.py: for 1,000,000
-                replicate(done, size)
-                fill(size, size, officer, caseworker, rng)  # adds nothing: settles indexes and statistics
-            else:
-                fill(done, size, officer, caseworker, rng)
+            grow(done, size, officer, caseworker, rng)
             done = size
-            print(f"filled to {size:,} referrals in {time.perf_counter() - t0:.0f} s", flush=True)
             runs.append(measure(lead, coordinator))
-        print(f"\nHTTP (Django test client, full stack), PostgreSQL; median / p95 ms over {REPEAT} requests;")
-        print("SQL: all the page's queries (median ms); figures: only its figure queries; bare: the same")
-        print("figures as hand-written aggregate SQL, run in turns with the page; ÷: figures ÷ bare")
-        print(
-            f"{'page':30}{sizes[0]:>10,} {'':>7}{sizes[1]:>10,} {'':>7}"
-            f"{'growth':>8}{'SQL ms':>8}{'figures':>8}{'bare':>7}{'÷ bare':>8}"
-        )
-        for label in runs[0]:
-            (s_med, s_p95), *_small = runs[0][label]
-            (l_med, l_p95), bare_med, sql_ms, figures_ms = runs[1][label]
-            print(
-                f"{label:30}{s_med:10.1f} /{s_p95:6.1f}{l_med:10.1f} /{l_p95:6.1f}{l_med / s_med:7.2f}x"
-                f"{sql_ms:8.1f}{figures_ms:8.1f}{bare_med:7.1f}{figures_ms / bare_med:7.2f}x"
-            )
+        report(sizes, runs)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -165,20 +165,27 @@ def logged_in(user) -> Client:
     return client
 
 
-ROW_QUERY = re.compile(r'^SELECT .* FROM "referrals_referral" .* LIMIT \d+\s*$', re.DOTALL)
+def row_query(table: str) -> re.Pattern:
+    """The page's row queries: the reads of the listed rows from ``table`` (the table of the page's bare
+    query: referrals, or the access log), ending in a LIMIT or an ORDER BY — not the counts."""
+    return re.compile(rf'^SELECT (?!COUNT\().* FROM "{table}" .* (LIMIT \d+|ORDER BY [^()]*)\s*$', re.DOTALL)
 
 
-def sql_time(page) -> tuple[float, float]:
+def sql_time(page, table: str | None = None) -> tuple[float, float | None]:
     """Median milliseconds the page's queries take together, as the database driver timed them (to
-    the millisecond); and its row queries (``ROW_QUERY``: the reads of the listed referrals), the
-    exact SQL the page sent, re-run alone and timed as ``bare`` is (``timed``)."""
+    the millisecond); and, with ``table``, its row queries (``row_query``), the exact SQL the page
+    sent, re-run alone and timed as ``bare`` is (``timed``)."""
     totals, row_sql = [], []
+    pattern = row_query(table) if table else None
     for _ in range(min(REPEAT, 10)):
         with CaptureQueriesContext(connection) as captured:
             page()
         totals.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
-        row_sql = [q["sql"] for q in captured.captured_queries if ROW_QUERY.match(q["sql"])]
-    assert row_sql, "no row query captured"
+        if pattern:
+            row_sql = [q["sql"] for q in captured.captured_queries if pattern.match(q["sql"])]
+    if not pattern:
+        return statistics.median(totals), None
+    assert row_sql, f"no row query on {table} captured"
 
     def rows():
         with connection.cursor() as cursor:
@@ -276,8 +283,42 @@ def measure(caseworker, officer) -> dict:
     for label, (page, sql, params) in pages.items():
         response = page()
         assert response.status_code == 200, (label, response.status_code)
-        results[label] = (timed(page), timed(bare(sql, params)), sql_time(page))
+        table = re.search(r"FROM (\w+)", sql).group(1)
+        results[label] = (timed(page), timed(bare(sql, params)), sql_time(page, table))
     return results
+
+
+def grow(done: int, size: int, officer, caseworker, rng: random.Random) -> None:
+    """Fill from ``done`` to ``size`` referrals: through the ORM, or with ``BENCH_GROW=copy`` (after a first
+    fill) by copying the first fill in SQL (benchmarks/replicate.py: for 1,000,000)."""
+    t0 = time.perf_counter()
+    if done and os.environ.get("BENCH_GROW") == "copy":
+        replicate(done, size)
+        fill(size, size, officer, caseworker, rng)  # adds nothing: settles indexes and statistics
+    else:
+        fill(done, size, officer, caseworker, rng)
+    print(f"filled to {size:,} referrals in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def sizes_of_run() -> list[int]:
+    return [int(os.environ.get("BENCH_SMALL", max(N // 10, 1000))), N]
+
+
+def report(sizes: list[int], runs: list[dict]) -> None:
+    print(f"\nHTTP (Django test client, full stack), PostgreSQL; median / p95 ms over {REPEAT} requests;")
+    print("at the large size (median ms): SQL = all the page's queries, rows = its row queries only,")
+    print("bare = one indexed query of the same rows alone; the ratios are to bare (module docstring)")
+    print(
+        f"{'page':28}{sizes[0]:>10,} {'':>7}{sizes[1]:>10,} {'':>7}{'growth':>8}"
+        f"{'SQL ms':>8}{'÷ bare':>8}{'rows ms':>9}{'bare ms':>9}{'rows ÷ bare':>12}"
+    )
+    for label in runs[0]:
+        (s_med, s_p95), _bare, _sql = runs[0][label]
+        (l_med, l_p95), (bare_med, _p), (sql_ms, rows_ms) = runs[1][label]
+        print(
+            f"{label:28}{s_med:10.1f} /{s_p95:6.1f}{l_med:10.1f} /{l_p95:6.1f}{l_med / s_med:7.2f}x"
+            f"{sql_ms:8.1f}{sql_ms / bare_med:7.1f}x{rows_ms:9.2f}{bare_med:9.2f}{rows_ms / bare_med:11.1f}x"
+        )
 
 
 def main():
@@ -288,32 +329,12 @@ def main():
     try:
         rng = random.Random(12)
         caseworker, officer = people()
-        small = int(os.environ.get("BENCH_SMALL", max(N // 10, 1000)))
-        sizes, runs, done = [small, N], [], 0
+        sizes, runs, done = sizes_of_run(), [], 0
         for size in sizes:
-            t0 = time.perf_counter()
-            if done and os.environ.get("BENCH_GROW") == "copy":  # benchmarks/replicate.py: for 1,000,000
-                replicate(done, size)
-                fill(size, size, officer, caseworker, rng)  # adds nothing: settles indexes and statistics
-            else:
-                fill(done, size, officer, caseworker, rng)
+            grow(done, size, officer, caseworker, rng)
             done = size
-            print(f"filled to {size:,} referrals in {time.perf_counter() - t0:.0f} s", flush=True)
             runs.append(measure(caseworker, officer))
-        print(f"\nHTTP (Django test client, full stack), PostgreSQL; median / p95 ms over {REPEAT} requests;")
-        print("at the large size (median ms): SQL = all the page's queries, rows = its row queries only,")
-        print("bare = one indexed query of the same rows alone; the ratios are to bare (module docstring)")
-        print(
-            f"{'page':28}{sizes[0]:>10,} {'':>7}{sizes[1]:>10,} {'':>7}{'growth':>8}"
-            f"{'SQL ms':>8}{'÷ bare':>8}{'rows ms':>9}{'bare ms':>9}{'rows ÷ bare':>12}"
-        )
-        for label in runs[0]:
-            (s_med, s_p95), _bare, _sql = runs[0][label]
-            (l_med, l_p95), (bare_med, _p), (sql_ms, rows_ms) = runs[1][label]
-            print(
-                f"{label:28}{s_med:10.1f} /{s_p95:6.1f}{l_med:10.1f} /{l_p95:6.1f}{l_med / s_med:7.2f}x"
-                f"{sql_ms:8.1f}{sql_ms / bare_med:7.1f}x{rows_ms:9.2f}{bare_med:9.2f}{rows_ms / bare_med:11.1f}x"
-            )
+        report(sizes, runs)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
