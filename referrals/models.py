@@ -584,6 +584,13 @@ class ReferralEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # The dashboards ask, for each referral of a period, whether it was a repeat notice or a
+        # hand-over accepted elsewhere (docs/kennzahlen.md): two small partial indexes answer that
+        # without reading the referral's whole history (seven events per referral on average).
+        indexes = [
+            models.Index(fields=["referral"], condition=Q(kind="repeat"), name="referralevent_repeat"),
+            models.Index(fields=["referral"], condition=Q(kind="forward_accepted"), name="referralevent_fwd_accepted"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.referral_id}: {self.kind}"
