@@ -34,12 +34,33 @@ TRIAGE_ORDERING = ["urgency_rank", "submitted_at", "id"]
 
 LIST_RELATED = ("youth_office", "station", "assignee", "forwarded_to")
 
+# The inbox page's rows (issue 12), read branch by branch: the columns templates/referrals/inbox.html
+# shows (the clock and the tabs of a search hit read due_at, acknowledged_at, status, assignee_id), those
+# ``ReferralAccess`` reads (the access log of a search), the sort orders' (``forms.INBOX_SORTS``; the
+# ``inbox_*`` annotations are computed in the query) and the four names. The tab counts aggregate and
+# read no columns. A column left out here and read later costs one query per row (tests/test_inbox_*.py).
+INBOX_LIST_FIELDS = (
+    "id", "version", "reference", "status", "urgency", "urgency_rank", "concerns", "submitted_at", "received_at",
+    "created_at", "due_at", "acknowledged_at", "created_by_id", "police_authority_id", "station", "station__name",
+    "youth_office", "youth_office__name", "forwarded_to", "forwarded_to__name",
+    "assignee", "assignee__username", "assignee__first_name", "assignee__last_name",
+)  # fmt: skip
+
+# The police list's rows (issue 12: the row query within 3x of the bare indexed one): the columns
+# templates/referrals/station_list.html shows, those ``ReferralAccess`` reads (the access log of a
+# search) and the ordering's; the receiving office's name is the one join. A column left out here and
+# read later costs one query per row: the query-count pins of tests/test_police_*.py catch it.
+STATION_LIST_FIELDS = (
+    "id", "reference", "police_case_number", "status", "urgency", "created_at", "submitted_at",
+    "created_by_id", "station_id", "police_authority_id", "forwarded_to_id", "youth_office", "youth_office__name",
+)  # fmt: skip
+
 
 def inbox_for(user, branch=None):
     """The inbox of the youth offices ``user`` works in: their referrals, and those forwarded to them
     and not yet accepted. ``branch``: one of ``inbox_branches(user)``, which is that part already."""
     if branch is not None:
-        return branch.select_related(*LIST_RELATED)
+        return branch.select_related(*LIST_RELATED).only(*INBOX_LIST_FIELDS)
     office_ids = sorted(actor_of(user).office_ids)
     return (
         Referral.objects.visible_to(user)
@@ -69,7 +90,8 @@ def station_referrals_for(user, scope=None):
     return (
         (Referral.objects.visible_to(user) if scope is None else scope)
         .filter(Q(station_id__in=stations) | Q(police_authority_id__in=authorities) | Q(created_by_id=user.pk))
-        .select_related(*LIST_RELATED)
+        .select_related("youth_office")
+        .only(*STATION_LIST_FIELDS)
     )
 
 
