@@ -147,7 +147,9 @@ def dry_run_cursor_parse(cursor: str | None) -> tuple[datetime.datetime, int] | 
         moment, pk_value = datetime.datetime.fromisoformat(closed_at), int(pk)
     except ValueError:
         return None
-    return None if timezone.is_naive(moment) else (moment, pk_value)
+    if timezone.is_naive(moment) or not 0 <= pk_value < 2**63:  # the id is a bigint
+        return None
+    return moment, pk_value
 
 
 def retention_dry_run(*, rule: RetentionRule, after: str | None = None, limit: int | None = None) -> DryRun:

@@ -1054,7 +1054,7 @@ def retention(request):
     rules = list(rules_for_lead(user).order_by("outcome", "-valid_from", "-id"))
     # "Show more" of one rule's dry run: ?rule=<id>&after=<cursor> (keyset, referrals.retention.DRY_RUN_SHOWN a page).
     paged = {}
-    if request.GET.get("rule", "").isdigit() and request.GET.get("after"):
+    if request.GET.get("rule", "").isdecimal() and request.GET.get("after"):
         paged = {int(request.GET["rule"]): request.GET["after"]}
     sections = []
     for office in offices:

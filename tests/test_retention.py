@@ -434,8 +434,10 @@ def test_a_long_dry_run_lists_a_page_counts_the_rest_and_pages_on(client, person
             break
     assert (listed, rounds) == (seen, 3)
     # A malformed cursor starts with the oldest instead of failing.
-    dry = api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/", {"after": "gestern_x"}).json()
-    assert [r["reference"] for r in dry["referrals"]] == seen[:2]
+    for malformed in ("gestern_x", "2027-01-10T09:00:00_3", f"{T0.isoformat()}_{2**64}"):
+        dry = api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/", {"after": malformed}).json()
+        assert [r["reference"] for r in dry["referrals"]] == seen[:2], malformed
+    assert client.get("/retention/", {"rule": "²", "after": "x"}).status_code == 200
 
 
 def test_the_dry_run_costs_the_same_queries_however_many_are_due(client, personas, dry_world, at, monkeypatch):
