@@ -21,6 +21,7 @@ dry run shown to a lead or district coordinator is limited to the offices whose 
 sets (``retention_office_ids``).
 """
 
+import dataclasses
 import datetime
 import logging
 
@@ -115,11 +116,63 @@ def dry_run_moment(rule: RetentionRule) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(rule.valid_from, datetime.time.min))
 
 
-def retention_dry_run(*, rule: RetentionRule) -> list[Referral]:
+# How many referrals a dry run lists per page; the rest is counted ("… and 1,234 more") and paged by
+# keyset on (closed_at, id), so a page costs the same however many are due (issue 12).
+DRY_RUN_SHOWN = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class DryRun:
+    """A page of a rule's dry run: ``count`` due in all, ``referrals`` the page (oldest closing
+    first), ``more`` how many are due after it and ``next_after`` the cursor of the next page."""
+
+    count: int
+    referrals: list[Referral]
+    more: int
+    next_after: str | None
+
+
+def dry_run_cursor(referral: Referral) -> str:
+    """The keyset cursor after ``referral``: its ``closed_at`` (ISO) and id."""
+    return f"{referral.closed_at.isoformat()}_{referral.pk}"
+
+
+def dry_run_cursor_parse(cursor: str | None) -> tuple[datetime.datetime, int] | None:
+    """``(closed_at, id)`` of a cursor from ``dry_run_cursor``; None for none or a malformed one
+    (the dry run then starts with the oldest)."""
+    if not cursor:
+        return None
+    closed_at, _sep, pk = cursor.rpartition("_")
+    try:
+        moment, pk_value = datetime.datetime.fromisoformat(closed_at), int(pk)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment) or not 0 <= pk_value < 2**63:  # the id is a bigint
+        return None
+    return moment, pk_value
+
+
+def retention_dry_run(*, rule: RetentionRule, after: str | None = None, limit: int | None = None) -> DryRun:
     """The office's closed referrals of the rule's outcome that the rule would delete on its first
-    day, as they stand now: ``closed_at`` + ``keep_days`` not after the start of ``valid_from``."""
-    due = _due_q({rule.outcome: rule}, dry_run_moment(rule))
-    return list(_closed_of(rule.office).filter(due).order_by("closed_at", "id").only("pk", "reference", "closed_at"))
+    day, as they stand now: ``closed_at`` + ``keep_days`` not after the start of ``valid_from``.
+
+    One range of the index ``referral_retention``: the number due is counted over it (an index-only
+    count), and only ``limit`` (``DRY_RUN_SHOWN``) referrals are read, from the keyset cursor ``after``
+    (``dry_run_cursor``) on — the page never reads the referrals before it. With a cursor the rest
+    after it is counted too, for "… and X more"."""
+    limit = limit or DRY_RUN_SHOWN
+    due = _closed_of(rule.office).filter(_due_q({rule.outcome: rule}, dry_run_moment(rule)))
+    count = due.count()
+    rest, remaining = due, count
+    start = dry_run_cursor_parse(after)
+    if start is not None:
+        closed_at, pk = start
+        # closed_at >= … bounds the index range; the OR only drops the rows of that very moment up to pk.
+        rest = due.filter(Q(closed_at__gt=closed_at) | Q(closed_at=closed_at, pk__gt=pk), closed_at__gte=closed_at)
+        remaining = rest.count()
+    page = list(rest.order_by("closed_at", "id").only("pk", "reference", "closed_at")[:limit])
+    more = max(remaining - len(page), 0)
+    return DryRun(count=count, referrals=page, more=more, next_after=dry_run_cursor(page[-1]) if more else None)
 
 
 def rules_for_lead(user) -> QuerySet[RetentionRule]:

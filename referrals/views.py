@@ -1030,7 +1030,8 @@ def retention(request):
     """The retention rules of the offices whose rules the person sets — the youth offices they lead,
     the coordination office of a district coordinator (referrals handed over from the triage queue);
     a new rule (starting in the future) is added here, and for every rule not yet in force the page
-    lists the referrals it would delete on its first day. Everyone else gets 403."""
+    says how many referrals it would delete on its first day and lists the oldest of them
+    (``DRY_RUN_SHOWN``, further pages by keyset). Everyone else gets 403."""
     user = request.user
     office_ids = retention_office_ids(user)
     if not office_ids:
@@ -1051,6 +1052,10 @@ def retention(request):
             return redirect("referrals:retention")
     today = timezone.localdate()
     rules = list(rules_for_lead(user).order_by("outcome", "-valid_from", "-id"))
+    # "Show more" of one rule's dry run: ?rule=<id>&after=<cursor> (keyset, referrals.retention.DRY_RUN_SHOWN a page).
+    paged = {}
+    if request.GET.get("rule", "").isdecimal() and request.GET.get("after"):
+        paged = {int(request.GET["rule"]): request.GET["after"]}
     sections = []
     for office in offices:
         in_force = {r.pk for r in rules_in_force(office=office, day=today).values()}
@@ -1063,7 +1068,8 @@ def retention(request):
                     in_force=rule.pk in in_force,
                     future=future,
                     years=round(rule.keep_days / 365.25, 1),
-                    dry_run=retention_dry_run(rule=rule) if future else None,
+                    dry_run=retention_dry_run(rule=rule, after=paged.get(rule.pk)) if future else None,
+                    paged=rule.pk in paged,
                 )
             )
         # A district coordinator cannot open a closed referral: the dry run lists references without links.

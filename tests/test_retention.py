@@ -2,9 +2,12 @@
 hangs on a referral, the anonymous remains, and the dry run the lead sees before a rule applies."""
 
 import datetime
+import html
 import importlib
 import os
+import re
 from types import SimpleNamespace
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,11 +17,13 @@ from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from agencies.models import Agency
 from agencies.services import district_seed
 from notifications.models import Notification
+from referrals import retention as retention_module
 from referrals.models import (
     DEFAULT_RETENTION_DAYS,
     Assessment,
@@ -376,6 +381,90 @@ def test_only_the_lead_of_the_office_sees_the_dry_run(client, personas, dry_worl
     client.force_login(personas.lead_velbert)
     assert _add_rule(client).status_code == 200  # not an office they lead: the form refuses it
     assert not RetentionRule.objects.filter(valid_from=FIRST_DAY).exclude(pk=new.pk).exists()
+
+
+def _listed(text, referrals):
+    return [r.reference for r in referrals if r.reference in text]
+
+
+def test_a_long_dry_run_lists_a_page_counts_the_rest_and_pages_on(client, personas, dry_world, at, monkeypatch):
+    """Four more "no need" closings at T0 (the same moment as A: the id breaks the tie), a page of two:
+    the page says five, lists the two oldest, "… und 3 weitere" and pages on by keyset (issue 12)."""
+    monkeypatch.setattr(retention_module, "DRY_RUN_SHOWN", 2)
+    at(T0)
+    due = [dry_world["a"]] + [closed(personas, "no_risk_no_need") for _ in range(4)]
+    at(T0 + datetime.timedelta(days=60))
+    new = rule("hilden", "no_risk_no_need", 30, FIRST_DAY)
+    client.force_login(personas.lead_hilden)
+    client.cookies["django_language"] = "de"
+    seen, url, pages = [], "/retention/", 0
+    while url:
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="de")
+        assert response.status_code == 200
+        row = next(row for section in response.context["sections"] for row in section.rows if row.rule == new)
+        assert row.dry_run.count == 5
+        text = response.content.decode()
+        assert f"diese Regel am {FIRST_DAY:%d.%m.%Y} 5 Mitteilungen löschen" in text
+        page = _listed(text, due)
+        assert len(page) == len(row.dry_run.referrals) <= 2
+        seen += page
+        pages += 1
+        more = len(due) - len(seen)
+        assert row.dry_run.more == more
+        if more:
+            assert f"… und {more} weitere." in text and "Weitere anzeigen" in text
+            url = html.unescape(re.search(r'href="(/retention/\?rule=[^"#]+)', text)[1])  # the page's own link
+            assert url == f"/retention/?rule={new.pk}&after={quote(row.dry_run.next_after)}"
+        else:
+            assert "weitere." not in text
+            url = None
+    assert (seen, pages) == ([r.reference for r in sorted(due, key=lambda r: (r.closed_at, r.pk))], 3)
+    assert seen[0] == dry_world["a"].reference  # oldest first, the tie broken by id
+
+    api = APIClient()
+    api.force_authenticate(personas.lead_hilden)
+    listed, after, rounds = [], None, 0
+    while True:
+        dry = api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/", {"after": after} if after else {}).json()
+        assert dry["count"] == 5 and len(dry["referrals"]) <= 2
+        listed += [r["reference"] for r in dry["referrals"]]
+        rounds += 1
+        assert dry["more"] == 5 - len(listed)
+        if not (after := dry["next_after"]):
+            break
+    assert (listed, rounds) == (seen, 3)
+    # A malformed cursor starts with the oldest instead of failing.
+    for malformed in ("gestern_x", "2027-01-10T09:00:00_3", f"{T0.isoformat()}_{2**64}"):
+        dry = api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/", {"after": malformed}).json()
+        assert [r["reference"] for r in dry["referrals"]] == seen[:2], malformed
+    assert client.get("/retention/", {"rule": "²", "after": "x"}).status_code == 200
+
+
+def test_the_dry_run_costs_the_same_queries_however_many_are_due(client, personas, dry_world, at, monkeypatch):
+    monkeypatch.setattr(retention_module, "DRY_RUN_SHOWN", 2)
+    new = rule("hilden", "no_risk_no_need", 30, FIRST_DAY)
+    client.force_login(personas.lead_hilden)
+    api = APIClient()
+    api.force_authenticate(personas.lead_hilden)
+
+    def queries():
+        counts = []
+        for send in (
+            lambda: client.get("/retention/"),
+            lambda: api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/"),
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                assert send().status_code == 200
+            counts.append(len(captured.captured_queries))
+        return counts
+
+    few = queries()  # one due
+    at(T0)
+    for _ in range(5):
+        closed(personas, "no_risk_no_need")
+    at(T0 + datetime.timedelta(days=60))
+    assert retention_module.retention_dry_run(rule=new).count == 6
+    assert queries() == few
 
 
 @pytest.mark.parametrize(
