@@ -12,20 +12,19 @@ outcome per referral again fails here.
 """
 
 import datetime
-import os
 import random
 from types import SimpleNamespace
 
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind
 from referrals.models import URGENCY_RANK, AccessLogEntry, Referral, RetentionOutcome, RetentionRule, Status, Urgency
 from referrals.retention import DRY_RUN_SHOWN
+from tests.plans import assert_no_seq_scan, page_plans
 
 pytestmark = [
     pytest.mark.django_db,
@@ -148,28 +147,11 @@ def seeded(django_db_setup, django_db_blocker):
 
 
 def _plans(send) -> list[tuple[str, str]]:
-    """``send()`` through the full stack; the plan of every query it sent that reads a guarded table."""
-    with CaptureQueriesContext(connection) as captured:
-        response = send()
-    assert response.status_code == 200, response
-    plans = []
-    with connection.cursor() as cursor:
-        for query in captured.captured_queries:
-            sql = query["sql"]
-            if not sql.lstrip().upper().startswith("SELECT") or not any(f'"{t}"' in sql for t in GUARDED_TABLES):
-                continue
-            cursor.execute("EXPLAIN " + sql)
-            plans.append((sql, "\n".join(row[0] for row in cursor.fetchall())))
-    assert plans, "the page sent no query on the guarded tables"
-    return plans
+    return page_plans(send, GUARDED_TABLES)
 
 
 def _assert_indexed(plans) -> None:
-    for sql, plan in plans:
-        if os.environ.get("SHOW_PLANS"):  # SHOW_PLANS=1 pytest -s: read what the planner chose
-            print(f"\n{sql}\n{plan}")
-        for table in GUARDED_TABLES:
-            assert f"Seq Scan on {table}" not in plan, f"{sql}\n\n{plan}"
+    assert_no_seq_scan(plans, GUARDED_TABLES)
 
 
 def _uses(plans, index: str) -> list[str]:
