@@ -3,6 +3,7 @@ business of ``referrals.services.referral_save``, whose errors (keyed by field p
 ``children.0.last_name``) ``ReferralForms.add_service_errors`` puts next to the fields they concern."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -769,7 +770,7 @@ class InboxFilterForm(forms.Form):
             self.add_error("received_to", _("The end of the range lies before its start."))
         return data
 
-    def value(self, name, default=""):
+    def value(self, name: str, default: Any = "") -> Any:
         """The cleaned value of a field, or ``default`` when it is empty or invalid."""
         self.is_valid()  # cleans once; invalid fields are missing from cleaned_data
         return self.cleaned_data.get(name) or default

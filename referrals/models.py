@@ -10,6 +10,7 @@ import datetime
 import functools
 import operator
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -189,8 +190,8 @@ def scope_branches(user) -> list[Q]:
     return [branch & ~Q(status=Status.DRAFT) for branch in filed] + [Q(status=Status.DRAFT, created_by_id=user.pk)]
 
 
-class ReferralQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def visible_to(self, user: Any) -> "ReferralQuerySet":
         """The referrals ``user`` may see — the only way user-facing code reaches referrals.
 
         Rules (docs/domain.md, "Wer sieht was"): caseworkers and leads see their office's referrals once
@@ -212,7 +213,7 @@ class ReferralQuerySet(models.QuerySet):
         branches = scope_branches(user)
         return self.filter(functools.reduce(operator.or_, branches)) if branches else self.none()
 
-    def visible_branches(self, user) -> list[models.QuerySet]:
+    def visible_branches(self, user: Any) -> list["ReferralQuerySet"]:
         """``visible_to`` as one queryset per branch of ``scope_branches`` (their union is the
         scope; a row may be in several). Each reads one indexed column in the index's order — the
         lists page them apart and merge (``core.pagination.keyset_page``), where one query with the
@@ -221,7 +222,7 @@ class ReferralQuerySet(models.QuerySet):
             return []
         return [self.filter(branch) for branch in scope_branches(user)]
 
-    def inbox_branches(self, user) -> list[models.QuerySet]:
+    def inbox_branches(self, user: Any) -> list["ReferralQuerySet"]:
         """The office inbox as one queryset per office branch of the scope (``office_branches``),
         disjoint: each is a branch of ``visible_to`` itself, so it needs no further scoping — and
         carries no OR the planner would have to guess through."""

@@ -1,9 +1,11 @@
 """Reads of referrals for pages and API. Every function starts from ``Referral.objects.visible_to``."""
 
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -24,6 +26,7 @@ from .models import (
     Note,
     Referral,
     ReferralEvent,
+    ReferralQuerySet,
     Status,
     office_branches,
 )
@@ -56,7 +59,7 @@ STATION_LIST_FIELDS = (
 )  # fmt: skip
 
 
-def inbox_for(user, branch=None):
+def inbox_for(user: Any, branch: QuerySet[Referral] | None = None) -> QuerySet[Referral]:
     """The inbox of the youth offices ``user`` works in: their referrals, and those forwarded to them
     and not yet accepted. ``branch``: one of ``inbox_branches(user)``, which is that part already."""
     if branch is not None:
@@ -70,19 +73,19 @@ def inbox_for(user, branch=None):
     )
 
 
-def inbox_branches(user):
+def inbox_branches(user: Any) -> list[ReferralQuerySet]:
     """The inbox as one queryset per office branch of the scope (``Referral.objects.inbox_branches``),
     for pages read branch by branch (``core.pagination.keyset_page``)."""
     return Referral.objects.inbox_branches(user)
 
 
-def list_branches(user):
+def list_branches(user: Any) -> list[ReferralQuerySet]:
     """The person's scope as one queryset per branch (``Referral.objects.visible_branches``): the
     lists build their page from each and merge the pages in order (``core.pagination.keyset_page``)."""
     return Referral.objects.visible_branches(user)
 
 
-def station_referrals_for(user, scope=None):
+def station_referrals_for(user: Any, scope: QuerySet[Referral] | None = None) -> QuerySet[Referral]:
     """What the person's station (officer) or authority (coordinator) filed, and their own drafts.
     ``scope``: one of ``list_branches(user)`` instead of the whole scope."""
     actor = actor_of(user)
@@ -95,14 +98,14 @@ def station_referrals_for(user, scope=None):
     )
 
 
-def triage_queue_for(user):
+def triage_queue_for(user: Any) -> QuerySet[Referral]:
     """The district coordinator's triage queue."""
     if not actor_of(user).coordinator_district_ids:
         return Referral.objects.none()
     return Referral.objects.visible_to(user).filter(status=Status.TRIAGE).select_related(*LIST_RELATED)
 
 
-def notes_for(access: ReferralAccess):
+def notes_for(access: ReferralAccess) -> QuerySet[Note]:
     """Internal notes an office member may read: those of the referral's offices (current, receiving),
     without notes confided under § 65 SGB VIII to another office. Police and coordinators: none."""
     office_ids = access.case_office_ids
@@ -115,7 +118,7 @@ def notes_for(access: ReferralAccess):
     )
 
 
-def attachments_for(access: ReferralAccess):
+def attachments_for(access: ReferralAccess) -> QuerySet[Attachment]:
     """Attachments, by the same rule as notes. Police read only what police attached — files of the
     filing station or authority (docs/domain.md "Rückfragen an die Polizei und Anhänge der Polizei")."""
     office_ids = access.case_office_ids
@@ -133,7 +136,7 @@ def attachments_for(access: ReferralAccess):
     )
 
 
-def timeline_for(access: ReferralAccess):
+def timeline_for(access: ReferralAccess) -> QuerySet[ReferralEvent]:
     """The referral's history for its offices; police get the coded feedback instead."""
     if not access.case_office_ids:
         return ReferralEvent.objects.none()
@@ -150,7 +153,7 @@ class FeedbackCode:
     HANDED_OVER = "handed_over"  # closed by a hand-over outside the system (referrals.handover)
 
 
-def police_feedback(referral: Referral) -> dict | None:
+def police_feedback(referral: Referral) -> dict[str, Any] | None:
     """The coded status police may learn (Rückmeldung): received, in progress (office and contact
     person), forwarded to office X, closed — never the assessment, notes or attachments."""
     status = referral.status
@@ -161,14 +164,15 @@ def police_feedback(referral: Referral) -> dict | None:
     contact = None
     if contact_user is not None and office is not None:
         contact = contact_person_of(contact_user, office)
-    code = {
+    codes: dict[str, str] = {
         Status.SUBMITTED: FeedbackCode.SUBMITTED,
         Status.TRIAGE: FeedbackCode.TRIAGE,
         Status.ACKNOWLEDGED: FeedbackCode.RECEIVED,
         Status.IN_ASSESSMENT: FeedbackCode.IN_PROGRESS,
         Status.FORWARDED: FeedbackCode.FORWARDED,
         Status.CLOSED: FeedbackCode.CLOSED,
-    }[status]
+    }
+    code = codes[status]
     if referral.assignee_id and code == FeedbackCode.RECEIVED:
         code = FeedbackCode.IN_PROGRESS
     target = referral.forwarded_to if status == Status.FORWARDED else office
@@ -204,7 +208,7 @@ def _handed_over_to(referral: Referral) -> str | None:
 SEARCH_TERMS = 5
 
 
-def inbox_tab_q(tab: str, user, now) -> Q:
+def inbox_tab_q(tab: str, user: Any, now: datetime.datetime) -> Q:
     open_ = Q(status__in=OPEN_STATUSES)
     return {
         InboxTab.OPEN: open_,
@@ -223,7 +227,7 @@ def local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def search_q(term: str, office_ids=()) -> Q:
+def search_q(term: str, office_ids: Iterable[int] = ()) -> Q:
     """One search word: part of the reference or the police case number, or of a child's first or
     last name. It only ever narrows referrals already in the person's scope: on PostgreSQL as an id
     list from the trigram indexes, elsewhere as an EXISTS subquery (no duplicate rows either way).
@@ -252,8 +256,8 @@ def search_q(term: str, office_ids=()) -> Q:
         own = Referral.objects.filter(Q(reference__icontains=term) | Q(police_case_number__icontains=term))
         parts = [part.order_by().values("referral_id") for part in children]
         return Q(pk__in=parts[0].union(*parts[1:], own.order_by().values("pk"), all=True))
-    children = Child.objects.filter(referral=OuterRef("pk")).filter(names)
-    return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Exists(children)
+    named = Child.objects.filter(referral=OuterRef("pk")).filter(names)
+    return Q(reference__icontains=term) | Q(police_case_number__icontains=term) | Q(Exists(named))
 
 
 def concern_q(concern: str) -> Q:
@@ -262,7 +266,7 @@ def concern_q(concern: str) -> Q:
     return Q(concerns__icontains=f'"{concern}"')  # SQLite: the JSON text holds the code in quotes
 
 
-def inbox_filtered(user, form: InboxFilterForm, branch=None):
+def inbox_filtered(user: Any, form: InboxFilterForm, branch: QuerySet[Referral] | None = None) -> QuerySet[Referral]:
     """The person's inbox (``selectors.inbox_for``: scope first) narrowed by search and filters —
     everything but the tab. ``inbox_received`` and ``inbox_due`` are never NULL, for sorting."""
     queryset = inbox_for(user, branch).annotate(
@@ -292,12 +296,24 @@ TAB_COUNT_LIMIT = 1_000
 CAPPED_TABS = (InboxTab.CLOSED, InboxTab.ALL)
 
 
-def inbox_tab_counts(queryset, user, now, branches=()) -> dict[str, int]:
+def inbox_tab_counts(
+    queryset: QuerySet[Referral],
+    user: Any,
+    now: datetime.datetime,
+    branches: Iterable[QuerySet[Referral]] = (),
+) -> dict[str, int]:
     """How many referrals each tab holds (``inbox_counts_and_branches``)."""
     return inbox_counts_and_branches(queryset, user, now, branches)[0]
 
 
-def inbox_counts_and_branches(queryset, user, now, branches=(), *, searched=False) -> tuple[dict[str, int], list]:
+def inbox_counts_and_branches(
+    queryset: QuerySet[Referral],
+    user: Any,
+    now: datetime.datetime,
+    branches: Iterable[QuerySet[Referral]] = (),
+    *,
+    searched: bool = False,
+) -> tuple[dict[str, int], list[QuerySet[Referral]]]:
     """How many referrals each tab holds, and the ``branches`` that hold any (for the page: a branch
     without rows in "all" has none in any tab, so its page query is left out — for most offices the
     branch of cases forwarded to them, issue 12).
@@ -335,13 +351,13 @@ def inbox_counts_and_branches(queryset, user, now, branches=(), *, searched=Fals
     parts = list(branches) or [queryset]
     occupied = parts
     for key in CAPPED_TABS:
-        found = [
+        per_part = [
             part.filter(inbox_tab_q(key, user, now)).order_by().values("pk")[: TAB_COUNT_LIMIT + 1].count()
             for part in parts
         ]
-        counts[key] = min(sum(found), TAB_COUNT_LIMIT + 1)
+        counts[key] = min(sum(per_part), TAB_COUNT_LIMIT + 1)
         if key == InboxTab.ALL:
-            occupied = [part for part, count in zip(parts, found, strict=True) if count]
+            occupied = [part for part, count in zip(parts, per_part, strict=True) if count]
     return counts, occupied
 
 
