@@ -45,12 +45,12 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
-from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from agencies.models import Agency, AgencyKind, Membership, Role  # noqa: E402
 from agencies.services import district_seed, token_issue  # noqa: E402
 from referrals.models import Referral  # noqa: E402
+from tests.factories import referral_payload  # noqa: E402  (the same complete referral the tests file)
 
 FILINGS = int(os.environ.get("BENCH_FILINGS", "40"))
 CLIENTS = 8
@@ -61,48 +61,25 @@ POSTCODES = [("40721", "Hilden"), ("40723", "Hilden"), ("42549", "Velbert"), ("4
 
 
 def payload(rng: random.Random) -> dict:
-    """A complete referral as a police client sends it; a different child each time (the repeat
-    check reads the earlier filings of the same child)."""
-    incident = (timezone.now() - timezone.timedelta(hours=3)).replace(microsecond=0)
+    """A complete referral as a police client sends it (the tests' ``referral_payload``); a different
+    child each time (the repeat check reads the earlier filings of the same child)."""
     postcode, city = rng.choice(POSTCODES)
     surname = "".join(rng.sample(SYLLABLES, 3)).title()
-    return {
-        "police_case_number": f"ME-2026-{rng.randint(100000, 999999)}",
-        "incident_at": incident.isoformat(),
-        "incident_location": "Wohnung der Familie",
-        "urgency": rng.choice(["immediate", "urgent", "routine", "routine"]),
-        "concerns": ["domestic_violence"],
-        "facts_observed": "Lautstarker Streit, zerbrochenes Geschirr, Kind weinend im Flur.",
-        "facts_reported": "Nachbarin berichtet von wiederholtem Streit.",
-        "children_present": "witnessed",
-        "police_measures": ["residence_ban"],
-        "household_address": {"street": "Mittelstraße", "house_number": "12", "postcode": postcode, "city": city},
-        "children": [
-            {
-                "first_name": rng.choice(["Mia", "Ben", "Lena", "Tom"]),
-                "last_name": surname,
-                "date_of_birth": f"{rng.randint(2010, 2024)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                "sex": "unknown",
-                "whereabouts": "bei der Mutter",
-                "school_or_kita": "",
-            }
-        ],
-        "persons": [
-            {
-                "role": "father",
-                "first_name": "Tom",
-                "last_name": surname,
-                "date_of_birth": "1988-01-15",
-                "phone": "0170 1234567",
-                "has_custody": True,
-                "is_suspect": True,
-            }
-        ],
-        "risk_factors": ["alcohol"],
-        "parents_informed": True,
-        "parents_not_informed_reason": "",
-        "callback_phone": "02103 898-6410",
-    }
+    body = referral_payload(
+        postcode=postcode,
+        city=city,
+        urgency=rng.choice(["immediate", "urgent", "routine", "routine"]),
+        police_case_number=f"ME-2026-{rng.randint(100000, 999999)}",
+    )
+    body["children"][0].update(
+        first_name=rng.choice(["Mia", "Ben", "Lena", "Tom"]),
+        last_name=surname,
+        date_of_birth=f"{rng.randint(2010, 2024)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+        sex="unknown",
+        school_or_kita="",
+    )
+    body["persons"][0]["last_name"] = surname
+    return body
 
 
 def officers() -> list[str]:
