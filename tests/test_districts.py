@@ -319,7 +319,7 @@ def test_each_coordination_office_keeps_only_its_districts_handovers(people):
             office=Agency.objects.get(code=code), outcome="handed_over", keep_days=30,
             valid_from=timezone.localdate() + datetime.timedelta(days=1),
         )  # fmt: skip
-        listed = [r.pk for r in retention_dry_run(rule=rule)]
+        listed = [r.pk for r in retention_dry_run(rule=rule).referrals]
         assert listed == [handed_over[coordinator]], coordinator
 
 

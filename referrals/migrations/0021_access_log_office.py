@@ -14,9 +14,10 @@ from django.db import migrations, models
 
 TABLE = "referrals_accesslogentry"
 BATCH = 50_000
-BACKFILL = f"""
-    UPDATE {TABLE} SET office_id = COALESCE(
-        (SELECT r.youth_office_id FROM referrals_referral r WHERE r.id = {TABLE}.referral_id), agency_id
+BACKFILL = """
+    UPDATE referrals_accesslogentry SET office_id = COALESCE(
+        (SELECT r.youth_office_id FROM referrals_referral r WHERE r.id = referrals_accesslogentry.referral_id),
+        agency_id
     )
     WHERE id >= %s AND id < %s
 """
@@ -34,7 +35,7 @@ SQLITE_NO_DELETE = f"""
 def backfill(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {TABLE}")
+        cursor.execute("SELECT MIN(id), MAX(id) FROM referrals_accesslogentry")
         first, last = cursor.fetchone()
         if first is None:
             return
