@@ -15,21 +15,16 @@ hand and run in turns with the page (the target of issue 15: figures at most 1.5
 
 # ruff: noqa: S608 — the bare queries are this module's constants; values are parameters.
 
-import random
 import statistics
 import time
 
 from django.db import connection
-from django.test.utils import setup_test_environment
 from django.utils import timezone
 
 from benchmarks.pages import (  # also sets Django up
     REPEAT,
     bare,
-    grow,
     logged_in,
-    people,
-    sizes_of_run,
     sql_time,
     timed,
 )
@@ -211,22 +206,10 @@ def report(sizes: list[int], runs: list[dict]) -> None:
 
 
 def main():
-    assert connection.vendor == "postgresql", "benchmarks.dashboards measures PostgreSQL's plans: set DATABASE_URL"
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        rng = random.Random(15)
-        caseworker, officer = people()
-        lead, coordinator = lead_and_coordinator()
-        sizes, runs, done = sizes_of_run(), [], 0
-        for size in sizes:
-            grow(done, size, officer, caseworker, rng)
-            done = size
-            runs.append(measure(lead, coordinator))
-        report(sizes, runs)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    # benchmarks.reference imports this module: imported when run as a program.
+    from benchmarks.reference import run
+
+    run(with_pages=False, seed=15)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from benchmarks.replicate import replicate  # noqa: E402
@@ -322,21 +322,10 @@ def report(sizes: list[int], runs: list[dict]) -> None:
 
 
 def main():
-    assert connection.vendor == "postgresql", "benchmarks.pages measures PostgreSQL's plans: set DATABASE_URL"
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        rng = random.Random(12)
-        caseworker, officer = people()
-        sizes, runs, done = sizes_of_run(), [], 0
-        for size in sizes:
-            grow(done, size, officer, caseworker, rng)
-            done = size
-            runs.append(measure(caseworker, officer))
-        report(sizes, runs)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    # benchmarks.reference imports this module: imported when run as a program.
+    from benchmarks.reference import run
+
+    run(with_dashboards=False)
 
 
 if __name__ == "__main__":

@@ -17,25 +17,34 @@ from django.test.utils import setup_test_environment
 from benchmarks import dashboards, pages  # pages sets Django up
 
 
-def main():
-    assert connection.vendor == "postgresql", "benchmarks.reference measures PostgreSQL's plans: set DATABASE_URL"
+def run(*, with_pages: bool = True, with_dashboards: bool = True, seed: int = 12) -> None:
+    """Create the throw-away database, fill it to each size, measure the chosen pages at each, print."""
+    assert connection.vendor == "postgresql", "the page benchmarks measure PostgreSQL's plans: set DATABASE_URL"
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        rng = random.Random(12)
+        rng = random.Random(seed)
         caseworker, officer = pages.people()
         lead, coordinator = dashboards.lead_and_coordinator()
         sizes, page_runs, dashboard_runs, done = pages.sizes_of_run(), [], [], 0
         for size in sizes:
             pages.grow(done, size, officer, caseworker, rng)
             done = size
-            page_runs.append(pages.measure(caseworker, officer))
-            dashboard_runs.append(dashboards.measure(lead, coordinator))
-        pages.report(sizes, page_runs)
-        dashboards.report(sizes, dashboard_runs)
+            if with_pages:
+                page_runs.append(pages.measure(caseworker, officer))
+            if with_dashboards:
+                dashboard_runs.append(dashboards.measure(lead, coordinator))
+        if with_pages:
+            pages.report(sizes, page_runs)
+        if with_dashboards:
+            dashboards.report(sizes, dashboard_runs)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def main():
+    run()
 
 
 if __name__ == "__main__":
