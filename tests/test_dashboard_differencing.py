@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from referrals import dashboard
 from referrals.models import Referral, Status
 from tests.factories import api_token, make_referral
-from tests.test_dashboard_district import _office, _station
-from tests.test_dashboard_office import NOVEMBER, NOW, _set, _web, at
+from tests.test_dashboard_district import _office, _station, district_outputs
+from tests.test_dashboard_office import NOW, _set, _web, at
 
 URGENCY = ("immediate", "urgent", "routine")
 ROUTE = ("direct", "via_triage")
@@ -75,13 +75,7 @@ def _district_columns():
 
 
 def test_the_district_page_csv_and_api(personas, nine):
-    with time_machine.travel(NOW, tick=False):
-        web = _web(personas.district_coordinator)
-        page = web.get(f"/dashboard/district/?{NOVEMBER}").content.decode()
-        csv = web.get(f"/dashboard/district/figures.csv?{NOVEMBER}").content.decode()
-        client = APIClient()
-        client.force_authenticate(personas.district_coordinator)
-        api = client.get(f"/api/v1/dashboard/district/?{NOVEMBER}").json()
+    page, csv, api = district_outputs(personas.district_coordinator)
     columns = _district_columns()
     station, office = _station("PW-HIL"), _office("JA-HIL")
     row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if station in r and office in r)
