@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from agencies.actor import actor_of
 from agencies.models import Membership, Role
 from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, GERMAN_DATE
+from core.related import PERSON_NAME_FIELDS, attach_related
 from core.spreadsheet import csv_text
 
 from .access import primary_membership, referral_access
@@ -141,8 +142,9 @@ def _log_branches(offices: list[int]):
     the entries the office is responsible for (``accesslog_office_at``, with a person filter
     ``accesslog_office_person``), and its members' entries about other offices' referrals
     (``accesslog_agency_outside``, with a person filter ``accesslog_outside_person``). No OR across
-    columns, so each is a range scan with a LIMIT."""
-    entries = AccessLogEntry.objects.select_related("person", "agency")
+    columns, so each is a range scan with a LIMIT. The names of the person and the agency are read
+    after the page (``_newest``), not joined into every branch (issue 12)."""
+    entries = AccessLogEntry.objects.all()
     for office in offices:
         yield entries.filter(office_id=office)
         yield entries.filter(OUTSIDE_OFFICE, agency_id=office)
@@ -160,6 +162,7 @@ def _newest(branches, limit: int) -> list[AccessLogEntry]:
             merged.append(entry)
             if len(merged) == limit:
                 break
+    attach_related(merged, ("person", "agency"), only={get_user_model(): PERSON_NAME_FIELDS})
     return merged
 
 

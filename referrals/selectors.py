@@ -4,6 +4,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.directory import contact_person_of
+from core.related import PERSON_NAME_FIELDS, attach_related
 
 from .access import ReferralAccess
 from .clocks import overdue_q
@@ -40,13 +42,13 @@ LIST_RELATED = ("youth_office", "station", "assignee", "forwarded_to")
 # The inbox page's rows (issue 12), read branch by branch: the columns templates/referrals/inbox.html
 # shows (the clock and the tabs of a search hit read due_at, acknowledged_at, status, assignee_id), those
 # ``ReferralAccess`` reads (the access log of a search), the sort orders' (``forms.INBOX_SORTS``; the
-# ``inbox_*`` annotations are computed in the query) and the four names. The tab counts aggregate and
-# read no columns. A column left out here and read later costs one query per row (tests/test_inbox_*.py).
+# ``inbox_*`` annotations are computed in the query) and the keys of the four names, which are read
+# after the page (``with_list_names``). The tab counts aggregate and read no columns. A column left out
+# here and read later costs one query per row (tests/test_inbox_*.py).
 INBOX_LIST_FIELDS = (
     "id", "version", "reference", "status", "urgency", "urgency_rank", "concerns", "submitted_at", "received_at",
-    "created_at", "due_at", "acknowledged_at", "created_by_id", "police_authority_id", "station", "station__name",
-    "youth_office", "youth_office__name", "forwarded_to", "forwarded_to__name",
-    "assignee", "assignee__username", "assignee__first_name", "assignee__last_name",
+    "created_at", "due_at", "acknowledged_at", "created_by_id", "police_authority_id", "station", "youth_office",
+    "forwarded_to", "assignee",
 )  # fmt: skip
 
 # The police list's rows (issue 12: the row query within 3x of the bare indexed one): the columns
@@ -63,7 +65,7 @@ def inbox_for(user: Any, branch: QuerySet[Referral] | None = None) -> QuerySet[R
     """The inbox of the youth offices ``user`` works in: their referrals, and those forwarded to them
     and not yet accepted. ``branch``: one of ``inbox_branches(user)``, which is that part already."""
     if branch is not None:
-        return branch.select_related(*LIST_RELATED).only(*INBOX_LIST_FIELDS)
+        return branch.only(*INBOX_LIST_FIELDS)  # the names: ``with_list_names`` after the page
     office_ids = sorted(actor_of(user).office_ids)
     return (
         Referral.objects.visible_to(user)
@@ -71,6 +73,15 @@ def inbox_for(user: Any, branch: QuerySet[Referral] | None = None) -> QuerySet[R
         .exclude(status=Status.DRAFT)
         .select_related(*LIST_RELATED)
     )
+
+
+def with_list_names(referrals: list[Referral], fields: Iterable[str] = LIST_RELATED) -> list[Referral]:
+    """The names a list shows of its rows — youth office, station, assignee, receiving office (or the
+    ``fields`` the list shows) — read after the page (``core.related.attach_related``): one query for
+    the agencies, one for the assignees, instead of four joins in every row query (issue 12: the row
+    query is then the bare index range)."""
+    attach_related(referrals, fields, only={get_user_model(): PERSON_NAME_FIELDS})
+    return referrals
 
 
 def inbox_branches(user: Any) -> list[ReferralQuerySet]:

@@ -34,6 +34,7 @@ from ..selectors import (
     notes_for,
     timeline_for,
     triage_queue_for,
+    with_list_names,
 )
 from ..services import (
     assessment_save,
@@ -84,13 +85,14 @@ from .serializers import (
 API_ORDERING = ["-created_at", "-id"]
 # The list's rows (issue 12: the row query within 3x of the bare indexed one): the columns
 # ``ReferralListSerializer`` returns (``overdue`` reads due_at, acknowledged_at, status) and the
-# ordering's, with the two offices' and the assignee's names as the only joins. A column left out here
-# and read later costs one query per row: the query-count pins of tests/test_api.py catch it.
+# ordering's; the names of the office, the station and the assignee are read after the page
+# (``API_LIST_NAMES``, ``selectors.with_list_names``), not joined. A column left out here and read
+# later costs one query per row: the query-count pins of tests/test_api.py catch it.
 API_LIST_FIELDS = (
     "id", "reference", "status", "urgency", "concerns", "triage_reason", "due_at", "acknowledged_at",
-    "created_at", "submitted_at", "youth_office", "youth_office__name", "station", "station__name",
-    "assignee", "assignee__username", "assignee__first_name", "assignee__last_name",
+    "created_at", "submitted_at", "youth_office", "station", "assignee",
 )  # fmt: skip
+API_LIST_NAMES = ("youth_office", "station", "assignee")
 
 
 # --- Casework: concurrency, error translation, who reads what -------------------------------------
@@ -159,7 +161,7 @@ class ReferralViewSet(
         queryset = Referral.objects.visible_to(self.request.user) if scope is None else scope
         if self.action != "list":
             return queryset.select_related(*LIST_RELATED)
-        queryset = queryset.select_related("youth_office", "station", "assignee").only(*API_LIST_FIELDS)
+        queryset = queryset.only(*API_LIST_FIELDS)  # the names: after the page (``paginate_queryset``)
         for name, allowed in (("status", Status.values), ("urgency", Urgency.values)):
             value = self.request.query_params.get(name)
             if value is not None:
@@ -167,6 +169,12 @@ class ReferralViewSet(
                     raise ValidationError({name: [f"Unknown value. Allowed: {', '.join(allowed)}"]})
                 queryset = queryset.filter(**{name: value})
         return queryset
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None and self.action == "list":
+            with_list_names(page, API_LIST_NAMES)  # two lookups a page instead of three joins a row query
+        return page
 
     def keyset_branches(self):
         """The list reads the scope branch by branch (``selectors.list_branches``): constant per page."""
