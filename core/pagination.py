@@ -51,14 +51,14 @@ def _decode(cursor: str, count: int) -> list:
     return decoded
 
 
-def _after(ordering: list[str], values: list) -> Q | TupleGreaterThan | TupleLessThan:
+def _after(ordering: list[str], values: list, *, row_value: bool = True) -> Q | TupleGreaterThan | TupleLessThan:
     """Rows strictly after ``values`` in ``ordering`` (each field ascending, or descending with a
     leading '-'). When every field runs the same way it is one row-value comparison,
     ``(a, b, id) > (x, y, z)``: PostgreSQL reads it as a single range of the index that delivers the
     order, where the equivalent chain of ORs defeats the index (issue 12). A mixed order falls back to
     (a > x) OR (a = x AND b > y) OR ..."""
     descending = {field.startswith("-") for field in ordering}
-    if len(descending) == 1:
+    if len(descending) == 1 and row_value:
         lookup = TupleLessThan if descending.pop() else TupleGreaterThan
         return lookup(Tuple(*(F(field.lstrip("-")) for field in ordering)), tuple(values))
     condition = Q(pk__in=[])
@@ -72,7 +72,13 @@ def _after(ordering: list[str], values: list) -> Q | TupleGreaterThan | TupleLes
 
 
 def keyset_page(
-    queryset: QuerySet, *, ordering: list[str], cursor: str | None, size: int, branches: Sequence[QuerySet] = ()
+    queryset: QuerySet,
+    *,
+    ordering: list[str],
+    cursor: str | None,
+    size: int,
+    branches: Sequence[QuerySet] = (),
+    after_window: str | None = None,
 ) -> Page:
     """One page of ``queryset`` in ``ordering`` (the last field must be unique, e.g. ``id``).
     ``cursor`` is the opaque token of the previous page; an invalid one raises ``InvalidCursor``.
@@ -81,8 +87,19 @@ def keyset_page(
     ``Referral.objects.visible_branches``). Each is read as its own page — one ordered index scan
     that stops after ``size + 1`` rows — and the pages are merged in order: a constant number of
     queries, each constant in the table size, where one query with the OR across columns reads and
-    sorts every matching row."""
-    after = _after(ordering, _decode(cursor, len(ordering))) if cursor else None
+    sorts every matching row.
+
+    ``after_window``: the name of a window annotation of ``queryset`` that counts its rows
+    (``COUNT(…) OVER ()``, so at least 1 on every row). The cursor's condition then applies after the
+    window functions, which see every row and not only those after the cursor: OR-ed with
+    ``<after_window> = 0``, which no row meets, the condition refers to the window, and Django puts
+    it in the outer query of its QUALIFY emulation (``inbox_search_page``: the counts of a search
+    and its page in one query)."""
+    after = _after(ordering, _decode(cursor, len(ordering)), row_value=not after_window) if cursor else None
+    if after is not None and after_window:
+        # the chain of ORs: Django's QUALIFY refers to the inner query's columns one by one (a row value
+        # would become one opaque column); it filters rows already read, so no index is lost
+        after = Q(after) | Q(**{after_window: 0})
     if len(branches) > 1:
         rows = _merged([_ordered(branch, ordering, after) for branch in branches], ordering, size + 1)
     else:

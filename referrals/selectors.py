@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import BigIntegerField, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value, Window
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.directory import contact_person_of
+from core.pagination import Page, keyset_page
 from core.related import PERSON_NAME_FIELDS, attach_related
 
 from .access import ReferralAccess
@@ -30,7 +31,6 @@ from .models import (
     ReferralEvent,
     ReferralQuerySet,
     Status,
-    office_branches,
 )
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
@@ -322,8 +322,6 @@ def inbox_counts_and_branches(
     user: Any,
     now: datetime.datetime,
     branches: Iterable[QuerySet[Referral]] = (),
-    *,
-    searched: bool = False,
 ) -> tuple[dict[str, int], list[QuerySet[Referral]]]:
     """How many referrals each tab holds, and the ``branches`` that hold any (for the page: a branch
     without rows in "all" has none in any tab, so its page query is left out — for most offices the
@@ -338,23 +336,7 @@ def inbox_counts_and_branches(
     PostgreSQL first collects every referral of the office (issue 12, README "The database at a
     million referrals").
 
-    ``searched`` (a search term narrows ``queryset``): every tab is counted exactly in one aggregate
-    over the matches, which also says which branch holds any. The matches are few (children first,
-    from the office's range of the trigram indexes, ``search_q``), and every query of the search
-    reads all of them anyway — the id list comes before the order — so one count replaces the five
-    (issue 12)."""
-    if searched and branches:
-        office_ids = sorted(actor_of(user).office_ids)
-        responsible, receiving = office_branches(office_ids)  # as ``Referral.objects.inbox_branches``
-        found = queryset.aggregate(
-            **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS},
-            **{
-                f"branch_{index}": Count("pk", filter=q)
-                for index, q in enumerate([responsible, receiving & ~responsible])
-            },
-        )
-        occupied = [branch for index, branch in enumerate(branches) if found.pop(f"branch_{index}")]
-        return found, occupied
+    A search counts its matches in the same query as its page (``inbox_search_page``)."""
     exact = [key for key, _label in INBOX_TABS if key not in CAPPED_TABS]
     counts = queryset.filter(status__in=OPEN_STATUSES).aggregate(
         **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
@@ -370,6 +352,44 @@ def inbox_counts_and_branches(
         if key == InboxTab.ALL:
             occupied = [part for part, count in zip(parts, per_part, strict=True) if count]
     return counts, occupied
+
+
+def inbox_search_page(
+    filtered: QuerySet[Referral],
+    user: Any,
+    now: datetime.datetime,
+    form: InboxFilterForm,
+    cursor: str | None,
+    size: int,
+) -> tuple[Page, dict[str, int]]:
+    """A search's page of the current tab and the counts of every tab in ONE query (issue 12).
+
+    Each tab's count is a window over all the matches (``COUNT(…) FILTER (WHERE tab) OVER ()``); the
+    tab and the cursor narrow the rows after the windows (Django's QUALIFY emulation: a subquery,
+    filtered outside). The matches are few — children first, from the office's range of the trigram
+    indexes (``search_q``) — and the page must read all of them anyway (the id list comes before the
+    order), so the counts cost nothing more than the page; before, an aggregate read them a second
+    time. The whole scope is read as one (``filtered``): the id list, not the office's index range,
+    drives the plan. When the tab's page is empty the windows come back with it, so the counts are
+    taken by one aggregate (``inbox_counts_and_branches``): two queries then.
+    ``InvalidCursor`` for an edited cursor (``core.pagination.keyset_page``)."""
+    windows = {
+        f"{COUNT_PREFIX}{key}": Window(Count("pk", filter=inbox_tab_q(key, user, now))) for key, _l in INBOX_TABS
+    }
+    every = f"{COUNT_PREFIX}{InboxTab.ALL}"  # at least 1 on every row: the condition that moves a filter outside
+    counted = filtered.select_related(None).only(*INBOX_LIST_FIELDS).annotate(**windows)  # names: after the page
+    if tab := inbox_tab_q(form.current_tab, user, now):  # "all" has no condition
+        counted = counted.filter(Q(tab) | Q(**{every: 0}))
+    page = keyset_page(counted, ordering=form.ordering, cursor=cursor, size=size, after_window=every)
+    if page.items:
+        first = page.items[0]
+        return page, {key: getattr(first, f"{COUNT_PREFIX}{key}") for key, _l in INBOX_TABS}
+    return page, filtered.aggregate(
+        **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS}
+    )
+
+
+COUNT_PREFIX = "search_count_"
 
 
 def tab_count_shown(count: int) -> int | str:

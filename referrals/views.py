@@ -124,6 +124,16 @@ def _page(request, queryset, ordering, branches=()):
         return keyset_page(queryset, ordering=ordering, cursor=None, size=PAGE_SIZE, branches=branches), False
 
 
+def _searched_page(request, filtered, form, now):
+    """``selectors.inbox_search_page`` for ``request``; an invalid cursor shows the first page (``_page``)."""
+    cursor = request.GET.get("cursor") or None
+    try:
+        return selectors.inbox_search_page(filtered, request.user, now, form, cursor, PAGE_SIZE), bool(cursor)
+    except InvalidCursor:
+        messages.warning(request, _("The page link was invalid; showing the first page."))
+        return selectors.inbox_search_page(filtered, request.user, now, form, None, PAGE_SIZE), False
+
+
 @login_required
 def home(request):
     """Send each person to the page of their role."""
@@ -330,13 +340,15 @@ def _inbox_page(request, bulk_form, *, selected=(), next_url=None, status=200):
     now = timezone.now()
     form = InboxFilterForm(data)
     filtered = selectors.inbox_filtered(user, form)
-    branches = [selectors.inbox_filtered(user, form, branch) for branch in selectors.inbox_branches(user)]
-    searched = bool(form.value("q").split())
-    counts, occupied = selectors.inbox_counts_and_branches(filtered, user, now, branches, searched=searched)
-    tab = selectors.inbox_tab_q(form.current_tab, user, now)
-    # Only the branches that hold rows are read (issue 12): mostly the office's own, read alone.
-    read = [branch.filter(tab) for branch in occupied] or [filtered.none()]
-    page, paged = _page(request, read[0], form.ordering, read if len(read) > 1 else [])
+    if form.value("q").split():  # a search: its page and every tab's count in one query (issue 12)
+        (page, counts), paged = _searched_page(request, filtered, form, now)
+    else:
+        branches = [selectors.inbox_filtered(user, form, branch) for branch in selectors.inbox_branches(user)]
+        counts, occupied = selectors.inbox_counts_and_branches(filtered, user, now, branches)
+        tab = selectors.inbox_tab_q(form.current_tab, user, now)
+        # Only the branches that hold rows are read (issue 12): mostly the office's own, read alone.
+        read = [branch.filter(tab) for branch in occupied] or [filtered.none()]
+        page, paged = _page(request, read[0], form.ordering, read if len(read) > 1 else [])
     selectors.with_list_names(page.items)  # two queries a page, not four joins a row query (issue 12)
     followthrough_inbox_rows(page.items, user)  # each row's next task: two queries a page (issue 14)
     if form.value("q").strip():  # a search term may be a child's name: every case it lists is logged

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from agencies.models import Agency
 from referrals import services
-from referrals.models import Child, Referral
+from referrals.forms import INBOX_SORTS
+from referrals.models import Child, Referral, Status
 from tests.factories import make_referral
 
 
@@ -81,16 +82,38 @@ def test_children_carry_the_referrals_office_on_every_write(personas):
 
 
 @pytest.mark.django_db
-def test_a_search_matches_the_children_twice_per_page(client, personas):
-    """A search's counts (every tab, exactly) come from one aggregate over the matches, and its page
-    from the branches that hold any — mostly one query (issue 12): the children are matched twice,
-    not once per tab count and branch (seven times before)."""
+def test_a_search_matches_the_children_once_per_page(client, personas):
+    """A search's counts (every tab, exactly) come with its page in one query: window counts over the
+    matches, the tab and the cursor applied after them (issue 12; an aggregate and the page before,
+    seven queries before that). Only when the tab's page is empty do the counts take a second query."""
     referral = make_referral(personas.police_hilden)
     client.force_login(personas.caseworker_hilden)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(reverse("referrals:inbox"), {"tab": "all", "q": "Beispiel"})
-    assert [r.pk for r in response.context["page"].items] == [referral.pk]
-    tabs = {tab.key: tab.count for tab in response.context["tabs"]}
-    assert tabs["all"] == tabs["open"] == tabs["unassigned"] == 1 and tabs["closed"] == 0
-    matching = [q["sql"] for q in captured.captured_queries if '"referrals_child"' in q["sql"]]
-    assert len(matching) == 2, matching
+    for tab, found, queries in (("all", [referral.pk], 1), ("open", [referral.pk], 1), ("closed", [], 2)):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("referrals:inbox"), {"tab": tab, "q": "Beispiel"})
+        assert [r.pk for r in response.context["page"].items] == found, tab
+        tabs = {tab.key: tab.count for tab in response.context["tabs"]}
+        assert tabs["all"] == tabs["open"] == tabs["unassigned"] == 1 and tabs["closed"] == 0, tab
+        matching = [q["sql"] for q in captured.captured_queries if '"referrals_child"' in q["sql"]]
+        assert len(matching) == queries, (tab, matching)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", list(INBOX_SORTS))
+def test_the_second_page_of_a_search_counts_every_match_not_only_those_after_the_cursor(client, personas, sort):
+    """The cursor narrows the rows after the window counts: page 2 shows the same counts as page 1,
+    and the two pages hold every open match once, in every sort order."""
+    filed = [make_referral(personas.police_hilden) for _ in range(27)]
+    Referral.objects.filter(pk=filed[0].pk).update(status=Status.CLOSED)
+    client.force_login(personas.caseworker_hilden)
+    query = {"tab": "open", "q": "Beispiel", "sort": sort}
+    first = client.get(reverse("referrals:inbox"), query)
+    assert len(first.context["page"].items) == 25 and first.context["page"].has_next
+    cursor = first.context["page"].next_cursor
+    second = client.get(reverse("referrals:inbox"), {**query, "cursor": cursor})
+    assert len(second.context["page"].items) == 1 and not second.context["page"].has_next
+    shown = {r.pk for r in first.context["page"].items} | {r.pk for r in second.context["page"].items}
+    assert shown == {r.pk for r in filed[1:]}
+    for response in (first, second):
+        tabs = {tab.key: tab.count for tab in response.context["tabs"]}
+        assert (tabs["all"], tabs["open"], tabs["closed"]) == (27, 26, 1)
