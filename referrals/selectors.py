@@ -327,9 +327,10 @@ def inbox_counts_and_branches(
     without rows in "all" has none in any tab, so its page query is left out — for most offices the
     branch of cases forwarded to them, issue 12).
 
-    The open tabs are counted exactly in one aggregate over the
-    open referrals only (the partial index ``referral_inbox_open``: a few thousand rows per office at
-    most). "Closed" and "all" grow with the years, and nobody acts on their exact size: they are
+    The open tabs are counted exactly in one aggregate per branch over the open referrals only: on
+    PostgreSQL an index-only scan of ``referral_inbox_open``, which also holds the columns the counts
+    look at (migration 0026) — a few thousand entries per office at most, no table page read.
+    "Closed" and "all" grow with the years, and nobody acts on their exact size: they are
     counted up to ``TAB_COUNT_LIMIT + 1`` and shown as "more than 1,000" above the limit
     (``tab_count_shown``). ``branches`` (disjoint, ``inbox_branches``): each counted on its own, so the
     count stops after ``TAB_COUNT_LIMIT + 1`` rows of one index range — with the OR across columns
@@ -338,10 +339,13 @@ def inbox_counts_and_branches(
 
     A search counts its matches in the same query as its page (``inbox_search_page``)."""
     exact = [key for key, _label in INBOX_TABS if key not in CAPPED_TABS]
-    counts = queryset.filter(status__in=OPEN_STATUSES).aggregate(
-        **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
-    )
     parts = list(branches) or [queryset]
+    counts = dict.fromkeys(exact, 0)
+    for part in parts:  # each branch on its own: one index range each, counted from the index alone
+        found = part.filter(status__in=OPEN_STATUSES).aggregate(
+            **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
+        )
+        counts = {key: counts[key] + found[key] for key in exact}
     occupied = parts
     for key in CAPPED_TABS:
         per_part = [
