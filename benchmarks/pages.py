@@ -215,6 +215,26 @@ def bare(sql: str, params: list):
     return run
 
 
+# Two searches: a surname of the synthetic set (``SURNAMES``: three of fourteen syllables), whose matches
+# grow with the table — at 1,000,000 referrals about 50 times as many children of the office bear it as
+# at 20,000 — and the name of exactly one child at every size (``one_child_named``), as when a
+# caseworker looks up the child of a call: what the search costs beyond its hits.
+ONE_CHILD = "Quendolin"
+
+
+def one_child_named(office: int) -> None:
+    """Exactly one child of ``office`` named ``ONE_CHILD`` (the copies of a larger fill renamed)."""
+    from referrals.models import Child
+
+    named = Child.objects.filter(last_name=ONE_CHILD)
+    keep = named.order_by("pk").first()
+    if keep is None:
+        keep = Child.objects.filter(referral__youth_office_id=office).order_by("-pk").first()
+        keep.last_name = ONE_CHILD
+        keep.save(update_fields=["last_name"])
+    named.exclude(pk=keep.pk).update(last_name="Anders")
+
+
 def measure(caseworker, officer) -> dict:
     from agencies.models import Agency
     from referrals.models import Child
@@ -222,6 +242,7 @@ def measure(caseworker, officer) -> dict:
     office = Agency.objects.get(code="JA-HIL").pk
     station = Agency.objects.get(code="PW-HIL").pk
     name = Child.objects.filter(referral__youth_office_id=office).order_by("-id").values_list("last_name", flat=True)[0]
+    one_child_named(office)
     from django.urls import reverse
 
     office_client, police_client = logged_in(caseworker), logged_in(officer)
@@ -264,6 +285,12 @@ def measure(caseworker, officer) -> dict:
             f"{office_rows}status <> 'draft' AND id IN (SELECT referral_id FROM referrals_child "
             f"WHERE youth_office_id = %s::bigint AND upper(last_name::text) LIKE %s) {order}",
             [office, office, f"%{name.upper()}%"],
+        ),
+        "inbox search (one child)": (
+            lambda: office_client.get(inbox, {"tab": "all", "q": ONE_CHILD}),
+            f"{office_rows}status <> 'draft' AND id IN (SELECT referral_id FROM referrals_child "
+            f"WHERE youth_office_id = %s::bigint AND upper(last_name::text) LIKE %s) {order}",
+            [office, office, f"%{ONE_CHILD.upper()}%"],
         ),
         "API list page 1": (
             lambda: office_client.get("/api/v1/referrals/"),
