@@ -220,6 +220,7 @@ def bare(sql: str, params: list):
 # at 20,000 — and the name of exactly one child at every size (``one_child_named``), as when a
 # caseworker looks up the child of a call: what the search costs beyond its hits.
 ONE_CHILD = "Quendolin"
+RENAMED = "Anders"  # the copies of the one child in a larger fill
 
 
 def one_child_named(office: int) -> None:
@@ -232,7 +233,7 @@ def one_child_named(office: int) -> None:
         keep = Child.objects.filter(referral__youth_office_id=office).order_by("-pk").first()
         keep.last_name = ONE_CHILD
         keep.save(update_fields=["last_name"])
-    named.exclude(pk=keep.pk).update(last_name="Anders")
+    named.exclude(pk=keep.pk).update(last_name=RENAMED)
 
 
 def measure(caseworker, officer) -> dict:
@@ -241,8 +242,9 @@ def measure(caseworker, officer) -> dict:
 
     office = Agency.objects.get(code="JA-HIL").pk
     station = Agency.objects.get(code="PW-HIL").pk
-    name = Child.objects.filter(referral__youth_office_id=office).order_by("-id").values_list("last_name", flat=True)[0]
     one_child_named(office)
+    synthetic = Child.objects.filter(referral__youth_office_id=office).exclude(last_name__in=[ONE_CHILD, RENAMED])
+    name = synthetic.order_by("-id").values_list("last_name", flat=True)[0]  # a surname of the synthetic set
     from django.urls import reverse
 
     office_client, police_client = logged_in(caseworker), logged_in(officer)
