@@ -219,6 +219,11 @@ def _handed_over_to(referral: Referral) -> str | None:
 SEARCH_TERMS = 5
 
 
+def tab_counts(user: Any, now: datetime.datetime, keys: Iterable[str]) -> dict[str, Count]:
+    """The count of each tab of ``keys`` as an aggregate over the rows it is applied to."""
+    return {key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in keys}
+
+
 def inbox_tab_q(tab: str, user: Any, now: datetime.datetime) -> Q:
     open_ = Q(status__in=OPEN_STATUSES)
     return {
@@ -307,16 +312,6 @@ TAB_COUNT_LIMIT = 1_000
 CAPPED_TABS = (InboxTab.CLOSED, InboxTab.ALL)
 
 
-def inbox_tab_counts(
-    queryset: QuerySet[Referral],
-    user: Any,
-    now: datetime.datetime,
-    branches: Iterable[QuerySet[Referral]] = (),
-) -> dict[str, int]:
-    """How many referrals each tab holds (``inbox_counts_and_branches``)."""
-    return inbox_counts_and_branches(queryset, user, now, branches)[0]
-
-
 def inbox_counts_and_branches(
     queryset: QuerySet[Referral],
     user: Any,
@@ -342,9 +337,7 @@ def inbox_counts_and_branches(
     parts = list(branches) or [queryset]
     counts = dict.fromkeys(exact, 0)
     for part in parts:  # each branch on its own: one index range each, counted from the index alone
-        found = part.filter(status__in=OPEN_STATUSES).aggregate(
-            **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key in exact}
-        )
+        found = part.filter(status__in=OPEN_STATUSES).aggregate(**tab_counts(user, now, exact))
         counts = {key: counts[key] + found[key] for key in exact}
     occupied = parts
     for key in CAPPED_TABS:
@@ -356,6 +349,9 @@ def inbox_counts_and_branches(
         if key == InboxTab.ALL:
             occupied = [part for part, count in zip(parts, per_part, strict=True) if count]
     return counts, occupied
+
+
+COUNT_PREFIX = "search_count_"  # the window counts' annotations of ``inbox_search_page``
 
 
 def inbox_search_page(
@@ -374,26 +370,19 @@ def inbox_search_page(
     indexes (``search_q``) — and the page must read all of them anyway (the id list comes before the
     order), so the counts cost nothing more than the page; before, an aggregate read them a second
     time. The whole scope is read as one (``filtered``): the id list, not the office's index range,
-    drives the plan. When the tab's page is empty the windows come back with it, so the counts are
-    taken by one aggregate (``inbox_counts_and_branches``): two queries then.
+    drives the plan. When the tab's page is empty no row brings the windows back, so the counts are
+    taken by one aggregate over the matches: two queries then.
     ``InvalidCursor`` for an edited cursor (``core.pagination.keyset_page``)."""
-    windows = {
-        f"{COUNT_PREFIX}{key}": Window(Count("pk", filter=inbox_tab_q(key, user, now))) for key, _l in INBOX_TABS
-    }
+    every_tab = [key for key, _label in INBOX_TABS]
+    windows = {f"{COUNT_PREFIX}{key}": Window(count) for key, count in tab_counts(user, now, every_tab).items()}
     every = f"{COUNT_PREFIX}{InboxTab.ALL}"  # at least 1 on every row: the condition that moves a filter outside
     counted = filtered.select_related(None).only(*INBOX_LIST_FIELDS).annotate(**windows)  # names: after the page
     if tab := inbox_tab_q(form.current_tab, user, now):  # "all" has no condition
         counted = counted.filter(Q(tab) | Q(**{every: 0}))
     page = keyset_page(counted, ordering=form.ordering, cursor=cursor, size=size, after_window=every)
     if page.items:
-        first = page.items[0]
-        return page, {key: getattr(first, f"{COUNT_PREFIX}{key}") for key, _l in INBOX_TABS}
-    return page, filtered.aggregate(
-        **{key: Count("pk", filter=inbox_tab_q(key, user, now)) for key, _label in INBOX_TABS}
-    )
-
-
-COUNT_PREFIX = "search_count_"
+        return page, {key: getattr(page.items[0], f"{COUNT_PREFIX}{key}") for key in every_tab}
+    return page, filtered.aggregate(**tab_counts(user, now, every_tab))
 
 
 def tab_count_shown(count: int) -> int | str:

@@ -112,26 +112,24 @@ def _require_role(user, *roles) -> None:
         raise PermissionDenied
 
 
+def _at_cursor(request, read):
+    """``read(cursor)`` for the request's cursor, and whether there was one; an invalid cursor (edited
+    or stale link) shows the first page instead."""
+    cursor = request.GET.get("cursor") or None
+    try:
+        return read(cursor), bool(cursor)
+    except InvalidCursor:
+        messages.warning(request, _("The page link was invalid; showing the first page."))
+        return read(None), False
+
+
 def _page(request, queryset, ordering, branches=()):
-    """One keyset page; an invalid cursor (edited or stale link) shows the first page instead.
-    ``branches``: the scope's branches, read apart and merged (``core.pagination.keyset_page``)."""
-    cursor = request.GET.get("cursor") or None
-    try:
-        page = keyset_page(queryset, ordering=ordering, cursor=cursor, size=PAGE_SIZE, branches=branches)
-        return page, bool(cursor)
-    except InvalidCursor:
-        messages.warning(request, _("The page link was invalid; showing the first page."))
-        return keyset_page(queryset, ordering=ordering, cursor=None, size=PAGE_SIZE, branches=branches), False
-
-
-def _searched_page(request, filtered, form, now):
-    """``selectors.inbox_search_page`` for ``request``; an invalid cursor shows the first page (``_page``)."""
-    cursor = request.GET.get("cursor") or None
-    try:
-        return selectors.inbox_search_page(filtered, request.user, now, form, cursor, PAGE_SIZE), bool(cursor)
-    except InvalidCursor:
-        messages.warning(request, _("The page link was invalid; showing the first page."))
-        return selectors.inbox_search_page(filtered, request.user, now, form, None, PAGE_SIZE), False
+    """One keyset page (``_at_cursor``). ``branches``: the scope's branches, read apart and merged
+    (``core.pagination.keyset_page``)."""
+    return _at_cursor(
+        request,
+        lambda cursor: keyset_page(queryset, ordering=ordering, cursor=cursor, size=PAGE_SIZE, branches=branches),
+    )
 
 
 @login_required
@@ -341,7 +339,9 @@ def _inbox_page(request, bulk_form, *, selected=(), next_url=None, status=200):
     form = InboxFilterForm(data)
     filtered = selectors.inbox_filtered(user, form)
     if form.value("q").split():  # a search: its page and every tab's count in one query (issue 12)
-        (page, counts), paged = _searched_page(request, filtered, form, now)
+        (page, counts), paged = _at_cursor(
+            request, lambda cursor: selectors.inbox_search_page(filtered, user, now, form, cursor, PAGE_SIZE)
+        )
     else:
         branches = [selectors.inbox_filtered(user, form, branch) for branch in selectors.inbox_branches(user)]
         counts, occupied = selectors.inbox_counts_and_branches(filtered, user, now, branches)
