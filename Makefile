@@ -31,11 +31,13 @@ messages: $(STAMP)
 run: install
 	@DEBUG=$${DEBUG:-true} ./bin/run
 
-# One pytest worker per core (PYTEST_WORKERS=0 runs in one process); a file's tests stay on one worker,
-# so the permission matrix builds its world once per module as before.
+# One pytest worker per core (PYTEST_WORKERS=0 runs in one process). worksteal gives each worker a
+# contiguous half and lets an idle one take from the other's end: the permission matrix (half the
+# suite's time) is shared instead of keeping one worker busy alone; a module-scoped world is built once
+# per worker that runs the module's tests.
 PYTEST_WORKERS ?= auto
 test: install
-	$(PY) -m pytest -m "not integration and not browser and not schemathesis" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration and not browser and not schemathesis" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -27,6 +27,12 @@ def _visible(persona, key):
     return key in VISIBLE[persona]
 
 
+def refuses_get(*args):
+    from tests.test_permissions import refuses_get
+
+    refuses_get(*args)
+
+
 def _office_codes(referral) -> set[str]:
     return {o.code for o in (referral.youth_office, referral.forwarded_to) if o is not None}
 
@@ -165,9 +171,9 @@ def check_page_questions(persona, user, referrals):
     page again (the empty question is refused at the field), everyone else 403."""
     web = _web(user)
     before = (_question_count(), _versions(referrals))
+    refuses_get(web, lambda referral: f"/referrals/{referral.pk}/questions/", persona, referrals, "questions")
     for key, referral in referrals.items():
         url = f"/referrals/{referral.pk}/questions/"
-        assert web.get(url).status_code == 405
         status = web.post(url, {}).status_code
         if not _visible(persona, key):
             expected = 404
@@ -197,9 +203,10 @@ def check_page_police_attachments(persona, user, referrals):
     """The police upload page: 404 outside the scope; inside, police get the page again (no file),
     everyone else 403."""
     web = _web(user)
+    url_of = lambda referral: f"/referrals/{referral.pk}/police-attachments/"  # noqa: E731
+    refuses_get(web, url_of, persona, referrals, "police attachments")
     for key, referral in referrals.items():
-        url = f"/referrals/{referral.pk}/police-attachments/"
-        assert web.get(url).status_code == 405
+        url = url_of(referral)
         status = web.post(url, {}).status_code
         if not _visible(persona, key):
             expected = 404
