@@ -160,6 +160,37 @@ def test_absolute_timeout_ends_even_an_active_session(client, personas):
         assert client.get("/inbox/").status_code == 302
 
 
+def test_the_last_activity_is_written_at_most_once_a_minute(client, personas):
+    """A request within a minute of the recorded activity leaves the session as it is (no write);
+    the idle timeout counts from the recorded activity, so the session ends up to a minute early,
+    never late, and the page's remaining seconds say so."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def session_writes():
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/inbox/")
+        assert page.status_code == 200
+        writes = [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+        return len(writes), page.content.decode()
+
+    with time_machine.travel(START, tick=False) as traveller:
+        _login(client, "caseworker_hilden")
+        assert session_writes()[0] == 0  # the login has just recorded the activity
+        traveller.shift(dt.timedelta(seconds=59))
+        writes, page = session_writes()
+        assert writes == 0
+        assert 'data-session-remaining="1741"' in page  # 30 minutes from the recorded activity
+        traveller.shift(dt.timedelta(seconds=1))
+        writes, page = session_writes()
+        assert writes == 1
+        assert 'data-session-remaining="1800"' in page
+        traveller.shift(dt.timedelta(minutes=29, seconds=59))  # 30 minutes after the last write, minus 1 s
+        assert session_writes()[0] == 1
+        traveller.shift(dt.timedelta(minutes=30))
+        assert client.get("/inbox/").status_code == 302
+
+
 def test_page_tells_the_script_the_remaining_seconds(client, personas, settings):
     settings.SESSION_ABSOLUTE_TIMEOUT = 2400
     with time_machine.travel(START, tick=False) as traveller:
