@@ -21,6 +21,7 @@ from django.http import Http404
 
 from agencies.actor import Actor, actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Membership, Role
+from core.queries import one_or_none
 
 from .models import AccessLogEntry, Referral, ReferralGroupObjectPermission, ReferralUserObjectPermission, Status
 
@@ -215,7 +216,7 @@ def referral_for(request: HttpRequest, pk: Any, *, queryset: QuerySet[Referral] 
     if queryset is None:
         queryset = Referral.objects.visible_to(request.user)
     wellformed = str(pk).isdigit() and len(str(pk)) <= 18  # fits the log's integer column
-    referral = queryset.filter(pk=pk).first() if wellformed else None
+    referral = one_or_none(queryset.filter(pk=pk)) if wellformed else None
     if referral is None:
         if wellformed:
             access_log_record(request=request, action=AccessLogEntry.Action.DENIED, obj_id=int(pk))

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from agencies.actor import actor_of
 from agencies.models import Membership, Role
 from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, GERMAN_DATE
+from core.queries import one_or_none
 from core.related import PERSON_NAME_FIELDS, attach_related
 from core.spreadsheet import csv_text
 
@@ -88,7 +89,7 @@ def _responsible_office_id(referral: Referral | None, referral_id: int | None) -
         return referral.youth_office_id
     if referral_id is None:
         return None
-    return Referral.objects.filter(pk=referral_id).values_list("youth_office_id", flat=True).first()
+    return one_or_none(Referral.objects.filter(pk=referral_id).values_list("youth_office_id", flat=True))
 
 
 def access_log_record(

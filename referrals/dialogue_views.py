@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.queries import one_or_none
+
 from .access import referral_access
 from .dialogue import police_attachment_add, question_answer, question_ask, questions_for
 from .dialogue_forms import AnswerForm, PoliceAttachmentForm, QuestionForm
@@ -52,12 +54,12 @@ def question_create(request, pk):
 def question_answer_page(request, question_id):
     """Police of the filing station answer a question; the question only through its referral's scope
     (404 otherwise, like a question that does not exist)."""
-    referral_id = Question.objects.filter(pk=question_id).values_list("referral_id", flat=True).first()
+    referral_id = one_or_none(Question.objects.filter(pk=question_id).values_list("referral_id", flat=True))
     if referral_id is None:
         raise Http404
     referral = _visible(request, referral_id)
     access = referral_access(request.user, referral)
-    question = questions_for(access).filter(pk=question_id).first()
+    question = one_or_none(questions_for(access).filter(pk=question_id))
     if question is None:
         raise Http404
     if Action.ANSWER not in transitions_of(access):

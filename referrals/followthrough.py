@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, Membership, Role
 from core.calendar import LOCAL_TZ, is_working_day
+from core.queries import one_or_none
 from notifications.models import Channel
 from notifications.services import notification_create
 
@@ -64,7 +65,7 @@ def task_for(user, pk) -> Task:
     for a task of another office as for one that does not exist."""
     if not str(pk).isdigit() or len(str(pk)) > 18:
         raise Http404
-    task = Task.objects.visible_to(user).select_related("referral", "assignee", "office").filter(pk=pk).first()
+    task = one_or_none(Task.objects.visible_to(user).select_related("referral", "assignee", "office").filter(pk=pk))
     if task is None:
         raise Http404
     return task

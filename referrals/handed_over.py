@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from agencies.actor import actor_of
+from core.queries import one_or_none
 from notifications.models import Notification
 
 from .models import Referral, ReferralEvent
@@ -25,7 +26,7 @@ def handed_over_response(request, pk: int):
     link = reverse("referrals:detail", args=[pk])
     if not Notification.objects.for_user(user).filter(link=link).exists():
         return None
-    referral = Referral.objects.filter(pk=pk).select_related("youth_office").first()
+    referral = one_or_none(Referral.objects.filter(pk=pk).select_related("youth_office"))
     office = None
     if referral is not None and referral.youth_office_id:
         own = actor_of(user).office_ids

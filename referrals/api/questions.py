@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from agencies.api.serializers import AgencyRefSerializer
 from core.idempotency import IdempotentPostMixin
+from core.queries import one_or_none
 from core.serializers import ErrorSerializer, StrictCharField, UserRefSerializer
 
 from ..access import ReferralAccess, referral_for
@@ -147,7 +148,7 @@ def question_in_scope(request, pk) -> Question:
     """A question only through its referral: in the caller's scope, and of a referral whose dialogue
     the caller belongs to — else 404, the same as a question that does not exist."""
     wellformed = str(pk).isdigit() and len(str(pk)) <= 18
-    question = Question.objects.filter(pk=pk).only("pk", "referral_id").first() if wellformed else None
+    question = one_or_none(Question.objects.filter(pk=pk).only("pk", "referral_id")) if wellformed else None
     if question is None:
         raise Http404
     access = _scoped_referral(request, question.referral_id)
