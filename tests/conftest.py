@@ -58,14 +58,26 @@ def _force_login_with_second_factor(monkeypatch):
 
     def force_login(self, user, backend=None):
         original(self, user, backend)
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
-        session = self.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        _second_factor_passed(self, user)
 
     monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def login_with_second_factor(client, user):
+    """What ``Client.force_login`` does in a test (``_force_login_with_second_factor``), for fixtures of
+    a wider scope, where the patch is not in place: the session of a complete login."""
+    Client.force_login(client, user)
+    if DEVICE_ID_SESSION_KEY not in client.session:
+        _second_factor_passed(client, user)
+
+
+def _second_factor_passed(client, user):
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture(scope="session")

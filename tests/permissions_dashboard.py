@@ -7,7 +7,6 @@ coordinators."""
 
 import re
 
-from django.test import Client
 from rest_framework.test import APIClient
 
 OFFICE = {"caseworker_hilden", "lead_hilden", "caseworker_velbert", "lead_velbert", "caseworker_duesseldorf"}
@@ -20,9 +19,9 @@ SMALL_COUNT = re.compile(r"(?:^|;)[12](?:;|$)")
 
 
 def _web(user):
-    client = Client()
-    client.force_login(user)
-    return client
+    from tests.test_permissions import _web
+
+    return _web(user)
 
 
 def _api(user):

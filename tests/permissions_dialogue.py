@@ -59,9 +59,9 @@ def _api(user):
 
 
 def _web(user):
-    web = APIClient()
-    web.force_login(user)
-    return web
+    from tests.test_permissions import _web
+
+    return _web(user)
 
 
 def _question_count():

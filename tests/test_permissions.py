@@ -4,8 +4,9 @@ referrals are visible and everything else answers 404 (403 only for a page of an
 The endpoint list is generated from the URL resolver: a URL that is neither in ENDPOINTS nor in
 EXEMPT fails ``test_every_url_is_covered``, so a new endpoint cannot be forgotten.
 
-The world (personas, referrals in every state, the cooperation module's objects) is built once for the
-module (``matrix_world``); each test runs in a savepoint inside it and gets fresh copies of its objects.
+The world (personas, referrals in every state, the cooperation module's objects, and each persona's
+logged-in session) is built once for the module (``matrix_world``); each test runs in a savepoint inside
+it and gets fresh copies of its objects.
 It holds a second district (Düsseldorf, issue 18) with its own police, office and coordinator: nobody
 reads across the district border except what the child's address routed there or an office forwarded.
 """
@@ -14,6 +15,7 @@ import copy
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -23,7 +25,7 @@ from agencies.models import Agency
 from notifications.models import Notification
 from referrals.models import Referral, ReferralGrant, ReferralUserObjectPermission
 from referrals.services import referral_accept, referral_forward
-from tests.conftest import district_get, personas_create
+from tests.conftest import district_get, login_with_second_factor, personas_create
 from tests.factories import make_referral
 from tests.permissions_accounts import ACCOUNT_ENDPOINTS
 from tests.permissions_dashboard import dashboard_endpoints
@@ -95,6 +97,7 @@ def matrix_world(django_db_setup, django_db_blocker):
         personas = personas_create()
         _duesseldorf_personas(personas)
         _BUILT.update(world=(personas, _referrals_create(personas)), coop=meetings_world(_coop_people()))
+        _BUILT.update(sessions=_sessions_create(personas))
         with django_db_blocker.block():  # tests without the db fixture stay without a database
             yield
         _BUILT.clear()
@@ -108,6 +111,17 @@ _BUILT = {}  # what ``matrix_world`` built, while the module runs; tests get cop
 def world(matrix_world, db):
     """The personas and referrals of ``matrix_world``: copies for this test, which runs in its own savepoint."""
     return copy.deepcopy(_BUILT["world"])
+
+
+def _sessions_create(personas) -> dict[int, str]:
+    """One logged-in session (password and second factor) per persona, by user id: a check's browser
+    session starts from it (``_web``) instead of logging in again for each test."""
+    sessions = {}
+    for persona in PERSONAS:
+        client = APIClient()
+        login_with_second_factor(client, getattr(personas, persona))
+        sessions[getattr(personas, persona).pk] = client.session.session_key
+    return sessions
 
 
 def _duesseldorf_personas(personas):
@@ -183,9 +197,14 @@ def _api_list(client) -> set[str]:
 
 
 def _web(user):
-    """A browser session of ``user`` (logged in with both factors, see tests/conftest.py)."""
+    """A browser session of ``user`` (logged in with both factors, see tests/conftest.py): the persona's
+    session of ``matrix_world``, or a new login for anyone else."""
     web = APIClient()
-    web.force_login(user)
+    session_key = _BUILT.get("sessions", {}).get(user.pk)
+    if session_key is None:
+        web.force_login(user)
+    else:
+        web.cookies[settings.SESSION_COOKIE_NAME] = session_key
     return web
 
 
