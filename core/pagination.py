@@ -47,6 +47,8 @@ def _decode(cursor: str, count: int) -> list:
             value = parsed
         elif value is not None and not isinstance(value, (int, str)):
             raise InvalidCursor(cursor)
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:  # beyond a bigint: no row is there
+            raise InvalidCursor(cursor)
         decoded.append(value)
     return decoded
 
@@ -111,6 +113,12 @@ def keyset_page(
         last = rows[-1]
         next_cursor = _encode([_value(last, f.lstrip("-")) for f in ordering])
     return Page(items=rows, next_cursor=next_cursor, has_next=has_next)
+
+
+def rows_after(queryset: QuerySet, ordering: list[str], row) -> QuerySet:
+    """The rows of ``queryset`` after ``row`` in ``ordering``: what the pages after it hold (the
+    retention dry run counts them for "… and X more")."""
+    return queryset.filter(_after(ordering, [_value(row, f.lstrip("-")) for f in ordering]))
 
 
 def _ordered(queryset: QuerySet, ordering: list[str], after) -> QuerySet:

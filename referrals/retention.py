@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind, Role
+from core.pagination import InvalidCursor, keyset_page, rows_after
 from core.storage import file_deletions_schedule
 from notifications.models import Notification
 
@@ -119,6 +120,7 @@ def dry_run_moment(rule: RetentionRule) -> datetime.datetime:
 # How many referrals a dry run lists per page; the rest is counted ("… and 1,234 more") and paged by
 # keyset on (closed_at, id), so a page costs the same however many are due (issue 12).
 DRY_RUN_SHOWN = 50
+DRY_RUN_ORDERING = ["closed_at", "id"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,47 +134,27 @@ class DryRun:
     next_after: str | None
 
 
-def dry_run_cursor(referral: Referral) -> str:
-    """The keyset cursor after ``referral``: its ``closed_at`` (ISO) and id."""
-    return f"{referral.closed_at.isoformat()}_{referral.pk}"
-
-
-def dry_run_cursor_parse(cursor: str | None) -> tuple[datetime.datetime, int] | None:
-    """``(closed_at, id)`` of a cursor from ``dry_run_cursor``; None for none or a malformed one
-    (the dry run then starts with the oldest)."""
-    if not cursor:
-        return None
-    closed_at, _sep, pk = cursor.rpartition("_")
-    try:
-        moment, pk_value = datetime.datetime.fromisoformat(closed_at), int(pk)
-    except ValueError:
-        return None
-    if timezone.is_naive(moment) or not 0 <= pk_value < 2**63:  # the id is a bigint
-        return None
-    return moment, pk_value
-
-
 def retention_dry_run(*, rule: RetentionRule, after: str | None = None, limit: int | None = None) -> DryRun:
     """The office's closed referrals of the rule's outcome that the rule would delete on its first
     day, as they stand now: ``closed_at`` + ``keep_days`` not after the start of ``valid_from``.
 
     One range of the index ``referral_retention``: the number due is counted over it (an index-only
     count), and only ``limit`` (``DRY_RUN_SHOWN``) referrals are read, from the keyset cursor ``after``
-    (``dry_run_cursor``) on — the page never reads the referrals before it. With a cursor the rest
-    after it is counted too, for "… and X more"."""
+    on (``core.pagination``, like every list) — the page never reads the referrals before it. The rest
+    after the page is counted too, for "… and X more". A malformed cursor starts with the oldest."""
     limit = limit or DRY_RUN_SHOWN
     due = _closed_of(rule.office).filter(_due_q({rule.outcome: rule}, dry_run_moment(rule)))
     count = due.count()
-    rest, remaining = due, count
-    start = dry_run_cursor_parse(after)
-    if start is not None:
-        closed_at, pk = start
-        # closed_at >= … bounds the index range; the OR only drops the rows of that very moment up to pk.
-        rest = due.filter(Q(closed_at__gt=closed_at) | Q(closed_at=closed_at, pk__gt=pk), closed_at__gte=closed_at)
-        remaining = rest.count()
-    page = list(rest.order_by("closed_at", "id").only("pk", "reference", "closed_at")[:limit])
-    more = max(remaining - len(page), 0)
-    return DryRun(count=count, referrals=page, more=more, next_after=dry_run_cursor(page[-1]) if more else None)
+    shown = due.only("pk", "reference", "closed_at")
+    try:
+        page = keyset_page(shown, ordering=DRY_RUN_ORDERING, cursor=after, size=limit)
+    except InvalidCursor:
+        page, after = keyset_page(shown, ordering=DRY_RUN_ORDERING, cursor=None, size=limit), None
+    if not after:  # the first page: the rest is what the count leaves
+        more = count - len(page.items)
+    else:
+        more = rows_after(due, DRY_RUN_ORDERING, page.items[-1]).count() if page.has_next else 0
+    return DryRun(count=count, referrals=page.items, more=more, next_after=page.next_cursor)
 
 
 def rules_for_lead(user) -> QuerySet[RetentionRule]:

@@ -2,6 +2,7 @@
 API, and a crafted pagination cursor of nested brackets, are answered 400 with a German message."""
 
 import base64
+import json
 import re
 
 import pytest
@@ -122,3 +123,19 @@ def test_a_cursor_of_nested_brackets_is_400_in_the_api_and_ignored_on_pages(clie
     client.force_login(personas.caseworker_hilden)
     page = client.get("/inbox/", {"cursor": cursor})
     assert page.status_code == 200
+
+
+def test_a_cursor_with_a_number_beyond_a_bigint_is_400_in_the_api_and_ignored_on_pages(client, personas):
+    """No id is that large: the cursor is refused before it reaches the database (SQLite cannot bind
+    such an integer and would fail with a 500)."""
+    make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    cursor = _cursor(json.dumps(["2026-01-01T00:00:00+00:00", 2**64]))
+    response = client_for(personas.caseworker_hilden).get("/api/v1/referrals/", {"cursor": cursor})
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+    client.force_login(personas.caseworker_hilden)
+    assert client.get("/referrals/", {"cursor": cursor}).status_code in (200, 403)
+    assert (
+        client.get("/inbox/", {"cursor": _cursor(json.dumps([0, "2026-01-01T00:00:00+00:00", 2**64]))}).status_code
+        == 200
+    )

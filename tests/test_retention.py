@@ -1,9 +1,11 @@
 """Retention (§ 9b SGB VIII): per-office rules by outcome, the nightly deletion with everything that
 hangs on a referral, the anonymous remains, and the dry run the lead sees before a rule applies."""
 
+import base64
 import datetime
 import html
 import importlib
+import json
 import os
 import re
 from types import SimpleNamespace
@@ -434,7 +436,8 @@ def test_a_long_dry_run_lists_a_page_counts_the_rest_and_pages_on(client, person
             break
     assert (listed, rounds) == (seen, 3)
     # A malformed cursor starts with the oldest instead of failing.
-    for malformed in ("gestern_x", "2027-01-10T09:00:00_3", f"{T0.isoformat()}_{2**64}"):
+    beyond_bigint = base64.urlsafe_b64encode(json.dumps([T0.isoformat(), 2**64]).encode()).decode()
+    for malformed in ("gestern_x", "2027-01-10T09:00:00_3", f"{T0.isoformat()}_{2**64}", beyond_bigint):
         dry = api.get(f"/api/v1/retention-rules/{new.pk}/dry-run/", {"after": malformed}).json()
         assert [r["reference"] for r in dry["referrals"]] == seen[:2], malformed
     assert client.get("/retention/", {"rule": "²", "after": "x"}).status_code == 200

@@ -21,6 +21,7 @@ from config.api import LimitedMultiPartParser
 from core.api import mark_precondition
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
+from core.queries import one_or_none
 from core.storage import open_for_download
 
 from ..access import ReferralAccess, referral_access, referral_for
@@ -210,7 +211,7 @@ class ReferralViewSet(
     def _detail_response(self, request, pk, *, gone_ok: bool = False):
         """The referral's detail as the caller may see it, with its version as ``ETag``. After a
         change that took the referral out of the caller's scope (a returned hand-over): 204."""
-        referral = (
+        referral = one_or_none(
             self.get_queryset()
             .select_related("acknowledged_by")
             .prefetch_related(
@@ -218,7 +219,6 @@ class ReferralViewSet(
                 Prefetch("persons", queryset=Person.objects.order_by("id")),
             )
             .filter(pk=pk)
-            .first()
         )
         if referral is None:
             if gone_ok:
