@@ -35,9 +35,19 @@ run: install
 # contiguous half and lets an idle one take from the other's end: the permission matrix (half the
 # suite's time) is shared instead of keeping one worker busy alone; a module-scoped world is built once
 # per worker that runs the module's tests.
+#
+# Each worker starts faster: the plugins the suite uses are loaded by name (PYTEST_DISABLE_PLUGIN_AUTOLOAD),
+# because pytest rewrites the asserts of every module of an auto-loaded plugin's package — faker (through
+# factory_boy), hypothesis, schemathesis: hundreds of modules — and the bytecode of the run is kept
+# (PYTHONDONTWRITEBYTECODE cleared; __pycache__ is ignored by git), so a later run reads it instead of
+# compiling the apps and the rewritten tests again. Measured for collecting the suite: 9.3 s before, 6.9 s
+# on a fresh checkout, 2.7 s with the bytecode kept. The schemathesis, browser and integration runs of
+# .ci/run load their plugins as before.
 PYTEST_WORKERS ?= auto
+TEST_PLUGINS := -p pytest_django.plugin -p xdist.plugin -p pytest_env.plugin -p time_machine
 test: install
-	$(PY) -m pytest -m "not integration and not browser and not schemathesis" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest $(TEST_PLUGINS) \
+		-m "not integration and not browser and not schemathesis" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
