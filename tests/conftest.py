@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -112,19 +113,34 @@ def personas(district):
     return personas_create()
 
 
+PERSONAS = (  # username, agency code, role
+    ("police_hilden", "PW-HIL", Role.POLICE_OFFICER),
+    ("police_hilden2", "PW-HIL", Role.POLICE_OFFICER),
+    ("police_velbert", "PW-VEL", Role.POLICE_OFFICER),
+    ("police_coordinator", "KPB-ME", Role.POLICE_COORDINATOR),
+    ("caseworker_hilden", "JA-HIL", Role.CASEWORKER),
+    ("lead_hilden", "JA-HIL", Role.OFFICE_LEAD),
+    ("caseworker_velbert", "JA-VEL", Role.CASEWORKER),
+    ("lead_velbert", "JA-VEL", Role.OFFICE_LEAD),
+    ("district_coordinator", "KOORD", Role.DISTRICT_COORDINATOR),
+    ("no_role", None, None),
+)
+
+
 def personas_create():
-    """The people of ``personas``; also used by fixtures of a wider scope (tests/test_permissions.py)."""
-    admin = get_user_model().objects.create_superuser(username="admin", password="Test-Passwort-123")
-    return SimpleNamespace(
-        police_hilden=_person("police_hilden", "PW-HIL", Role.POLICE_OFFICER),
-        police_hilden2=_person("police_hilden2", "PW-HIL", Role.POLICE_OFFICER),
-        police_velbert=_person("police_velbert", "PW-VEL", Role.POLICE_OFFICER),
-        police_coordinator=_person("police_coordinator", "KPB-ME", Role.POLICE_COORDINATOR),
-        caseworker_hilden=_person("caseworker_hilden", "JA-HIL", Role.CASEWORKER),
-        lead_hilden=_person("lead_hilden", "JA-HIL", Role.OFFICE_LEAD),
-        caseworker_velbert=_person("caseworker_velbert", "JA-VEL", Role.CASEWORKER),
-        lead_velbert=_person("lead_velbert", "JA-VEL", Role.OFFICE_LEAD),
-        district_coordinator=_person("district_coordinator", "KOORD", Role.DISTRICT_COORDINATOR),
-        no_role=_person("no_role", None, None),
-        admin=admin,
+    """The people of ``personas``; also used by fixtures of a wider scope (tests/test_permissions.py).
+    Written with three queries (most tests start with them): the users and their memberships in bulk,
+    all with the one password ``Test-Passwort-123``; ``admin`` is a superuser."""
+    user_model = get_user_model()
+    password = make_password("Test-Passwort-123")
+    users = user_model.objects.bulk_create(
+        [user_model(username=username, password=password) for username, _code, _role in PERSONAS]
+        + [user_model(username="admin", password=password, is_staff=True, is_superuser=True)]
     )
+    agencies = {a.code: a for a in Agency.objects.filter(code__in={code for _user, code, _role in PERSONAS if code})}
+    Membership.objects.bulk_create(
+        Membership(user=user, agency=agencies[code], role=role)
+        for user, (_username, code, role) in zip(users, PERSONAS, strict=False)
+        if code
+    )
+    return SimpleNamespace(**{user.username: user for user in users})
