@@ -208,22 +208,28 @@ class ReferralViewSet(
     def _log_read(self, referral, obj_type, obj_id=None, action=AccessLogEntry.Action.VIEW):
         access_log_record(request=self.request, action=action, referral=referral, obj_type=obj_type, obj_id=obj_id)
 
-    def _detail_response(self, request, pk, *, gone_ok: bool = False):
-        """The referral's detail as the caller may see it, with its version as ``ETag``. After a
-        change that took the referral out of the caller's scope (a returned hand-over): 204."""
-        referral = one_or_none(
+    def _detail_queryset(self):
+        """The scope with what the detail shows: the acknowledging person, the children, the persons."""
+        return (
             self.get_queryset()
             .select_related("acknowledged_by")
             .prefetch_related(
                 Prefetch("children", queryset=Child.objects.order_by("id")),
                 Prefetch("persons", queryset=Person.objects.order_by("id")),
             )
-            .filter(pk=pk)
         )
+
+    def _detail_response(self, request, pk, *, gone_ok: bool = False):
+        """The referral's detail as the caller may see it, with its version as ``ETag``. After a
+        change that took the referral out of the caller's scope (a returned hand-over): 204."""
+        referral = one_or_none(self._detail_queryset().filter(pk=pk))
         if referral is None:
             if gone_ok:
                 return Response(status=status.HTTP_204_NO_CONTENT)
             raise Http404
+        return self._detail_body(request, referral)
+
+    def _detail_body(self, request, referral: Referral) -> Response:
         serializer_class = detail_serializer_for(referral_access(request.user, referral))
         response = Response(serializer_class(referral, context=self.get_serializer_context()).data)
         response["ETag"] = f'"{referral.version}"'
@@ -250,8 +256,10 @@ class ReferralViewSet(
         return self._detail_response(request, pk, gone_ok=True)
 
     def retrieve(self, request, *args, **kwargs):
-        self._log_read(self._referral(kwargs["pk"]).referral, AccessLogEntry.ObjectType.REFERRAL)
-        return self._detail_response(request, kwargs["pk"])
+        # One read of the scope for the lookup and the answer (a transition reads again: it changed the row).
+        referral = referral_for(request, kwargs["pk"], queryset=self._detail_queryset()).referral
+        self._log_read(referral, AccessLogEntry.ObjectType.REFERRAL)
+        return self._detail_body(request, referral)
 
     def create(self, request, *args, **kwargs):
         if not actor_of(request.user).has_role(*POLICE_ROLES):
