@@ -20,6 +20,8 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.middleware import session_activity_record
+
 from . import mfa
 from .actor import actor_of
 from .models import Agency, ApiToken, BackupCodeDevice
@@ -240,12 +242,13 @@ def logout_everywhere(request):
 
 @require_POST
 def keepalive(request):
-    """Called by static/js/session.js while the person works: the request itself counts as activity
-    (config.middleware.SessionTimeoutMiddleware). Answers the seconds left, or 401 when the session
-    has ended."""
+    """Called by static/js/session.js while the person works and by its "Stay logged in": the request
+    is recorded as activity at once (``session_activity_record``, not only once a minute like other
+    requests). Answers the seconds left, or 401 when the session has ended."""
     if not request.user.is_authenticated:
         return JsonResponse({"remaining": 0}, status=401)
-    return JsonResponse({"remaining": getattr(request, "session_remaining", 0)})
+    session_activity_record(request)
+    return JsonResponse({"remaining": request.session_remaining})
 
 
 @login_required

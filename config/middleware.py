@@ -114,6 +114,17 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
+def session_activity_record(request) -> None:
+    """Record the request as the session's last activity now, whatever ``SESSION_ACTIVITY_RESOLUTION``
+    says: "Stay logged in" (the keep-alive of static/js/session.js) is the person's explicit wish and
+    gets the whole idle time, also seconds after the last recorded activity."""
+    now = int(time.time())
+    session = request.session
+    session[SESSION_LAST_ACTIVITY] = now
+    login_at = session.get(SESSION_LOGIN_AT, now)
+    request.session_remaining = min(settings.SESSION_IDLE_TIMEOUT, settings.SESSION_ABSOLUTE_TIMEOUT - (now - login_at))
+
+
 class PermissionsPolicyMiddleware:
     """Switches off browser features no page uses (camera, microphone, location, payment, ...), so a
     page cannot be made to ask for them (``Permissions-Policy``, from ``settings.PERMISSIONS_POLICY``)."""

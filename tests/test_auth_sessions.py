@@ -217,6 +217,17 @@ def test_keepalive_extends_the_session(client, personas):
         assert client.post(reverse("keepalive")).status_code == 401
 
 
+def test_keepalive_records_the_activity_at_once(client, personas):
+    """ "Stay logged in" seconds after a page gives the whole idle time again (other requests record the
+    activity at most once a minute), so the page's warning does not come back at once."""
+    with time_machine.travel(START, tick=False) as traveller:
+        _login(client, "police_hilden")
+        traveller.shift(dt.timedelta(seconds=30))
+        assert client.post(reverse("keepalive")).json() == {"remaining": 1800}
+        traveller.shift(dt.timedelta(minutes=29, seconds=59))
+        assert client.get("/referrals/").status_code == 200  # 30 minutes counted from the keep-alive
+
+
 def test_keepalive_needs_post_and_csrf(personas):
     client = Client(enforce_csrf_checks=True)
     client.force_login(personas.police_hilden)
