@@ -107,10 +107,10 @@ class SessionTimeoutMiddleware:
                 messages.warning(request, _("Your session has expired. Please log in again."))
                 if request.method == "GET" and not request.path.startswith("/api/"):
                     return redirect_to_login(request.get_full_path())
+            elif now - last_activity >= SESSION_ACTIVITY_RESOLUTION:
+                session_activity_record(request)
             else:
-                if now - last_activity >= SESSION_ACTIVITY_RESOLUTION:
-                    session[SESSION_LAST_ACTIVITY] = last_activity = now
-                request.session_remaining = min(idle - (now - last_activity), absolute - (now - login_at))
+                request.session_remaining = _remaining(now, last_activity, login_at)
         return self.get_response(request)
 
 
@@ -119,10 +119,16 @@ def session_activity_record(request) -> None:
     says: "Stay logged in" (the keep-alive of static/js/session.js) is the person's explicit wish and
     gets the whole idle time, also seconds after the last recorded activity."""
     now = int(time.time())
-    session = request.session
-    session[SESSION_LAST_ACTIVITY] = now
-    login_at = session.get(SESSION_LOGIN_AT, now)
-    request.session_remaining = min(settings.SESSION_IDLE_TIMEOUT, settings.SESSION_ABSOLUTE_TIMEOUT - (now - login_at))
+    request.session[SESSION_LAST_ACTIVITY] = now
+    request.session_remaining = _remaining(now, now, request.session.get(SESSION_LOGIN_AT, now))
+
+
+def _remaining(now: int, last_activity: int, login_at: int) -> int:
+    """Seconds until the session ends: the idle timeout from the recorded activity or the absolute
+    timeout from the login, whichever comes first."""
+    return min(
+        settings.SESSION_IDLE_TIMEOUT - (now - last_activity), settings.SESSION_ABSOLUTE_TIMEOUT - (now - login_at)
+    )
 
 
 class PermissionsPolicyMiddleware:

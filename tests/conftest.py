@@ -113,7 +113,7 @@ def personas(district):
     return personas_create()
 
 
-PERSONAS = (  # username, agency code, role
+PERSONA_ROLES = (  # username, agency code, role
     ("police_hilden", "PW-HIL", Role.POLICE_OFFICER),
     ("police_hilden2", "PW-HIL", Role.POLICE_OFFICER),
     ("police_velbert", "PW-VEL", Role.POLICE_OFFICER),
@@ -134,13 +134,14 @@ def personas_create():
     user_model = get_user_model()
     password = make_password("Test-Passwort-123")
     users = user_model.objects.bulk_create(
-        [user_model(username=username, password=password) for username, _code, _role in PERSONAS]
+        [user_model(username=username, password=password) for username, _code, _role in PERSONA_ROLES]
         + [user_model(username="admin", password=password, is_staff=True, is_superuser=True)]
     )
-    agencies = {a.code: a for a in Agency.objects.filter(code__in={code for _user, code, _role in PERSONAS if code})}
+    codes = {code for _username, code, _role in PERSONA_ROLES if code}
+    agencies = {agency.code: agency for agency in Agency.objects.filter(code__in=codes)}
     Membership.objects.bulk_create(
         Membership(user=user, agency=agencies[code], role=role)
-        for user, (_username, code, role) in zip(users, PERSONAS, strict=False)
+        for user, (_username, code, role) in zip(users, PERSONA_ROLES, strict=False)
         if code
     )
     return SimpleNamespace(**{user.username: user for user in users})
