@@ -12,9 +12,10 @@ went (``referrals.handed_over``), still with status 404.
 import logging
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found, server_error
 
 from referrals.handed_over import handed_over_response
@@ -28,6 +29,25 @@ def _is_page(request, response) -> bool:
         return False
     content_type = response.get("Content-Type", "")
     return not content_type or content_type.startswith("text/html")
+
+
+API_ERRORS = {
+    404: gettext_lazy("Not found."),
+    500: gettext_lazy("An internal error occurred. It has been logged; please try again later."),
+}
+
+
+def _api_error(response):
+    """Under ``/api/`` a 404 of an unknown address and a 500 are JSON like every other answer of the
+    API — not Django's HTML page (in the demo its technical page, which lists every URL or shows a
+    traceback). Developers keep the technical pages with ``DEBUG_PAGES``."""
+    if response.status_code not in API_ERRORS or response.get("Content-Type", "").startswith("application/json"):
+        return response
+    if settings.DEBUG and settings.DEBUG_PAGES:
+        return response
+    answer = JsonResponse({"detail": str(API_ERRORS[response.status_code])}, status=response.status_code)
+    answer["Cache-Control"] = "no-store"
+    return answer
 
 
 def _form_page_of(path: str) -> str | None:
@@ -66,7 +86,11 @@ class BrandedErrorPagesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if getattr(response, "_branded_error_page", False) or not _is_page(request, response):
+        if getattr(response, "_branded_error_page", False):
+            return response
+        if request.path.startswith("/api/"):
+            return _api_error(response)
+        if not _is_page(request, response):
             return response
         if response.status_code == 405 and request.method in ("GET", "HEAD"):
             return self.method_not_allowed(request, response)

@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.defaults import server_error as django_server_error
@@ -42,7 +43,8 @@ class NoStoreMiddleware:
 
 
 class LanguageMiddleware:
-    """German unless the person chose another language with the language switch (cookie).
+    """German unless the person chose another language with the language switch (cookie), or an
+    API client asked for one with ``Accept-Language``.
 
     Django's LocaleMiddleware would follow the browser's Accept-Language header; in an office with
     English-language browsers the system would then greet caseworkers in English. Here German is the
@@ -54,11 +56,19 @@ class LanguageMiddleware:
 
     def __call__(self, request):
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        api = request.path.startswith("/api/")
+        if chosen in dict(settings.LANGUAGES):
+            language = chosen
+        elif api:  # an integrator asks with Accept-Language (German otherwise)
+            language = translation.get_language_from_request(request)
+        else:
+            language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        if api:
+            patch_vary_headers(response, ("Accept-Language",))
         return response
 
 

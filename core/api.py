@@ -16,6 +16,7 @@ handler translates them for every API module alike:
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -32,7 +33,7 @@ class VersionConflict(exceptions.APIException):
     The answer carries the current ``version`` (and its ``ETag``) so the client can reload."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object was changed by someone else in the meantime. Reload it and try again."
+    default_detail = gettext_lazy("The object was changed by someone else in the meantime. Reload it and try again.")
     default_code = "conflict"
 
     def __init__(self, detail=None, *, version: int, precondition: bool = False):
@@ -94,10 +95,25 @@ def exception_handler(exc, context):
         )
         response["Retry-After"] = str(STORE_RETRY_AFTER)
         return response
+    elif isinstance(exc, exceptions.ValidationError):
+        exc.detail = _no_data_translated(exc.detail)
     response = drf_exception_handler(exc, context)
     if isinstance(exc, VersionConflict) and response is not None:
         response.data["version"] = exc.version
         response["ETag"] = f'"{exc.version}"'
+    if response is None and isinstance(exc, OverflowError):  # a number no column holds, past a serializer
+        return Response({"detail": _("A number in the request is too large.")}, status=status.HTTP_400_BAD_REQUEST)
     if response is None and isinstance(exc, (UnicodeDecodeError, ValueError)):
-        return Response({"detail": "Malformed request."}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": _("The request could not be read.")}, status=status.HTTP_400_BAD_REQUEST)
     return response
+
+
+def _no_data_translated(detail):
+    """DRF's untranslated "No data provided" (a body of ``null`` or nothing) in the request's language."""
+    if isinstance(detail, dict):
+        return {key: _no_data_translated(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_no_data_translated(item) for item in detail]
+    if isinstance(detail, exceptions.ErrorDetail) and detail.code == "null" and str(detail) == "No data provided":
+        return exceptions.ErrorDetail(_("Send the data as a JSON object."), code="null")
+    return detail

@@ -8,9 +8,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import DateField, DateTimeField, F, Field, IntegerField, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -29,28 +30,62 @@ class Page:
 
 
 def _encode(values: list) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime.datetime) else v for v in values]
+    plain = [v.isoformat() if isinstance(v, datetime.date) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, count: int) -> list:
+def _decode(cursor: str, ordering: list[str], queryset: QuerySet) -> list:
+    """The sort key a cursor holds, each value checked against the type of its ordering field: an
+    edited cursor (a number where a date belongs, a date beyond the year 9999 in UTC, a text for an
+    id) raises ``InvalidCursor`` — a 400 with a message, never a database error."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except (ValueError, TypeError, RecursionError) as exc:  # a crafted cursor of nested brackets: 400, not 500
         raise InvalidCursor(cursor) from exc
-    if not isinstance(values, list) or len(values) != count:
+    if not isinstance(values, list) or len(values) != len(ordering):
         raise InvalidCursor(cursor)
-    decoded = []
-    for value in values:
-        if isinstance(value, str) and (parsed := parse_datetime(value)) is not None:
-            value = parsed
-        elif value is not None and not isinstance(value, (int, str)):
+    fields = [_field(queryset, name.lstrip("-")) for name in ordering]
+    return [_checked(value, field, cursor) for field, value in zip(fields, values, strict=True)]
+
+
+def _field(queryset: QuerySet, dotted: str) -> Field:
+    """The model field (or annotation's output field) an ordering name refers to."""
+    if dotted in queryset.query.annotations:
+        return queryset.query.annotations[dotted].output_field
+    model, field = queryset.model, None
+    for part in dotted.split("__"):
+        field = model._meta.get_field(part)
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    if field is not None and field.is_relation:
+        field = field.target_field
+    return field
+
+
+def _checked(value, field: Field, cursor: str):
+    if value is None:
+        if field.null:
+            return None
+        raise InvalidCursor(cursor)
+    if isinstance(field, DateField):  # and DateTimeField, its subclass
+        timestamp = isinstance(field, DateTimeField)
+        try:
+            parsed = (parse_datetime if timestamp else parse_date)(value) if isinstance(value, str) else None
+            if timestamp and parsed is not None and parsed.tzinfo is not None:
+                parsed.astimezone(datetime.UTC)  # 0001-01-01T00:00+14:00 lies before the first instant
+        except (ValueError, OverflowError):
+            raise InvalidCursor(cursor) from None
+        if parsed is None or (timestamp and parsed.tzinfo is None):
             raise InvalidCursor(cursor)
-        elif isinstance(value, int) and not -(2**63) <= value < 2**63:  # beyond a bigint: no row is there
+        return parsed
+    if isinstance(field, IntegerField):  # ids and ranks; a bool is an int to Python, not to a cursor
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
             raise InvalidCursor(cursor)
-        decoded.append(value)
-    return decoded
+        return value
+    if not isinstance(value, str) or len(value) > 1000 or "\x00" in value:
+        raise InvalidCursor(cursor)
+    return value
 
 
 def _after(ordering: list[str], values: list, *, row_value: bool = True) -> Q | TupleGreaterThan | TupleLessThan:
@@ -97,7 +132,7 @@ def keyset_page(
     ``<after_window> = 0``, which no row meets, the condition refers to the window, and Django puts
     it in the outer query of its QUALIFY emulation (``inbox_search_page``: the counts of a search
     and its page in one query)."""
-    after = _after(ordering, _decode(cursor, len(ordering)), row_value=not after_window) if cursor else None
+    after = _after(ordering, _decode(cursor, ordering, queryset), row_value=not after_window) if cursor else None
     if after is not None and after_window:
         # the chain of ORs: Django's QUALIFY refers to the inner query's columns one by one (a row value
         # would become one opaque column); it filters rows already read, so no index is lost
@@ -163,9 +198,9 @@ class KeysetPagination(BasePagination):
         try:
             size = min(int(request.query_params.get("page_size", self.page_size)), self.max_page_size)
         except ValueError:
-            raise ValidationError({"page_size": ["A whole number is required."]}) from None
+            raise ValidationError({"page_size": [_("Enter a whole number.")]}) from None
         if size < 1:
-            raise ValidationError({"page_size": ["Must be at least 1."]})
+            raise ValidationError({"page_size": [_("Enter a number of at least 1.")]})
         try:
             page = keyset_page(
                 queryset,
@@ -175,7 +210,7 @@ class KeysetPagination(BasePagination):
                 branches=view.keyset_branches() if hasattr(view, "keyset_branches") else (),
             )
         except InvalidCursor:
-            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+            raise ValidationError({"cursor": [_("Invalid cursor: reload the list.")]}) from None
         self.request = request
         self.next_cursor = page.next_cursor
         return page.items

@@ -12,6 +12,7 @@ Two kinds of body must never reach a view, and must never become a 500:
 """
 
 import io
+import json
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +34,23 @@ class TooDeeplyNested(exceptions.ParseError):
 
     def __init__(self):
         super().__init__(self.default_detail % {"depth": MAX_JSON_DEPTH})
+
+
+class InvalidJSON(exceptions.ParseError):
+    """DRF's "JSON parse error - Expecting value: …" in the language of the request, with the place
+    of the first error where the decoder names one (not the decoder's own words)."""
+
+    default_code = "invalid_json"
+
+    def __init__(self, cause: BaseException | None = None):
+        if isinstance(cause, json.JSONDecodeError):
+            detail = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
+                "line": cause.lineno,
+                "column": cause.colno,
+            }
+        else:  # invalid UTF-8, NaN or Infinity, a number of thousands of digits
+            detail = _("The request body is not valid JSON in UTF-8.")
+        super().__init__(detail)
 
 
 def json_depth_exceeds(value, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -61,10 +79,15 @@ class JSONParser(DRFJSONParser):
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
             raise RequestTooLarge()
+        # JSON is UTF-8 (RFC 8259 § 8.1): a charset parameter of the Content-Type is not followed, which
+        # would store "StraÃe" for a UTF-8 body sent as "charset=latin-1".
+        parser_context = {**(parser_context or {}), "encoding": "utf-8"}
         try:
             parsed = super().parse(io.BytesIO(data), media_type, parser_context)
         except RecursionError:
             raise TooDeeplyNested() from None
+        except exceptions.ParseError as exc:
+            raise InvalidJSON(exc.__context__) from None
         if json_depth_exceeds(parsed):
             raise TooDeeplyNested()
         return parsed

@@ -121,6 +121,8 @@ def professionals_check(assessment: Assessment, professionals: list[int]) -> lis
     """At least two distinct people of the responsible office took part (§ 8a Abs. 1: several
     professionals); returns the ids in the order given."""
     ids = list(dict.fromkeys(int(getattr(p, "pk", p)) for p in professionals or []))
+    if any(not 0 < pk < 2**63 for pk in ids):  # no person has such an id (and SQLite cannot bind it)
+        raise ValidationError({"professionals": [_("Choose people of the responsible youth office.")]})
     if len(ids) < MIN_PROFESSIONALS:
         raise ValidationError({"professionals": [_("Name at least two professionals who took part.")]})
     office = assessment.referral.youth_office_id

@@ -139,3 +139,45 @@ def test_a_cursor_with_a_number_beyond_a_bigint_is_400_in_the_api_and_ignored_on
         client.get("/inbox/", {"cursor": _cursor(json.dumps([0, "2026-01-01T00:00:00+00:00", 2**64]))}).status_code
         == 200
     )
+
+
+EDITED_CURSORS = {  # each value of the sort key checked against its field's type (core.pagination._decode)
+    "numbers": [5, 5],
+    "booleans": [True, False],
+    "before the first instant in UTC": ["0001-01-01T00:00:00+14:00", 1],
+    "two timestamps": ["2026-12-05T13:34:58+00:00", "2026-12-05T13:34:58+00:00"],
+    "text for a timestamp": ["abc", 5],
+    "a timestamp without time zone": ["2026-12-05T13:34:58", 5],
+    "month 13": ["2026-13-05T13:34:58+00:00", 5],
+    "null for an id": ["2026-12-05T13:34:58+00:00", None],
+}
+LISTS = ["/api/v1/referrals/", "/api/v1/tasks/", "/api/v1/meetings/", "/api/v1/hospitations/", "/api/v1/events/"]
+
+
+@pytest.mark.parametrize("values", EDITED_CURSORS.values(), ids=EDITED_CURSORS.keys())
+def test_an_edited_cursor_is_400_with_a_german_message_on_every_api_list(personas, values):
+    """Before, a number where a timestamp belongs (or a date that overflows in UTC) reached the
+    database and answered 500 with the debug page."""
+    cursor = _cursor(json.dumps(values))
+    for user in (personas.police_hilden, personas.caseworker_hilden, personas.district_coordinator):
+        client = client_for(user)
+        for path in LISTS:
+            response = client.get(path, {"cursor": cursor})
+            if response.status_code == 403:  # a list that is not this person's (tasks: the offices')
+                continue
+            assert response.status_code == 400, (user.username, path, response.content[:300])
+            assert response.json() == {"cursor": ["Ungültiger Cursor: Laden Sie die Liste neu."]}, path
+
+
+@pytest.mark.parametrize("values", EDITED_CURSORS.values(), ids=EDITED_CURSORS.keys())
+def test_an_edited_cursor_starts_a_page_from_the_beginning(client, personas, values):
+    make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    cursor = _cursor(json.dumps(values))
+    pages = {personas.caseworker_hilden: "/inbox/", personas.police_hilden: "/referrals/"}
+    pages[personas.district_coordinator] = "/triage/"
+    for user, path in pages.items():
+        client.force_login(user)
+        assert client.get(path, {"cursor": cursor}).status_code == 200, (user.username, path)
+    client.force_login(personas.caseworker_hilden)
+    for path in ("/cooperation/series/", "/cooperation/hospitations/", "/cooperation/events/"):
+        assert client.get(path, {"cursor": cursor}).status_code == 200, path

@@ -2,6 +2,7 @@
 entry, and every page each persona reaches, rendered in German, asks for no message the catalog
 does not translate."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -142,3 +143,42 @@ def test_the_check_sees_a_message_without_translation(untranslated):
             Context()
         )
     assert untranslated == {"A message nobody translated"}
+
+
+APPS = ("agencies", "referrals", "meetings", "notifications", "core", "config")
+RAISED = {"ValidationError", "PermissionDenied", "NotFound", "ParseError", "APIException", "Response", "JsonResponse"}
+TRANSLATING = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "unknown_value"}
+
+
+def _callee(node) -> str | None:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+
+
+def untranslated_messages(root: Path) -> list[str]:
+    """Sentences (capitalised, with a space) written into an error or answer without gettext: they
+    would reach a German caller in English (QA of 2026-12-05 found 25 in the API)."""
+    found = []
+    for app in APPS:
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and _callee(node.func) in RAISED):
+                    continue
+                translated = {
+                    id(inner)
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call) and _callee(call.func) in TRANSLATING
+                    for inner in ast.walk(call)
+                }
+                for inner in ast.walk(node):
+                    if id(inner) in translated:
+                        continue
+                    text = inner.value if isinstance(inner, ast.Constant) and isinstance(inner.value, str) else None
+                    if isinstance(inner, ast.JoinedStr) or (text and " " in text and text[:1].isupper()):
+                        found.append(f"{path.relative_to(root)}:{inner.lineno}")
+    return found
+
+
+def test_no_error_message_is_written_without_gettext():
+    assert not untranslated_messages(Path(__file__).resolve().parents[1])

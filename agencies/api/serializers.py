@@ -1,11 +1,11 @@
 """Serializers of agencies that other apps' APIs embed."""
 
-from rest_framework import serializers
+from core.serializers import ModelSerializer
 
 from ..models import Agency
 
 
-class AgencyRefSerializer(serializers.ModelSerializer):
+class AgencyRefSerializer(ModelSerializer):
     # An agency as a reference: id and name (no docstring: it would become the schema's description).
     class Meta:
         model = Agency

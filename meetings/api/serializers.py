@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
-from core.serializers import StrictCharField, UserRefSerializer
+from core.serializers import ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..forms import REASON_LIMIT
 from ..models import (
@@ -94,7 +94,7 @@ class CadencePreviewQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class MeetingSeriesSerializer(serializers.ModelSerializer):
+class MeetingSeriesSerializer(ModelSerializer):
     agencies = AgencyRefSerializer(many=True, read_only=True)
     invitees = UserRefSerializer(many=True, read_only=True)
     district = serializers.CharField(source="district.name", read_only=True)
@@ -148,13 +148,13 @@ class MeetingSeriesWriteSerializer(serializers.Serializer):
 # --- Meetings -----------------------------------------------------------------------------------------
 
 
-class SeriesRefSerializer(serializers.ModelSerializer):
+class SeriesRefSerializer(ModelSerializer):
     class Meta:
         model = MeetingSeries
         fields = ["id", "title"]
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class MeetingSerializer(ModelSerializer):
     series = SeriesRefSerializer(read_only=True)
     status = status_field(MeetingStatus)
 
@@ -166,7 +166,7 @@ class MeetingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AgendaItemSerializer(serializers.ModelSerializer):
+class AgendaItemSerializer(ModelSerializer):
     proposed_by = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -175,7 +175,7 @@ class AgendaItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActionItemSerializer(serializers.ModelSerializer):
+class ActionItemSerializer(ModelSerializer):
     owner = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -184,7 +184,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AttendanceSerializer(serializers.ModelSerializer):
+class AttendanceSerializer(ModelSerializer):
     person = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -241,7 +241,7 @@ class ActionItemInputSerializer(serializers.Serializer):
 # --- Hospitations -------------------------------------------------------------------------------------
 
 
-class HospitationSerializer(serializers.ModelSerializer):
+class HospitationSerializer(ModelSerializer):
     requester = UserRefSerializer(read_only=True)
     requester_agency = AgencyRefSerializer(read_only=True)
     host_agency = AgencyRefSerializer(read_only=True)
@@ -276,7 +276,7 @@ class FeedbackSerializer(serializers.Serializer):
 # --- Events -------------------------------------------------------------------------------------------
 
 
-class InfoEventSerializer(serializers.ModelSerializer):
+class InfoEventSerializer(ModelSerializer):
     host_agency = AgencyRefSerializer(read_only=True)
     registered = serializers.IntegerField(source="registered_count", read_only=True)
     waitlisted = serializers.IntegerField(source="waitlist_count", read_only=True)

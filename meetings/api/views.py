@@ -25,7 +25,7 @@ from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
-from core.serializers import ErrorSerializer
+from core.serializers import ErrorSerializer, unknown_value
 
 from .. import ics, services
 from ..models import (
@@ -84,7 +84,7 @@ def _moment(name: str, value: str, *, end: bool = False):
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
     if moment := parse_datetime(value):
         return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-    raise ValidationError({name: ["Use an ISO date (2026-03-10) or date-time (2026-03-10T10:00:00+01:00)."]})
+    raise ValidationError({name: [_("Use an ISO date (2026-03-10) or date-time (2026-03-10T10:00:00+01:00).")]})
 
 
 def _date_range(request, queryset, field="start"):
@@ -94,8 +94,8 @@ def _date_range(request, queryset, field="start"):
             queryset = queryset.filter(**{f"{field}__gte": _moment("from", value)})
         if value := params.get("to"):
             queryset = queryset.filter(**{f"{field}__lt": _moment("to", value, end=True)})
-    except ValueError:
-        raise ValidationError({"from": ["Invalid date."]}) from None
+    except (ValueError, OverflowError):  # 2026-02-30, or the day after 9999-12-31
+        raise ValidationError({"from": [_("Enter a valid date.")]}) from None
     return queryset
 
 
@@ -333,7 +333,7 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
             queryset = _date_range(self.request, queryset)
             if (value := self.request.query_params.get("status")) is not None:
                 if value not in MeetingStatus.values:
-                    raise ValidationError({"status": [f"Unknown value. Allowed: {', '.join(MeetingStatus.values)}"]})
+                    raise ValidationError({"status": [unknown_value(MeetingStatus.values)]})
                 queryset = queryset.filter(status=value)
         return queryset
 
@@ -577,7 +577,7 @@ class HospitationViewSet(
         )
         if self.action == "list" and (value := self.request.query_params.get("status")) is not None:
             if value not in HospitationStatus.values:
-                raise ValidationError({"status": [f"Unknown value. Allowed: {', '.join(HospitationStatus.values)}"]})
+                raise ValidationError({"status": [unknown_value(HospitationStatus.values)]})
             queryset = queryset.filter(status=value)
         return queryset
 

@@ -4,7 +4,7 @@ assessment's versions. Codes: docs/statistik-8a.md."""
 
 from rest_framework import serializers
 
-from core.serializers import UserRefSerializer
+from core.serializers import ModelSerializer, UserRefSerializer
 
 from ..assessment_models import (
     HELP_BEFORE,
@@ -44,7 +44,7 @@ class AssessmentChildInputSerializer(serializers.Serializer):
     )
 
 
-class AssessmentChildSerializer(serializers.ModelSerializer):
+class AssessmentChildSerializer(ModelSerializer):
     class Meta:
         model = AssessmentChild
         fields = [
@@ -54,7 +54,7 @@ class AssessmentChildSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssessmentVersionSerializer(serializers.ModelSerializer):
+class AssessmentVersionSerializer(ModelSerializer):
     author = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -69,7 +69,7 @@ def impressions_field():
 
 def professionals_field():
     return serializers.ListField(
-        child=serializers.IntegerField(),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         default=list,
         help_text="Ids of the people of the office who took part (at least two, with `children`).",

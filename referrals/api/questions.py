@@ -9,6 +9,7 @@ question is found only through a referral in the caller's scope. What a caller m
 scope answers 403 (the transition table, through the services)."""
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from agencies.api.serializers import AgencyRefSerializer
 from core.idempotency import IdempotentPostMixin
 from core.queries import one_or_none
-from core.serializers import ErrorSerializer, StrictCharField, UserRefSerializer
+from core.serializers import ErrorSerializer, ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..access import ReferralAccess, referral_for
 from ..access_log import access_log_record
@@ -29,7 +30,7 @@ from ..models import AccessLogEntry, FollowUp, Referral
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
-class QuestionSerializer(serializers.ModelSerializer):
+class QuestionSerializer(ModelSerializer):
     office = AgencyRefSerializer(read_only=True)
     station = AgencyRefSerializer(read_only=True)
     asked_by = UserRefSerializer(read_only=True)
@@ -159,12 +160,12 @@ def police_attachment_upload(access: ReferralAccess, user, data: dict):
     """A police upload through ``/api/v1/referrals/{id}/attachments/``: never confided (that marking is
     the office's, § 65 SGB VIII), optionally to one of the referral's follow-ups."""
     if data.get("confidential"):
-        raise ValidationError({"confidential": ["Only the youth office marks files as confided (§ 65 SGB VIII)."]})
+        raise ValidationError({"confidential": [_("Only the youth office marks files as confided (§ 65 SGB VIII).")]})
     followup = None
     if data.get("followup") is not None:
         followup = FollowUp.objects.filter(referral=access.referral, pk=data["followup"]).first()
         if followup is None:
-            raise ValidationError({"followup": ["Choose a follow-up of this referral."]})
+            raise ValidationError({"followup": [_("Choose a follow-up of this referral.")]})
     return police_attachment_add(referral=access.referral, user=user, uploaded_file=data["file"], followup=followup)
 
 

@@ -11,6 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from core.serializers import ModelSerializer
+
 from ..models import RetentionRule
 from ..retention import (
     DRY_RUN_SHOWN,
@@ -23,7 +25,7 @@ from ..retention import (
 from .serializers import ErrorSerializer
 
 
-class RetentionRuleSerializer(serializers.ModelSerializer):
+class RetentionRuleSerializer(ModelSerializer):
     office_name = serializers.CharField(source="office.name", read_only=True)
     in_force = serializers.SerializerMethodField(help_text="The rule applies today for its office and outcome.")
 

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.serializers import StrictCharField, UserRefSerializer
+from core.serializers import ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..models import TEXT_LIMIT, AccessLogEntry
 from ..screening import screening_save, screening_sign_off
@@ -35,7 +35,7 @@ class ScreeningInputSerializer(ReferralVersionSerializer):
     )
 
 
-class ScreeningSerializer(serializers.ModelSerializer):
+class ScreeningSerializer(ModelSerializer):
     author = UserRefSerializer(read_only=True)
     signed_off_by = UserRefSerializer(read_only=True, allow_null=True)
     is_complete = serializers.BooleanField(read_only=True, help_text="Signed off by a second professional.")

@@ -3,12 +3,13 @@ parse and render."""
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
-from core.serializers import ErrorSerializer, StrictCharField, UserRefSerializer
+from core.serializers import ErrorSerializer, IdField, ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..clocks import is_overdue
 from ..dialogue_models import event_label
@@ -43,7 +44,7 @@ from .assessment_children import (
 REASON_LIMIT = 2_000  # a written reason, not a report
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
+class StrictModelSerializer(ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
@@ -69,6 +70,7 @@ class ChildSerializer(BirthDateMixin, StrictModelSerializer):
     class Meta:
         model = Child
         fields = [
+            "id",  # read-only: what the per-child parts of an assessment name (``children[].child``)
             "first_name",
             "last_name",
             "date_of_birth",
@@ -244,7 +246,7 @@ class ReferralPoliceDetailSerializer(ReferralDetailSerializer):
 
 
 class AssignOfficeSerializer(serializers.Serializer):
-    youth_office = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.youth_offices())
+    youth_office = IdField(queryset=Agency.objects.youth_offices())
 
 
 # --- Casework -------------------------------------------------------------------------------------
@@ -273,9 +275,7 @@ class RerateSerializer(ReferralVersionSerializer):
 
 
 class ForwardSerializer(ReferralVersionSerializer):
-    to_office = serializers.PrimaryKeyRelatedField(
-        queryset=Agency.objects.youth_offices(), help_text="Id of another active youth office."
-    )
+    to_office = IdField(queryset=Agency.objects.youth_offices(), help_text="Id of another active youth office.")
     reason = _reason()
 
 
@@ -309,14 +309,16 @@ class AssessmentInputSerializer(ReferralVersionSerializer):
 
     def validate(self, attrs):
         if "children" not in attrs and not attrs.get("outcome"):
-            raise serializers.ValidationError({"children": ["Give one part per child (or, the old way, `outcome`)."]})
+            raise serializers.ValidationError(
+                {"children": [_("Give one part per child (or, the old way, `outcome`).")]}
+            )
         if "children" in attrs:
             attrs.pop("outcome", None)
             attrs["children"] = [dict(part) for part in attrs["children"]]
         return attrs
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
+class AssessmentSerializer(ModelSerializer):
     author = UserRefSerializer(read_only=True)
     children = AssessmentChildSerializer(source="child_parts", many=True, read_only=True)
     versions = AssessmentVersionSerializer(many=True, read_only=True, help_text="Every saved version, newest first.")
@@ -347,7 +349,7 @@ class FollowUpInputSerializer(serializers.Serializer):
     )
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(ModelSerializer):
     author = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -363,7 +365,7 @@ class NoteInputSerializer(serializers.Serializer):
     )
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(ModelSerializer):
     author = UserRefSerializer(read_only=True)
     office = AgencyRefSerializer(read_only=True)
 
@@ -383,7 +385,7 @@ class AttachmentUploadSerializer(serializers.Serializer):
     )
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelSerializer):
     uploaded_by = UserRefSerializer(read_only=True)
     office = AgencyRefSerializer(read_only=True)
 
@@ -396,7 +398,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TimelineEventSerializer(serializers.ModelSerializer):
+class TimelineEventSerializer(ModelSerializer):
     """One entry of the history; ``data`` holds codes, ids and written reasons, no case contents."""
 
     actor = UserRefSerializer(read_only=True, allow_null=True)

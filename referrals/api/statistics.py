@@ -5,6 +5,8 @@ Everyone else: 403."""
 
 from dataclasses import asdict
 
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -63,15 +65,22 @@ class Statistics8aView(APIView):
         actor = actor_of(request.user)
         leads, districts = sorted(actor.lead_office_ids), sorted(actor.coordinator_district_ids)
         if not leads and not districts:
-            raise PermissionDenied("Only office leads and the district coordinator read the § 8a statistic.")
+            raise PermissionDenied(_("Only office leads and the district coordinator read the § 8a statistic."))
         year = statistics_year(request.query_params.get("year"))
         if year is None:
-            raise ValidationError({"year": [f"Enter a year between {FIRST_YEAR} and the current year."]})
+            raise ValidationError(
+                {
+                    "year": [
+                        _("Enter a year between %(first)s and %(last)s.")
+                        % {"first": FIRST_YEAR, "last": timezone.localdate().year}
+                    ]
+                }
+            )
         if not leads:
             return Response({"year": year, "summary": district_statistics(district_ids=districts, year=year)})
         office_id = statistics_office(request.user, request.query_params.get("office"))
         if office_id is None:
-            raise ValidationError({"office": ["Choose an office you lead."]})
+            raise ValidationError({"office": [_("Choose an office you lead.")]})
         records, problems = statistics_8a(office_id=office_id, year=year)
         return Response(
             {

@@ -7,6 +7,7 @@ notes; the transition table answers 403 inside the office (a pending hand-over i
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
+from core.serializers import ModelSerializer, unknown_value
 
 from .. import followthrough
 from ..access import referral_for
@@ -32,7 +34,7 @@ ERRORS = {
 }
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     reference = serializers.CharField(source="referral.reference", read_only=True)
     done = serializers.BooleanField(source="is_done", read_only=True)
 
@@ -50,7 +52,7 @@ def _person(user_id):
         return None
     person = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if person is None:
-        raise ValidationError({"assignee": ["Choose a person of the responsible youth office."]})
+        raise ValidationError({"assignee": [_("Choose a person of the responsible youth office.")]})
     return person
 
 
@@ -77,7 +79,7 @@ class SignOffReturnInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, min_value=1)
 
 
-class SignOffRequestSerializer(serializers.ModelSerializer):
+class SignOffRequestSerializer(ModelSerializer):
     class Meta:
         model = SignOffRequest
         fields = [
@@ -164,9 +166,9 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         params = self.request.query_params
         scope, due = params.get("scope", "mine"), params.get("due")
         if scope not in ("mine", "office"):
-            raise ValidationError({"scope": ["Unknown value. Allowed: mine, office"]})
+            raise ValidationError({"scope": [unknown_value(["mine", "office"])]})
         if due is not None and due not in followthrough.DUE_FILTERS:
-            raise ValidationError({"due": [f"Unknown value. Allowed: {', '.join(followthrough.DUE_FILTERS)}"]})
+            raise ValidationError({"due": [unknown_value(followthrough.DUE_FILTERS)]})
         return followthrough.task_list(self.request.user, scope=scope, due=due)
 
     def partial_update(self, request, pk=None):
@@ -204,7 +206,7 @@ class SignOffRequestView(IdempotentPostMixin, APIView):
         if data["to"] is not None:
             to = get_user_model().objects.filter(pk=data["to"], is_active=True).first()
             if to is None:
-                raise ValidationError({"to": ["Choose a colleague of the responsible youth office."]})
+                raise ValidationError({"to": [_("Choose a colleague of the responsible youth office.")]})
         result = followthrough.signoff_request_create(referral=referral, user=request.user, to=to,
                                                       expected_version=version)  # fmt: skip
         return Response(SignOffRequestSerializer(result).data, status=status.HTTP_201_CREATED)

@@ -22,6 +22,7 @@ from core.api import mark_precondition
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
 from core.queries import one_or_none
+from core.serializers import unknown_value
 from core.storage import open_for_download
 
 from ..access import ReferralAccess, referral_access, referral_for
@@ -116,7 +117,7 @@ def expected_version(request, body_version: int | None) -> tuple[int | None, boo
         return None, True
     match = _ETAG.match(header)
     if match is None:
-        raise ValidationError({"If-Match": ['Send the version you read as an entity tag, e.g. If-Match: "3".']})
+        raise ValidationError({"If-Match": [_('Send the version you read as an entity tag, e.g. If-Match: "3".')]})
     return int(match.group(1) or match.group(2)), True
 
 
@@ -167,7 +168,7 @@ class ReferralViewSet(
             value = self.request.query_params.get(name)
             if value is not None:
                 if value not in allowed:
-                    raise ValidationError({name: [f"Unknown value. Allowed: {', '.join(allowed)}"]})
+                    raise ValidationError({name: [unknown_value(allowed)]})
                 queryset = queryset.filter(**{name: value})
         return queryset
 
@@ -263,7 +264,7 @@ class ReferralViewSet(
 
     def create(self, request, *args, **kwargs):
         if not actor_of(request.user).has_role(*POLICE_ROLES):
-            raise PermissionDenied("Only police officers and police coordinators file referrals.")
+            raise PermissionDenied(_("Only police officers and police coordinators file referrals."))
         serializer = ReferralWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -1,0 +1,171 @@
+"""What an integrator met when trying the API from outside (QA of 2026-12-05): every answer JSON, in
+the language asked for, a clear 400 for a wrong id or a malformed body, and what a per-child
+assessment needs (the children's ids) in the referral itself."""
+
+import pytest
+from django.urls import path
+from rest_framework.test import APIClient
+
+from agencies.models import Agency
+from referrals import services
+from referrals.models import Referral
+from tests.factories import api_token, make_referral
+from tests.test_assessment_children import TWO_CHILDREN, acute, support
+
+
+def client_for(user, **headers):
+    client = APIClient(**headers)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
+    return client
+
+
+@pytest.fixture
+def referral(personas):
+    referral = make_referral(personas.police_hilden, postcode="40723", city="Hilden", children=TWO_CHILDREN)
+    services.referral_acknowledge(referral=referral, user=personas.caseworker_hilden)
+    return Referral.objects.get(pk=referral.pk)
+
+
+def _post(client, referral, action, body):
+    return client.post(f"/api/v1/referrals/{referral.pk}/{action}/", body, format="json")
+
+
+# --- ids ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [19.5, 1.0, True, "x", [1], {"id": 1}, 2**64, -1, 0])
+def test_an_office_id_that_is_no_whole_number_is_refused_and_nothing_is_forwarded(personas, referral, value):
+    """DRF's own field looked 19.5 up as 19 and forwarded the case to that office."""
+    velbert = Agency.objects.get(code="JA-VEL")
+    body = {"to_office": velbert.pk + 0.5 if value == 19.5 else value, "reason": "Umzug", "version": referral.version}
+    response = _post(client_for(personas.caseworker_hilden), referral, "forward", body)
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["to_office"]
+    assert Referral.objects.get(pk=referral.pk).status == referral.status
+
+
+def test_the_messages_of_a_wrong_id_are_german_and_name_the_problem(personas, referral):
+    client = client_for(personas.caseworker_hilden)
+    body = {"reason": "Umzug", "version": referral.version}
+    assert _post(client, referral, "forward", body | {"to_office": 987654}).json() == {
+        "to_office": ["Unter der Nummer 987654 gibt es hier nichts zur Auswahl."]
+    }
+    assert _post(client, referral, "forward", body | {"to_office": 2.5}).json() == {
+        "to_office": ["Senden Sie die Nummer als ganze Zahl, nicht als float."]
+    }
+
+
+def test_a_professional_id_beyond_any_column_is_400(personas, referral):
+    """It reached SQLite's integer binding and answered 500."""
+    infant, teen = referral.children.order_by("id")
+    body = {
+        "summary": "Hausbesuch.", "measures": ["offer_of_help"], "impressions": ["home_visit"],
+        "professionals": [10**23, personas.lead_hilden.pk],
+        "children": [acute(infant), support(teen, birth_month=5, birth_year=2013)],
+    }  # fmt: skip
+    response = _post(client_for(personas.caseworker_hilden), referral, "assessment", body)
+    assert response.status_code == 400, response.content
+    assert "professionals" in response.json()
+
+
+def test_the_referral_names_its_childrens_ids_for_the_per_child_assessment(personas, referral):
+    """``children[].child`` of an assessment is the id of a child of the referral: the referral
+    must say which ids its children have, or an integrator cannot send the per-child parts."""
+    client = client_for(personas.caseworker_hilden)
+    children = client.get(f"/api/v1/referrals/{referral.pk}/").json()["children"]
+    assert [c["id"] for c in children] == list(referral.children.order_by("id").values_list("id", flat=True))
+    first, second = children
+    body = {
+        "summary": "Hausbesuch.", "measures": ["offer_of_help"], "impressions": ["home_visit"],
+        "professionals": [personas.caseworker_hilden.pk, personas.lead_hilden.pk],
+        "children": [
+            {**acute(referral.children.get(pk=first["id"]))},
+            {**support(referral.children.get(pk=second["id"]), birth_month=5, birth_year=2013)},
+        ],
+    }  # fmt: skip
+    assert _post(client, referral, "assessment", body).status_code == 200
+
+
+# --- bodies -------------------------------------------------------------------------------------
+
+
+def test_invalid_json_is_answered_in_german_with_the_place_of_the_error(personas):
+    client = client_for(personas.police_hilden)
+    response = client.post("/api/v1/referrals/", data='{"draft": tru}', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Der Inhalt der Anfrage ist kein gültiges JSON (Zeile 1, Spalte 11)."}
+    for body in (b'{"a": NaN}', b'{"a": "\xff"}', b'{"a": ' + b"1" * 5001 + b"}"):
+        response = client.post("/api/v1/referrals/", data=body, content_type="application/json")
+        assert response.status_code == 400, body[:20]
+        assert response.json() == {"detail": "Der Inhalt der Anfrage ist kein gültiges JSON in UTF-8."}
+
+
+def test_a_body_of_null_asks_for_an_object(personas):
+    response = client_for(personas.police_hilden).post(
+        "/api/v1/referrals/", data="null", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Senden Sie die Daten als JSON-Objekt."]}
+
+
+def test_json_is_read_as_utf8_whatever_charset_the_client_names(personas):
+    """RFC 8259: JSON is UTF-8. Read as latin-1, "Straße" was stored as "StraÃ\x9fe"."""
+    client = client_for(personas.police_hilden)
+    body = '{"draft": true, "household_address": {"street": "Hauptstraße 1"}}'.encode()
+    response = client.post("/api/v1/referrals/", data=body, content_type="application/json; charset=latin-1")
+    assert response.status_code == 201, response.content
+    assert response.json()["household_address"]["street"] == "Hauptstraße 1"
+
+
+# --- language -----------------------------------------------------------------------------------
+
+
+def test_the_api_answers_in_english_when_asked_with_accept_language(personas):
+    german = client_for(personas.police_hilden)
+    english = client_for(personas.police_hilden, HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    french = client_for(personas.police_hilden, HTTP_ACCEPT_LANGUAGE="fr")
+    assert german.get("/api/v1/referrals/?status=bogus").json()["status"][0].startswith("Unbekannter Wert")
+    assert french.get("/api/v1/referrals/?status=bogus").json()["status"][0].startswith("Unbekannter Wert")
+    response = english.get("/api/v1/referrals/?status=bogus")
+    assert response.json()["status"][0].startswith("Unknown value. Allowed: draft")
+    assert response["Content-Language"] == "en" and "Accept-Language" in response["Vary"]
+    assert english.get("/api/v1/referrals/", {"page_size": "x"}).json() == {"page_size": ["Enter a whole number."]}
+
+
+def test_pages_stay_german_whatever_the_browser_asks_for(client, personas):
+    client.force_login(personas.caseworker_hilden)
+    response = client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response["Content-Language"] == "de"
+
+
+# --- errors outside the views -------------------------------------------------------------------
+
+
+def test_an_unknown_api_address_is_a_json_404_also_in_the_demo(personas, settings):
+    """The demo runs with DEBUG: Django's technical 404 page listed every URL of the system."""
+    settings.DEBUG, settings.DEBUG_PAGES = True, False
+    for client in (APIClient(), client_for(personas.caseworker_velbert)):
+        for address in ("/api/v1/nonexistent/", "/api/v1/referrals/1.0/"):
+            response = client.get(address)
+            assert response.status_code == 404
+            assert response.json() == {"detail": "Nicht gefunden."}
+
+
+def _crash(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [path("api/v1/crash/", _crash)]
+
+
+@pytest.mark.urls("tests.test_api_integrator")
+def test_a_crash_under_api_is_a_json_500_without_a_traceback(personas, settings):
+    settings.DEBUG, settings.DEBUG_PAGES = True, False
+    client = APIClient(raise_request_exception=False)
+    response = client.get("/api/v1/crash/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "Ein interner Fehler ist aufgetreten. Er wurde protokolliert; "
+        "bitte versuchen Sie es später noch einmal."
+    }
+    assert b"Traceback" not in response.content and b"a bug" not in response.content
