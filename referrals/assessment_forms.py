@@ -13,7 +13,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from .assessment_children import child_part_problems
+from .assessment_children import MIN_PROFESSIONALS, child_part_problems
 from .assessment_models import (
     HELP_BEFORE,
     HELP_NEW,
@@ -152,6 +152,14 @@ class ChildAssessmentForm(AssessmentForm):
             if pending is not None:
                 self.initial["impressions"] = pending.impressions
                 self.initial["professionals"] = pending.professionals
+
+    def clean_professionals(self):
+        """The rule of the service (``assessment_children.professionals_check``) checked here too, so
+        that the page names it together with the children's parts, not in a second round."""
+        people = self.cleaned_data["professionals"]
+        if len(people) < MIN_PROFESSIONALS:
+            raise forms.ValidationError(_("Name at least two professionals who took part."))
+        return people
 
     def clean(self):
         data = super().clean()

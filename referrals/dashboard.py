@@ -206,10 +206,21 @@ class Suppressed:
         return isinstance(other, Suppressed) or other == self.text
 
     def __hash__(self) -> int:
-        return hash(self.text)
+        return hash(Suppressed)  # equal to every other suppressed cell
 
 
 SUPPRESSED = Suppressed()
+
+
+class TooFewCases(Suppressed):
+    """A median or share of fewer than ``SUPPRESS_BELOW`` referrals: on the page and in the CSV "n < 3"
+    (a median shown as "< 3" read as "less than three minutes"); in the API "< 3" like every
+    suppressed cell."""
+
+    text = f"n < {SUPPRESS_BELOW}"
+
+
+TOO_FEW_CASES = TooFewCases()
 
 
 def suppress(count: int) -> int | Suppressed:
@@ -257,7 +268,7 @@ def suppress_derived(value, base: int):
     """A median or share computed from ``base`` referrals: suppressed when ``base`` is below 3 (a
     median of one referral is that referral's time)."""
     if base < SUPPRESS_BELOW:
-        return SUPPRESSED
+        return TOO_FEW_CASES
     return value
 
 
@@ -794,7 +805,7 @@ def cell_text(value) -> str | int | float:
 
 def api_cell(value):
     """A cell for the API: the number, the string "< 3" for a suppressed one, null for no value."""
-    return value.text if isinstance(value, Suppressed) else value
+    return SUPPRESSED.text if isinstance(value, Suppressed) else value
 
 
 # --- the referral part of the annual cooperation report --------------------------------------------

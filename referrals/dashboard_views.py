@@ -200,11 +200,12 @@ def district_table(rows: list[dict]) -> Table:
     table = Table("district", _("Referrals per police station, youth office and month"), dashboard.district_headers())
     for row in rows:
         table.rows.append([Cell(row[c]) for c in columns])
-    per_month: dict[str, int] = {}
+    per_month: dict[str, int | None] = {}
     for row in rows:
-        per_month.setdefault(row["month"], 0)
         if isinstance(row["filed"], int):
-            per_month[row["month"]] += row["filed"]
+            per_month[row["month"]] = (per_month.get(row["month"]) or 0) + row["filed"]
+        else:  # a month of hidden cells only is "–", not a bar of 0 (QA of 2026-12-05)
+            per_month.setdefault(row["month"], None)
     table.chart = charts.bar_chart(
         title=_("Referrals filed per month"),
         description=_(

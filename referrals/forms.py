@@ -439,6 +439,7 @@ class AssignOfficeForm(forms.Form):
         queryset=Agency.objects.youth_offices().order_by("name"),
         empty_label=_("Please choose"),
     )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)  # the second POST, after asking
 
 
 # --- Casework (§ 8a SGB VIII) ------------------------------------------------------------------------
@@ -483,11 +484,18 @@ class AcknowledgeForm(CaseworkForm):
     key = "acknowledge"
 
 
-class AcceptForm(CaseworkForm):
+class ConfirmedForm(CaseworkForm):
+    """An action that cannot be undone from the page: sent once without ``confirm`` (the page asks
+    for confirmation, ``referrals/confirm_action.html``), then with it."""
+
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class AcceptForm(ConfirmedForm):
     key = "accept"
 
 
-class SignOffForm(CaseworkForm):
+class SignOffForm(ConfirmedForm):
     key = "sign_off"
 
 
@@ -497,9 +505,8 @@ class TakeOverForm(CaseworkForm):
     key = "take_over"
 
 
-class CloseForm(CaseworkForm):
+class CloseForm(ConfirmedForm):
     key = "close"
-    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 def office_people(office_ids, *, include_user=None):
@@ -559,7 +566,7 @@ class ForwardForm(CaseworkForm):
         self.fields["to_office"].queryset = Agency.objects.youth_offices().exclude(pk=own_office_id).order_by("name")
 
 
-class ReturnForm(CaseworkForm):
+class ReturnForm(ConfirmedForm):
     key = "return"
     reason = _reason_field(help_text=_("Why your office is not responsible. The sending office sees the reason."))
 

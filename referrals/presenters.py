@@ -26,7 +26,7 @@ def feedback_label(feedback: dict) -> str:
     return {
         FeedbackCode.SUBMITTED: _("Submitted"),
         FeedbackCode.TRIAGE: _("Being clarified"),
-        FeedbackCode.RECEIVED: _("Received"),
+        FeedbackCode.RECEIVED: _("Receipt acknowledged"),  # the words of the status in the police list
         FeedbackCode.IN_PROGRESS: _("In progress"),
         FeedbackCode.CLOSED: _("Closed"),
     }[code]

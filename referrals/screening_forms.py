@@ -4,7 +4,7 @@ only; ``referrals.screening`` decides what is allowed and what is missing."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .forms import CaseworkForm
+from .forms import CaseworkForm, ConfirmedForm
 from .models import TEXT_LIMIT
 from .screening_models import NextStep
 
@@ -35,5 +35,5 @@ class ScreeningForm(CaseworkForm):
     )
 
 
-class ScreeningSignOffForm(CaseworkForm):
+class ScreeningSignOffForm(ConfirmedForm):
     key = "screening_sign_off"

@@ -101,7 +101,7 @@ from .task_views import case_context as followthrough_context
 from .task_views import inbox_rows as followthrough_inbox_rows
 from .task_views import office_page_forms as followthrough_page_forms
 from .task_views import page_actions as followthrough_page_actions
-from .transitions import Action, latest_assessment, transitions_of, transitions_offered
+from .transitions import Action, latest_assessment, transition_check, transitions_of, transitions_offered
 
 PAGE_SIZE = 25
 SUBMISSION_ID_FIELD = "submission_id"
@@ -260,6 +260,7 @@ def station_list(request):
         "draft_retention_days": draft_retention_days(),
         "query": query,
         "open_questions": station_open_questions(user),
+        "authority_wide": bool(actor_of(user).authority_ids),  # a police coordinator: the whole authority
     }
     return render(request, "referrals/station_list.html", context)
 
@@ -287,6 +288,9 @@ def assign_office(request, pk):
     if not form.is_valid():
         return _triage_summary_again(request, referral, form)
     office = form.cleaned_data["office"]
+    if not form.cleaned_data["confirm"]:  # the referral leaves the queue and the coordinator's sight: ask first
+        context = {"referral": referral, "form": form, "confirm": _confirm_assign_office(referral, office)}
+        return render(request, "referrals/confirm_action.html", context)
     try:
         referral_assign_office(referral=referral, user=request.user, office=office)
     except ValidationError as exc:
@@ -297,6 +301,20 @@ def assign_office(request, pk):
         _("Referral %(reference)s assigned to %(office)s.") % {"reference": referral.reference, "office": office.name},
     )
     return redirect("referrals:triage")
+
+
+def _confirm_assign_office(referral, office) -> dict:
+    return {
+        "title": _("Assign the referral?"),
+        "heading": _("Assign referral %(reference)s to %(office)s?") % {**_ref(referral), "office": office.name},
+        "points": [
+            _("%(office)s becomes responsible, sees the contents of the referral and is notified at once.")
+            % {"office": office.name},
+            _("The referral leaves the triage queue; you no longer see it."),
+        ],
+        "hidden": {"office": office.pk},
+        "yes": _("Yes, assign to %(office)s") % {"office": office.name},
+    }
 
 
 # --- Inbox ------------------------------------------------------------------------------------------
@@ -669,6 +687,20 @@ def _perform(request, referral, form, make_form, call, *, success):
     return None
 
 
+def _transition_check_any(access, actions) -> None:
+    """``transition_check`` for a page action that stands for several transitions: passes if one
+    is allowed, else raises the first refusal."""
+    refusals = []
+    for action in sorted(actions):
+        try:
+            transition_check(access, action)
+        except (PermissionDenied, ValidationError) as exc:
+            refusals.append(exc)
+        else:
+            return
+    raise refusals[0]
+
+
 def _invalid(request, referral, form):
     _hidden_errors_to_messages(request, form)
     return _render_detail(request, referral, bound={form.key: form})
@@ -693,6 +725,60 @@ class PageAction:
     done: str = "referrals:detail"
 
 
+def _confirm_accept(referral) -> dict:
+    office = referral.youth_office.name
+    return {
+        "title": _("Take over the case?"),
+        "heading": _("Take over referral %(reference)s for your office?") % _ref(referral),
+        "points": [
+            _("Your office becomes responsible for the case and its deadlines."),
+            _("%(office)s no longer has access to the case.") % {"office": office},
+            _("This cannot be undone; to hand the case on, forward it again."),
+        ],
+        "yes": _("Yes, take over the case"),
+    }
+
+
+def _confirm_return(referral) -> dict:
+    office = referral.youth_office.name
+    return {
+        "title": _("Return the case?"),
+        "heading": _("Return referral %(reference)s to %(office)s?") % {**_ref(referral), "office": office},
+        "points": [
+            _("%(office)s is notified and sees your reason.") % {"office": office},
+            _("Your office no longer has access to the case."),
+        ],
+        "yes": _("Yes, return the case"),
+        "danger": True,
+    }
+
+
+def _confirm_sign_off(referral) -> dict:
+    return {
+        "title": _("Sign off the risk assessment?"),
+        "heading": _("Sign off the risk assessment of referral %(reference)s?") % _ref(referral),
+        "points": [
+            _("You confirm the risk assessment as the second professional (four-eyes principle)."),
+            _("A signed-off assessment can no longer be changed; a revision needs a new sign-off."),
+            _("The case can then be closed."),
+        ],
+        "yes": _("Yes, sign off"),
+    }
+
+
+def _confirm_screening_sign_off(referral) -> dict:
+    return {
+        "title": _("Sign off the screening?"),
+        "heading": _("Sign off the screening of referral %(reference)s?") % _ref(referral),
+        "points": [
+            _("You confirm as the second professional that there are no weighty indications."),
+            _("The case is closed without a risk assessment; the police learn only that it is closed."),
+            _("Only the office lead can reopen a closed case."),
+        ],
+        "yes": _("Yes, sign off and close"),
+    }
+
+
 def _attachment_form(referral, *args, **kwargs):
     return AttachmentForm(*args, max_bytes=settings.ATTACHMENT_MAX_BYTES, **kwargs)
 
@@ -712,12 +798,14 @@ PAGE_ACTIONS: dict[str, PageAction] = {
         lambda referral, *a, **k: AcceptForm(*a, **k),
         lambda referral, user, data: referral_accept(referral=referral, user=user, **_version(data)),
         lambda result, referral, data: _("Your office has taken over referral %(reference)s.") % _ref(result),
+        confirm=("referrals/confirm_action.html", lambda referral, data: {"confirm": _confirm_accept(referral)}),
     ),
     "sign_off": PageAction(
         frozenset({Action.SIGN_OFF}),
         lambda referral, *a, **k: SignOffForm(*a, **k),
         lambda referral, user, data: assessment_sign_off(referral=referral, user=user, **_version(data)),
         lambda result, referral, data: _("Risk assessment signed off. The case can now be closed."),
+        confirm=("referrals/confirm_action.html", lambda referral, data: {"confirm": _confirm_sign_off(referral)}),
     ),
     # The lead assigns a caseworker; a caseworker takes an unassigned case (sends their own id).
     "assign": PageAction(
@@ -761,6 +849,7 @@ PAGE_ACTIONS: dict[str, PageAction] = {
         ),
         lambda result, referral, data: _("Referral %(reference)s returned to %(office)s.")
         % {"reference": result.reference, "office": referral.youth_office.name},
+        confirm=("referrals/confirm_action.html", lambda referral, data: {"confirm": _confirm_return(referral)}),
         done="referrals:inbox",
     ),
     # The screening (issue 13 §1): "yes" opens the assessment, "no" waits for a second professional.
@@ -787,6 +876,10 @@ PAGE_ACTIONS: dict[str, PageAction] = {
             "Screening signed off. Referral %(reference)s is closed; the police have been informed."
         )
         % _ref(referral),
+        confirm=(
+            "referrals/confirm_action.html",
+            lambda referral, data: {"confirm": _confirm_screening_sign_off(referral)},
+        ),
     ),
     # One part per child and the shared parts (issue 13 §2, referrals/assessment_forms.py).
     "assessment": PageAction(
@@ -866,6 +959,13 @@ def casework(request, pk, key):
         return _invalid(request, referral, form)
     data = form.cleaned_data
     if page_action.confirm is not None and not data.get("confirm"):
+        # Asked to confirm only what the service would accept now: a refusal (the author signing their
+        # own assessment, no signed-off assessment to close on) is answered at once, as the service would.
+        try:
+            _transition_check_any(referral_access(request.user, referral), page_action.actions)
+        except ValidationError as exc:
+            _show_errors(request, form, exc)
+            return _render_detail(request, referral, bound={form.key: form})
         template, confirm_context = page_action.confirm
         return render(request, template, {"referral": referral, "form": form, **confirm_context(referral, data)})
     response = _perform(

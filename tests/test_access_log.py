@@ -127,7 +127,9 @@ def test_the_draft_form_is_a_read_and_other_peoples_drafts_are_refused(personas)
 def test_assigning_a_referral_outside_the_triage_queue_is_refused_and_logged(personas, referral):
     before = last_id()
     office = Agency.objects.get(code="JA-VEL")
-    response = web(personas.district_coordinator).post(f"/triage/{referral.pk}/assign/", {"office": office.pk})
+    response = web(personas.district_coordinator).post(
+        f"/triage/{referral.pk}/assign/", {"office": office.pk, "confirm": "1"}
+    )
     assert response.status_code == 404
     only_new(before, person=personas.district_coordinator, action="denied", referral_id=referral.pk)
 

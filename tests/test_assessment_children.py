@@ -191,6 +191,23 @@ def test_two_people_editing_the_same_assessment_see_the_conflict_and_lose_nothin
     assert [v.data["summary"] for v in assessment.versions.order_by("number")] == ["Annas Fassung", "Bens Fassung"]
 
 
+def test_the_page_names_every_problem_in_one_round(client, personas, referral):
+    """QA of 2026-12-05: with one professional and an incomplete child's part, the page named the
+    children first and, once they were fixed, the professionals in a second round."""
+    client.force_login(personas.caseworker_hilden)
+    infant, teen = referral.children.order_by("id")
+    data = _page_data(referral, personas.caseworker_hilden, "Hausbesuch", 0)
+    data["professionals"] = [personas.caseworker_hilden.pk]
+    data.pop(f"child-{teen.pk}-result")
+    response = client.post(f"/referrals/{referral.pk}/assessment/", data)
+    assert response.status_code == 200
+    form = response.context["forms"]["assessment"]
+    assert "professionals" in form.errors and form.non_field_errors()
+    assert not Assessment.objects.filter(referral=referral).exists()
+    page = response.content.decode()
+    assert "Nennen Sie mindestens zwei" in page and data["summary"] in page  # and nothing typed is lost
+
+
 # --- migration of the old single outcome -----------------------------------------------------------
 
 

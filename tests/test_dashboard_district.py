@@ -10,7 +10,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from agencies.models import Agency
-from referrals import dashboard
+from referrals import dashboard, dashboard_views
 from referrals.models import Referral, ReferralEvent, Status
 from tests.factories import make_referral
 from tests.test_dashboard_office import NOVEMBER, NOW, _set, _web, at
@@ -169,3 +169,24 @@ def test_bounded_queries(personas):
 # one for the Python medians that PostgreSQL computes in the aggregate), the API 4.
 PAGE_QUERIES = 12
 API_QUERIES = 4
+
+
+def test_a_median_of_too_few_cases_says_so_and_a_month_of_hidden_cells_draws_no_bar(personas, district_month):
+    """QA of 2026-12-05: a median shown as "< 3" read as "less than three minutes", and the chart drew
+    a bar of 0 for a month whose cells were all hidden."""
+    page, csv, api = district_outputs(personas.district_coordinator)
+    velbert = next(r for r in api["rows"] if r["office"] == _office("JA-VEL"))
+    assert velbert["median_minutes"] == "< 3"  # the API keeps its one marker of a hidden cell
+    assert "<td>n &lt; 3</td>" in page and ";n < 3" in csv
+    alone = make_referral(personas.police_velbert, postcode="42551", city="Velbert", urgency="urgent")
+    _set(
+        alone, submitted_at=at(20, 8) - datetime.timedelta(days=31), received_at=at(20, 8) - datetime.timedelta(days=31)
+    )
+    table = dashboard_views.district_table(
+        dashboard.district_figures(
+            authority_ids=[a.pk for a in dashboard.district_authorities(personas.district_coordinator)],
+            period=dashboard.Period(datetime.date(2026, 10, 1), datetime.date(2026, 11, 30)),
+            now=NOW,
+        )
+    )
+    assert "2026-10" in str(table.chart) and ">–</text>" in str(table.chart)

@@ -517,7 +517,12 @@ def test_assign_office_moves_the_referral(client, personas):
     referral.refresh_from_db()
     assert referral.status == Status.TRIAGE
 
-    response = client.post(url, {"office": office.pk})
+    confirm = client.post(url, {"office": office.pk})
+    assert confirm.status_code == 200 and confirm.templates[0].name == "referrals/confirm_action.html"
+    assert f'name="office" value="{office.pk}"' in confirm.content.decode()
+    referral.refresh_from_db()
+    assert referral.status == Status.TRIAGE  # asked first (QA of 2026-12-05: it was one click)
+    response = client.post(url, {"office": office.pk, "confirm": "1"})
     assert response.status_code == 302
     assert response["Location"] == reverse("referrals:triage")
     referral.refresh_from_db()

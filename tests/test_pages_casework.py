@@ -63,9 +63,18 @@ def fresh(referral) -> Referral:
     return Referral.objects.get(pk=referral.pk)
 
 
+CONFIRMED = {"accept", "return", "sign_off", "screening_sign_off"}  # close and forward: their tests confirm
+
+
 def act(client, name, referral, version=None, **data):
-    """POST an action form as the page sends it: with the referral's current version."""
+    """POST an action form as the page sends it: with the referral's current version; an action
+    that asks to confirm (``CONFIRMED``) is confirmed on the page it answers with."""
     data.setdefault("version", version if version is not None else fresh(referral).version)
+    if name in CONFIRMED and "confirm" not in data:
+        first = client.post(url(name, referral), data)
+        if first.status_code != 200 or first.templates[0].name != "referrals/confirm_action.html":
+            return first
+        data["confirm"] = "1"
     return client.post(url(name, referral), data)
 
 
@@ -666,7 +675,7 @@ def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
     ("step", "code", "label"),
     [
         (None, "submitted", "Submitted"),
-        ("acknowledge", "received", "Received"),
+        ("acknowledge", "received", "Receipt acknowledged"),  # as the status in the police list says
         ("forward", "forwarded", "Handed over to %(office)s"),
     ],
 )
@@ -1065,3 +1074,26 @@ def test_search_term_never_goes_into_the_url(caseworker, personas):
     assert 'method="post"' in page.content.decode()
     reset = caseworker.get(reverse("referrals:inbox"), {"tab": "all", "reset": "1"})
     assert reset.context["form"]["q"].value() in ("", None)
+
+
+@pytest.mark.parametrize("name", ["accept", "return", "sign_off"])
+def test_irreversible_actions_ask_to_confirm_and_change_nothing_before(client, personas, referral, name):
+    """QA of 2026-12-05: taking over a case, returning it and the four-eyes sign-off happened on one
+    click; now they ask first, like closing and forwarding."""
+    if name == "sign_off":
+        assessed(referral, personas)
+        client.force_login(personas.lead_hilden)
+    else:
+        referral_forward(
+            referral=referral, user=personas.caseworker_hilden, to_office=office_of("JA-VEL"), reason="Umzug"
+        )
+        client.force_login(personas.caseworker_velbert)
+    before = fresh(referral)
+    data = {"version": before.version, "reason": "Adresse liegt in Hilden"}
+    page = client.post(url(name, referral), data)
+    assert page.status_code == 200 and page.templates[0].name == "referrals/confirm_action.html"
+    text = text_of(page)
+    assert 'name="confirm" value="1"' in text and f'action="{url(name, referral)}"' in text
+    assert fresh(referral).version == before.version  # nothing happened yet
+    assert client.post(url(name, referral), data | {"confirm": "1"}).status_code == 302
+    assert fresh(referral).version > before.version

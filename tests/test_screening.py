@@ -191,9 +191,11 @@ def test_page_screening_no_then_sign_off(client, personas, acknowledged):
     client.force_login(personas.lead_hilden)
     page = client.get(f"/referrals/{acknowledged.pk}/")
     assert sign_off in page.content.decode()
-    response = client.post(
-        f"/referrals/{acknowledged.pk}/screening/sign-off/", {"version": reload(acknowledged).version}
-    )
+    data = {"version": reload(acknowledged).version}
+    confirm = client.post(f"/referrals/{acknowledged.pk}/screening/sign-off/", data)
+    assert confirm.status_code == 200 and confirm.templates[0].name == "referrals/confirm_action.html"
+    assert reload(acknowledged).status != Status.CLOSED  # closing the case is asked for first
+    response = client.post(f"/referrals/{acknowledged.pk}/screening/sign-off/", data | {"confirm": "1"})
     assert response.status_code == 302
     assert reload(acknowledged).status == Status.CLOSED
 

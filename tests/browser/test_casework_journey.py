@@ -82,6 +82,10 @@ def test_assess_sign_off_close_and_police_sees_closed(page, live_server, persona
     login(page, "lead_hilden")
     page.goto(detail_url)
     submit(page, "sign-off")
+    assert page.locator("input[name=confirm]").count() == 1  # the confirmation page (the four-eyes sign-off)
+    assert_accessible(page, "confirmation of the sign-off")
+    submit(page, "sign-off")
+    page.wait_for_url(detail_url)
     assert page.locator(".message--success").count() == 1
     assert page.locator(".status--signed").count() == 1
     submit(page, "close")
@@ -133,7 +137,10 @@ def test_forward_to_velbert_and_accept(page, live_server, personas, login, logou
     assert "Die Familie wohnt seit Mai in Velbert." in page.locator(".banner").inner_text()
     assert_accessible(page, "receiving office's page")
     submit(page, "accept")
-    assert page.url == detail_url
+    assert page.locator("input[name=confirm]").count() == 1  # the confirmation page
+    assert "Jugendamt Hilden" in page.locator("main").inner_text()  # it names the office that loses the case
+    submit(page, "accept")
+    page.wait_for_url(detail_url)
     assert page.locator(".message--success").count() == 1
     assert page.locator("form[action$='/assessment/']").count() == 1  # now Velbert's case
     referral.refresh_from_db()

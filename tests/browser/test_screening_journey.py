@@ -37,6 +37,9 @@ def test_screening_no_is_signed_off_and_closes_the_case(page, live_server, perso
     page.goto(detail_url)
     assert_accessible(page, "office detail page with the screening to sign off")
     submit(page, "screening/sign-off")
+    assert page.locator("input[name=confirm]").count() == 1  # closing the case is confirmed first
+    submit(page, "screening/sign-off")
+    page.wait_for_url(detail_url)
     assert page.locator(".summary-line .status--closed").count() == 1
     assert Referral.objects.get(pk=referral.pk).status == Status.CLOSED
     assert not Assessment.objects.filter(referral=referral).exists()
