@@ -117,3 +117,19 @@ def _no_data_translated(detail):
     if isinstance(detail, exceptions.ErrorDetail) and detail.code == "null" and str(detail) == "No data provided":
         return exceptions.ErrorDetail(_("Send the data as a JSON object."), code="null")
     return detail
+
+
+def overlapping_shapes_as_any_of(result, generator, request, public):
+    """drf-spectacular's postprocessing hook (``SPECTACULAR_SETTINGS``): an answer that takes one of
+    several shapes chosen by the caller's relation (``referrals.api.schema.DETAIL_RESPONSE``: the
+    office's detail, the police detail with its feedback, the coordinator's triage summary) is
+    ``anyOf``, not ``oneOf`` — the shapes overlap (each is open to more properties), so a valid answer
+    fits more than one, which ``oneOf`` forbids."""
+    for name in OVERLAPPING_SHAPES:
+        component = result.get("components", {}).get("schemas", {}).get(name)
+        if component and "oneOf" in component:
+            component["anyOf"] = component.pop("oneOf")
+    return result
+
+
+OVERLAPPING_SHAPES = ("ReferralDetailForCaller",)

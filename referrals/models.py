@@ -37,7 +37,8 @@ def private_storage():
 
 
 TEXT_LIMIT = 10_000  # characters per free-text field: a long report, not a file dump
-phone_validator = RegexValidator(r"^[0-9 +()/\-]{3,40}$", _("Enter a phone number (digits, spaces, + ( ) / -)."))
+# Empty or a number: the fields are optional (blank=True), and the pattern says so in the API's schema too.
+phone_validator = RegexValidator(r"^([0-9 +()/\-]{3,40})?$", _("Enter a phone number (digits, spaces, + ( ) / -)."))
 
 
 def not_in_future(value):

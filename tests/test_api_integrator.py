@@ -7,9 +7,10 @@ from django.urls import path
 from rest_framework.test import APIClient
 
 from agencies.models import Agency
+from notifications.models import Notification
 from referrals import services
 from referrals.models import Referral
-from tests.factories import api_token, make_referral
+from tests.factories import api_token, make_referral, referral_payload
 from tests.test_assessment_children import TWO_CHILDREN, acute, support
 
 
@@ -169,3 +170,55 @@ def test_a_crash_under_api_is_a_json_500_without_a_traceback(personas, settings)
         "bitte versuchen Sie es später noch einmal."
     }
     assert b"Traceback" not in response.content and b"a bug" not in response.content
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+
+def _draft(client, **fields):
+    response = client.post("/api/v1/referrals/", {"draft": True, **fields}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_draft_filed_over_the_api_is_completed_and_submitted_over_the_api(personas):
+    """QA of 2026-12-05: PUT, PATCH and DELETE answered 405, so a draft filed over the API could be
+    neither completed nor submitted there. PATCH changes what is sent; ``draft: false`` submits."""
+    police = client_for(personas.police_hilden)
+    draft = _draft(police, police_case_number="ME-2026-000001")
+    url = f"/api/v1/referrals/{draft['id']}/"
+    version = police.get(url).json()["version"]
+
+    kept = police.patch(url, {"facts_observed": "Erst einmal notiert.", "version": version}, format="json")
+    assert kept.status_code == 200, kept.content
+    assert kept.json()["status"] == "draft" and kept.json()["facts_observed"] == "Erst einmal notiert."
+    assert kept.json()["police_case_number"] == "ME-2026-000001"  # what is not sent stays
+
+    incomplete = police.patch(url, {"draft": False, "version": kept.json()["version"]}, format="json")
+    assert incomplete.status_code == 400
+    # the API's path of the address, not the model's columns (household_street, ...)
+    assert {"street", "postcode", "city"} <= set(incomplete.json()["household_address"])
+    assert not {"household_street", "household_postcode", "household_city"} & set(incomplete.json())
+    assert Referral.objects.get(pk=draft["id"]).status == "draft"
+
+    stale = police.patch(url, {**referral_payload(), "draft": False, "version": version}, format="json")
+    assert stale.status_code == 409 and stale.json()["version"] == kept.json()["version"]
+
+    body = {**referral_payload(postcode="40723", city="Hilden"), "draft": False, "version": kept.json()["version"]}
+    submitted = police.patch(url, body, format="json")
+    assert submitted.status_code == 200, submitted.content
+    assert submitted.json()["status"] == "submitted" and submitted.json()["youth_office"]["name"] == "Jugendamt Hilden"
+    assert Notification.objects.filter(link=f"/referrals/{draft['id']}/").exists()  # the office is told at once
+
+    again = police.patch(url, {**body, "version": submitted.json()["version"]}, format="json")
+    assert again.status_code == 403  # submitted: no longer a draft
+
+
+def test_nobody_but_the_author_reaches_a_draft(personas):
+    draft = _draft(client_for(personas.police_hilden))
+    url = f"/api/v1/referrals/{draft['id']}/"
+    for person in (personas.police_hilden2, personas.police_coordinator, personas.caseworker_hilden, personas.admin):
+        response = client_for(person).patch(url, {"draft": True, "version": 1}, format="json")
+        assert response.status_code == 404, person.username
+    for method in ("put", "delete"):
+        assert getattr(client_for(personas.police_hilden), method)(url).status_code == 405

@@ -2,6 +2,7 @@
 endpoint of ``ReferralViewSet``, kept apart so that ``referrals/api/views.py`` reads as behaviour.
 ``referral_viewset_schema`` is applied to the viewset once (``extend_schema_view``, by action name)."""
 
+from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -27,6 +28,7 @@ from .serializers import (
     NoteInputSerializer,
     NoteSerializer,
     ReferralDetailSerializer,
+    ReferralDraftSerializer,
     ReferralExportSerializer,
     ReferralFiledSerializer,
     ReferralListSerializer,
@@ -197,6 +199,18 @@ referral_viewset_schema = extend_schema_view(
         request=ReferralWriteSerializer,
         responses={201: ReferralFiledSerializer},
         examples=[OpenApiExample("Domestic violence, Hilden", value=REFERRAL_EXAMPLE, request_only=True)],
+    ),
+    partial_update=extend_schema(
+        summary="Change a draft, or submit it (its author)",
+        description="The fields sent change, the others stay (`children` and `persons`, when sent, replace "
+        "the lists); `version` is the one read. `draft: false` submits the draft (the same checks as "
+        "filing, then routing and notification); without it, it stays a draft. Another person's draft: "
+        "404; a referral already submitted: 403; a draft saved since the version read: 409.",
+        request=ReferralDraftSerializer,
+        responses={200: ReferralFiledSerializer, 403: ErrorSerializer, 409: VersionConflictSerializer},
+        examples=[
+            OpenApiExample("Submit", value={**REFERRAL_EXAMPLE, "draft": False, "version": 2}, request_only=True)
+        ],
     ),
     assign_office=extend_schema(
         summary="Assign a triaged referral to a youth office (district coordinator)",
@@ -574,7 +588,7 @@ referral_viewset_schema = extend_schema_view(
         "(at most 1,000; the office's page /access-log/ filters and exports all): "
         "person, agency, role, action, object, time, request id and address — no content. 404 for everyone "
         "else, the same as for a nonexistent referral.",
-        responses={200: OpenApiTypes.OBJECT, 404: ERRORS[404]},
+        responses={200: OpenApiResponse(build_array_type(build_basic_type(OpenApiTypes.OBJECT))), 404: ERRORS[404]},
         examples=[
             OpenApiExample(
                 "Entries",

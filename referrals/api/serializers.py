@@ -12,7 +12,7 @@ from agencies.models import Agency
 from core.serializers import ErrorSerializer, IdField, ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..clocks import is_overdue
-from ..dialogue_models import event_label
+from ..dialogue_models import EVENT_LABELS, event_label
 from ..models import (
     TEXT_LIMIT,
     Assessment,
@@ -134,6 +134,16 @@ class ReferralWriteSerializer(StrictModelSerializer):
         return value
 
 
+class ReferralDraftSerializer(ReferralWriteSerializer):
+    """A draft completed over the API (``PUT``): the whole referral as for filing, ``draft: false`` to
+    submit it, and the ``version`` the client read (409 if the draft was saved since)."""
+
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The draft's current version.")
+
+    class Meta(ReferralWriteSerializer.Meta):
+        fields = [*ReferralWriteSerializer.Meta.fields, "version"]
+
+
 class OverdueMixin(serializers.Serializer):
     """``overdue``: the office missed its acknowledgement clock (``clocks.is_overdue``). The view puts
     one ``now`` into the context so that every row of a page is judged at the same instant."""
@@ -147,9 +157,10 @@ class OverdueMixin(serializers.Serializer):
 class ReferralListSerializer(OverdueMixin, serializers.ModelSerializer):
     """What a list shows: codes and dates, no names and no facts."""
 
-    youth_office = AgencyRefSerializer(read_only=True)
+    youth_office = AgencyRefSerializer(read_only=True, allow_null=True)  # null: a draft, or in triage
     station = AgencyRefSerializer(read_only=True)
     assignee = UserRefSerializer(read_only=True, allow_null=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, allow_blank=True, read_only=True)  # "": a draft
 
     class Meta:
         model = Referral
@@ -184,7 +195,8 @@ class ReferralDetailSerializer(OverdueMixin, ReferralWriteSerializer):
     id = serializers.IntegerField(read_only=True)
     reference = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
-    youth_office = AgencyRefSerializer(read_only=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, allow_blank=True, read_only=True)  # "": a draft
+    youth_office = AgencyRefSerializer(read_only=True, allow_null=True)  # null: a draft, or in triage
     station = AgencyRefSerializer(read_only=True)
     assignee = UserRefSerializer(read_only=True, allow_null=True)
     forwarded_to = AgencyRefSerializer(read_only=True, allow_null=True)
@@ -402,6 +414,8 @@ class TimelineEventSerializer(ModelSerializer):
     """One entry of the history; ``data`` holds codes, ids and written reasons, no case contents."""
 
     actor = UserRefSerializer(read_only=True, allow_null=True)
+    # The referral's own events and, merged in, the questions to the police (referrals.dialogue_models).
+    kind = serializers.ChoiceField(choices=[*ReferralEvent.Kind.choices, *EVENT_LABELS.items()], read_only=True)
     label = serializers.SerializerMethodField()
     data = serializers.JSONField(read_only=True)
 

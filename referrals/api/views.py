@@ -4,6 +4,7 @@ through ``referrals.services``."""
 import re
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -39,6 +40,9 @@ from ..selectors import (
     with_list_names,
 )
 from ..services import (
+    CHILD_FIELDS,
+    PERSON_FIELDS,
+    Conflict,
     assessment_save,
     assessment_sign_off,
     attachment_add,
@@ -72,6 +76,7 @@ from .serializers import (
     NoteInputSerializer,
     NoteSerializer,
     ReferralDetailSerializer,
+    ReferralDraftSerializer,
     ReferralExportSerializer,
     ReferralFiledSerializer,
     ReferralListSerializer,
@@ -143,6 +148,29 @@ ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jp
 
 
 # --- OpenAPI --------------------------------------------------------------------------------------
+
+
+# The household address is one object in the API (``household_address``) and four columns in the model:
+# a refusal of the service names the API's path, as the serializer's own errors do.
+HOUSEHOLD_PATHS = {
+    f"household_{name}": f"household_address.{name}" for name in ("street", "house_number", "postcode", "city")
+}
+
+
+def _filed(**kwargs) -> Referral:
+    """``referral_save`` with the refusal's field paths as the API names them."""
+    try:
+        return referral_save(**kwargs)
+    except DjangoValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise DjangoValidationError({HOUSEHOLD_PATHS.get(k, k): v for k, v in exc.message_dict.items()}) from None
+
+
+def _rows(related) -> list[dict]:
+    """The children or persons of a draft as ``referral_save`` takes them (kept when not sent)."""
+    names = CHILD_FIELDS if related.model is Child else PERSON_FIELDS
+    return [{name: getattr(row, name) for name in names} for row in related.order_by("id")]
 
 
 @referral_viewset_schema
@@ -275,13 +303,37 @@ class ReferralViewSet(
         # turn its 201 into a 500 (a retry with the Idempotency-Key gets this very body). A refusal of
         # the service is answered by core.api.exception_handler (400 with field paths, 403).
         with transaction.atomic():
-            referral = referral_save(
-                user=request.user, fields=data, children=children, persons=persons, submit=not draft
-            )
+            referral = _filed(user=request.user, fields=data, children=children, persons=persons, submit=not draft)
             referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
             referral.warnings = referral_case_number_warnings(referral=referral, user=request.user)
             body = ReferralFiledSerializer(referral, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        """``PATCH``: the author changes a draft — the fields sent, the others stay; ``children`` and
+        ``persons``, when sent, replace the lists — and submits it with ``draft: false`` (the same
+        checks as filing, then routing and notification). The draft is reached through the scope like
+        everything else: another person's draft answers 404; a referral already submitted, 403."""
+        referral = referral_for(request, kwargs["pk"]).referral
+        serializer = ReferralDraftSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "version" not in data:
+            raise ValidationError({"version": [_("Send the version you read.")]})
+        version, draft = data.pop("version"), data.pop("draft", True)
+        with transaction.atomic():
+            locked = Referral.objects.select_for_update(of=("self",)).get(pk=referral.pk)
+            if locked.version != version:
+                raise Conflict(locked.version)
+            children = [dict(c) for c in data.pop("children")] if "children" in data else _rows(locked.children)
+            persons = [dict(p) for p in data.pop("persons")] if "persons" in data else _rows(locked.persons)
+            referral = _filed(
+                user=request.user, referral=locked, fields=data, children=children, persons=persons, submit=not draft
+            )
+            referral = Referral.objects.select_related(*LIST_RELATED).get(pk=referral.pk)
+            referral.warnings = referral_case_number_warnings(referral=referral, user=request.user)
+            body = ReferralFiledSerializer(referral, context=self.get_serializer_context()).data
+        return Response(body)
 
     @action(detail=True, methods=["post"], url_path="assign-office")
     def assign_office(self, request, pk=None):
