@@ -518,6 +518,10 @@ def referral_rerate(
     if urgency not in Urgency.values:
         raise ValidationError({"urgency": [_("Choose immediate, urgent or routine.")]})
     previous = locked.urgency
+    if urgency == previous:  # nothing to re-rate: no new version, no history entry
+        raise ValidationError(
+            {"urgency": [_("The urgency is already “%(urgency)s”.") % {"urgency": Urgency(urgency).label}]}
+        )
     locked.urgency, locked.urgency_rank = urgency, URGENCY_RANK[Urgency(urgency)]
     # Re-rated to immediate before anyone acknowledged it: the clock restarts from now, and the
     # office's on-call is alerted at once (docs/domain.md "Sofort-Fälle").
@@ -630,10 +634,12 @@ def assessment_save(
         current.revision += 1
     current.summary, current.outcome, current.measures = summary, outcome, list(measures or [])
     current.home_visit_on, current.child_seen = home_visit_on, bool(child_seen)
+    _home_visit_check(locked, home_visit_on)
     current.impressions = list(impressions or [])
     parts = None
-    if children is not None:
+    if children is not None or professionals:  # the old way too, when it names them (not dropped)
         current.professionals = professionals_check(current, professionals or [])
+    if children is not None:
         parts = parts_build(current, children)
         current.outcome = overall_outcome(parts)
     current.full_clean(exclude=["referral", "author", "signed_off_by"])
@@ -647,6 +653,15 @@ def assessment_save(
         _save(locked)
     _event(locked, user, ReferralEvent.Kind.ASSESSMENT_SAVED, assessment=current.pk)
     return current
+
+
+EARLIEST_HOME_VISIT = datetime.date(2000, 1, 1)
+
+
+def _home_visit_check(referral: Referral, home_visit_on: datetime.date | None) -> None:
+    """A plausible year: 0001-01-01 is a typing error, not a visit (the model refuses the future)."""
+    if home_visit_on is not None and home_visit_on < EARLIEST_HOME_VISIT:
+        raise ValidationError({"home_visit_on": [_("The home visit lies before 1 January 2000. Check the year.")]})
 
 
 @transaction.atomic

@@ -301,6 +301,14 @@ def _acts_in(access: ReferralAccess, transition: Transition) -> bool:
     return not (transition.not_lead and access.is_lead)
 
 
+def _acts_in_as_lead(access: ReferralAccess, transition: Transition) -> bool:
+    """Whether the person holds the relation of a lead-only row, and only the lead's role is missing."""
+    relations = set(access.relations) & transition.relations
+    if access.case_role == "sender":
+        relations.discard(Relation.OWN_OFFICE)
+    return bool(relations) and not access.is_lead
+
+
 def _refusal(access: ReferralAccess, action: Action, latest: Assessment | None) -> Exception | None:
     """Why ``action`` is not possible now, as the exception the service raises; None if it is.
     Order: the relation (403), the status (400), the precondition."""
@@ -311,6 +319,9 @@ def _refusal(access: ReferralAccess, action: Action, latest: Assessment | None) 
             return PermissionDenied(
                 _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
             )
+        lead_rows = [t for t in rows if t.lead_only]
+        if lead_rows and any(_acts_in_as_lead(access, t) for t in lead_rows):
+            return PermissionDenied(_("Only the lead of the responsible youth office may do this."))
         return PermissionDenied(str(rows[0].denied))
     status = access.referral.status
     now = [t for t in mine if status in t.statuses]

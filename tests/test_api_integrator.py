@@ -10,6 +10,7 @@ from agencies.models import Agency
 from notifications.models import Notification
 from referrals import services
 from referrals.models import Referral
+from referrals.screening import screening_save, screening_sign_off
 from tests.factories import api_token, make_referral, referral_payload
 from tests.test_assessment_children import TWO_CHILDREN, acute, support
 
@@ -222,3 +223,55 @@ def test_nobody_but_the_author_reaches_a_draft(personas):
         assert response.status_code == 404, person.username
     for method in ("put", "delete"):
         assert getattr(client_for(personas.police_hilden), method)(url).status_code == 405
+
+
+# --- plausibility and messages ------------------------------------------------------------------
+
+
+def test_a_home_visit_in_the_year_1_is_refused(personas, referral):
+    infant, teen = referral.children.order_by("id")
+    body = {
+        "summary": "Hausbesuch.", "measures": ["offer_of_help"], "home_visit_on": "0001-01-01",
+        "professionals": [personas.caseworker_hilden.pk, personas.lead_hilden.pk],
+        "children": [acute(infant), support(teen, birth_month=5, birth_year=2013)],
+    }  # fmt: skip
+    response = _post(client_for(personas.caseworker_hilden), referral, "assessment", body)
+    assert response.status_code == 400
+    assert response.json() == {"home_visit_on": ["Der Hausbesuch liegt vor dem 1. Januar 2000. Prüfen Sie das Jahr."]}
+
+
+def test_professionals_named_with_a_single_outcome_are_checked_and_kept(personas, referral):
+    """They were dropped without a word when the assessment was recorded the old way (``outcome``)."""
+    client = client_for(personas.caseworker_hilden)
+    body = {"summary": "Hausbesuch.", "outcome": "support_need", "measures": ["offer_of_help"]}
+    refused = _post(client, referral, "assessment", body | {"professionals": [personas.caseworker_hilden.pk]})
+    assert refused.status_code == 400 and "professionals" in refused.json()
+    both = [personas.caseworker_hilden.pk, personas.lead_hilden.pk]
+    kept = _post(client, referral, "assessment", body | {"professionals": both})
+    assert kept.status_code == 200, kept.content
+    assert kept.json()["professionals"] == both
+
+
+def test_re_rating_to_the_same_urgency_changes_nothing(personas, referral):
+    client = client_for(personas.caseworker_hilden)
+    body = {"urgency": referral.urgency, "reason": "Nochmals geprüft.", "version": referral.version}
+    response = _post(client, referral, "rerate", body)
+    assert response.status_code == 400 and list(response.json()) == ["urgency"]
+    assert Referral.objects.get(pk=referral.pk).version == referral.version
+
+
+def test_a_caseworker_is_told_that_only_the_lead_reopens(personas, referral):
+    closed = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    services.referral_acknowledge(referral=closed, user=personas.caseworker_hilden)
+    screening_save(
+        referral=closed, user=personas.caseworker_hilden, weighty_indications=False, reason="Nur Info.",
+        next_step="information_only",
+    )  # fmt: skip
+    screening_sign_off(referral=closed, user=personas.lead_hilden)  # closes the case
+    closed = Referral.objects.get(pk=closed.pk)
+    assert closed.status == "closed"
+    body = {"reason": "Neuer Vorfall", "version": closed.version}
+    response = _post(client_for(personas.caseworker_hilden), closed, "reopen", body)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Nur die Leitung des zuständigen Jugendamts darf dies tun."}
+    assert _post(client_for(personas.caseworker_velbert), closed, "reopen", body).status_code == 404
