@@ -926,6 +926,8 @@ def event_register(request, pk):
 @require_POST
 def event_cancel_registration(request, pk):
     event = _visible_event(request, pk)
+    if request.POST.get("confirm") != "1":  # the seat may go to the waiting list at once: ask first
+        return render(request, "meetings/confirm_cancel_registration.html", {"event": event})
     try:
         services.event_cancel_registration(event=event, user=request.user)
     except ValidationError as exc:

@@ -453,7 +453,10 @@ def test_event_create_register_waitlist_attendance(client, personas):
     assert "police_hilden" in page and "police_velbert" in page
 
     login(client, personas.police_hilden)
-    assert client.post(f"{url}cancel-registration/").status_code == 302
+    confirm = client.post(f"{url}cancel-registration/")  # asked first: the seat goes to the waiting list
+    assert confirm.status_code == 200 and 'name="confirm" value="1"' in text(confirm)
+    assert Registration.objects.get(event_id=event_id, person=personas.police_velbert).status == "waitlisted"
+    assert client.post(f"{url}cancel-registration/", {"confirm": "1"}).status_code == 302
     promoted = Registration.objects.get(event_id=event_id, person=personas.police_velbert)
     assert promoted.status == RegistrationStatus.REGISTERED
     assert login(client, personas.caseworker_hilden).get(url).status_code == 404

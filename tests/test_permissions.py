@@ -946,8 +946,8 @@ COOP_ENDPOINTS = {
     "meetings:event_register": check_coop_action(
         "/cooperation/events/{pk}/register/", COOP_EVENTS, _coop_anyone, ok=302
     ),
-    "meetings:event_cancel_registration": check_coop_action(
-        "/cooperation/events/{pk}/cancel-registration/", COOP_EVENTS, _coop_anyone, ok=302
+    "meetings:event_cancel_registration": check_coop_action(  # confirmed: the cancellation itself
+        "/cooperation/events/{pk}/cancel-registration/", COOP_EVENTS, _coop_anyone, ok=302, data={"confirm": "1"}
     ),
     "meetings:event_attendance": check_coop_attendance,
     "meetings:subscription": check_coop_subscription,
