@@ -1,5 +1,11 @@
 """Serializer pieces every API module uses (referrals, meetings, agencies)."""
 
+import datetime
+import re
+
+from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -35,10 +41,71 @@ class IdField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+class DateField(serializers.DateField):
+    """A date as ``YYYY-MM-DD`` in ASCII digits (DRF's parser also takes full-width digits), and for a
+    well-formed day that does not exist (2020-02-30) a message that says so, not "wrong format"."""
+
+    default_error_messages = {"nonexistent": _("There is no such day: {value}.")}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            if not value.isascii():
+                self.fail("invalid", format="YYYY-MM-DD")
+            if ISO_DATE.match(value) and not _is_day(value[:10]):
+                self.fail("nonexistent", value=value[:10])
+        return super().to_internal_value(value)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A date and time in ASCII digits; a day that does not exist is named as such, and a local time
+    without offset that the clocks skip (02:30 on the last Sunday of March) is refused instead of
+    being moved silently to 03:30."""
+
+    default_error_messages = {
+        "nonexistent": _("There is no such day: {value}."),
+        "skipped": _("The clocks skip this local time (daylight saving time): {value}. Give the offset, e.g. +02:00."),
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            if not value.isascii():
+                self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss][+HH:MM]")
+            if ISO_DATE.match(value) and not _is_day(value[:10]):
+                self.fail("nonexistent", value=value[:10])
+        parsed = super().to_internal_value(value)
+        try:
+            naive = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:
+            naive = None
+        if naive is not None and naive.tzinfo is None and timezone.is_aware(parsed):
+            # through UTC: astimezone() to the datetime's own zone would return it unchanged
+            local = parsed.astimezone(datetime.UTC).astimezone(timezone.get_current_timezone()).replace(tzinfo=None)
+            if local.replace(microsecond=0) != naive.replace(microsecond=0):
+                self.fail("skipped", value=value)
+        return parsed
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _is_day(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 class ModelSerializer(serializers.ModelSerializer):
-    """DRF's model serializer with ``IdField`` for every reference to another object."""
+    """DRF's model serializer with ``IdField`` for every reference to another object, and the date
+    fields above for the model's dates."""
 
     serializer_related_field = IdField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: DateField,
+        models.DateTimeField: DateTimeField,
+    }
 
 
 class UserRefSerializer(serializers.Serializer):

@@ -2,7 +2,10 @@
 the language asked for, a clear 400 for a wrong id or a malformed body, and what a per-child
 assessment needs (the children's ids) in the referral itself."""
 
+import datetime
+
 import pytest
+import time_machine
 from django.urls import path
 from rest_framework.test import APIClient
 
@@ -275,3 +278,32 @@ def test_a_caseworker_is_told_that_only_the_lead_reopens(personas, referral):
     assert response.status_code == 403
     assert response.json() == {"detail": "Nur die Leitung des zuständigen Jugendamts darf dies tun."}
     assert _post(client_for(personas.caseworker_velbert), closed, "reopen", body).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("incident_at", "2026-02-30T10:00:00+01:00", "Diesen Tag gibt es nicht: 2026-02-30."),
+        ("incident_at", "2026-03-29T02:30:00", "Diese Ortszeit wird bei der Zeitumstellung übersprungen"),
+        ("incident_at", "２０２６-11-01T10:00:00+01:00", "Datums- und Zeitangabe hat das falsche Format"),
+        ("residence_ban_until", "2026-02-30", "Diesen Tag gibt es nicht: 2026-02-30."),
+    ],
+    ids=["february-30", "skipped-by-the-clocks", "full-width-digits", "date-february-30"],
+)
+def test_dates_that_do_not_exist_are_named_as_such(personas, field, value, message):
+    """A well-formed day that does not exist was "wrong format"; a local time the clocks skip was
+    moved to 03:30 without a word; full-width digits were taken."""
+    response = client_for(personas.police_hilden).post(
+        "/api/v1/referrals/", {"draft": True, field: value}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert message in response.json()[field][0], response.json()
+
+
+def test_an_ambiguous_local_time_and_an_offset_are_taken(personas):
+    """02:30 on the last Sunday of October exists (twice): it is taken, as is any time with an offset."""
+    client = client_for(personas.police_hilden)
+    with time_machine.travel(datetime.datetime(2026, 10, 26, 12, tzinfo=datetime.UTC)):
+        for value in ("2026-10-25T02:30:00", "2026-03-29T03:30:00+02:00"):
+            response = client.post("/api/v1/referrals/", {"draft": True, "incident_at": value}, format="json")
+            assert response.status_code == 201, (value, response.content)

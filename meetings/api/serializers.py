@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
-from core.serializers import ModelSerializer, StrictCharField, UserRefSerializer
+from core.serializers import DateField, DateTimeField, ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..forms import REASON_LIMIT
 from ..models import (
@@ -63,7 +63,7 @@ class CadencePreviewSerializer(serializers.Serializer):
     """What a cadence gives before anything is saved (``meetings.services.series_preview``)."""
 
     next_dates = serializers.ListField(
-        child=serializers.DateTimeField(),
+        child=DateTimeField(),
         help_text="The next dates of the cadence as they will be proposed (weekends and public holidays moved to "
         "the next working day), from the first date or from now, whichever is later.",
     )
@@ -82,7 +82,7 @@ class CadencePreviewQuerySerializer(serializers.Serializer):
     rrule = StrictCharField(
         max_length=300, help_text="RFC 5545 recurrence rule, e.g. FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
     )
-    first_start = serializers.DateTimeField()
+    first_start = DateTimeField()
 
     def validate_rrule(self, value):
         return value.strip().upper().removeprefix("RRULE:")
@@ -130,7 +130,7 @@ class MeetingSeriesWriteSerializer(serializers.Serializer):
     rrule = StrictCharField(
         max_length=300, help_text="RFC 5545 recurrence rule, e.g. FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
     )
-    first_start = serializers.DateTimeField()
+    first_start = DateTimeField()
     duration_minutes = serializers.IntegerField(min_value=15, max_value=600, default=90)
     location = StrictCharField(max_length=300, allow_blank=True, default="")
     video_link = serializers.URLField(allow_blank=True, default="")
@@ -207,8 +207,8 @@ class MeetingDetailSerializer(MeetingSerializer):
 
 
 class MoveSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField(required=False, allow_null=True, help_text="Default: start + the series' duration.")
+    start = DateTimeField()
+    end = DateTimeField(required=False, allow_null=True, help_text="Default: start + the series' duration.")
     location = StrictCharField(max_length=300, required=False, allow_blank=True, help_text="Omitted: unchanged.")
     video_link = serializers.URLField(required=False, allow_blank=True, help_text="Omitted: unchanged.")
 
@@ -235,7 +235,7 @@ class MinutesInputSerializer(serializers.Serializer):
 class ActionItemInputSerializer(serializers.Serializer):
     title = StrictCharField(max_length=200)
     owner = serializers.IntegerField(min_value=1, help_text="Id of an invited person.")
-    due_on = serializers.DateField()
+    due_on = DateField()
 
 
 # --- Hospitations -------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class HospitationSerializer(ModelSerializer):
     requester_agency = AgencyRefSerializer(read_only=True)
     host_agency = AgencyRefSerializer(read_only=True)
     host_person = UserRefSerializer(read_only=True, allow_null=True)
-    wished_dates = serializers.ListField(child=serializers.DateField(), read_only=True)
+    wished_dates = serializers.ListField(child=DateField(), read_only=True)
     status = status_field(HospitationStatus)
 
     class Meta:
@@ -260,12 +260,12 @@ class HospitationSerializer(ModelSerializer):
 
 class HospitationRequestSerializer(serializers.Serializer):
     host_agency = serializers.PrimaryKeyRelatedField(queryset=active_agencies(), help_text="Id of the agency to visit.")
-    wished_dates = serializers.ListField(child=serializers.DateField(), min_length=1, max_length=5)
+    wished_dates = serializers.ListField(child=DateField(), min_length=1, max_length=5)
     purpose = StrictCharField(max_length=2000)
 
 
 class ApproveSerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = DateField()
     host_person = serializers.IntegerField(min_value=1, help_text="Id of a person of the host agency.")
 
 
@@ -307,11 +307,11 @@ class InfoEventWriteSerializer(serializers.Serializer):
     title = StrictCharField(max_length=200)
     description = StrictCharField(max_length=TEXT_LIMIT, allow_blank=True, default="")
     audience = serializers.ChoiceField(choices=Audience.choices)
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = DateTimeField()
+    end = DateTimeField()
     place = StrictCharField(max_length=300)
     capacity = serializers.IntegerField(min_value=1, max_value=10_000)
-    registration_deadline = serializers.DateTimeField()
+    registration_deadline = DateTimeField()
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
@@ -329,4 +329,4 @@ class InfoEventWriteSerializer(serializers.Serializer):
 class FeedSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="The feed over HTTPS (or HTTP): the token is its only secret.")
     webcal_url = serializers.CharField(help_text="The same address for calendar programs (webcal://).")
-    created_at = serializers.DateTimeField()
+    created_at = DateTimeField()

@@ -13,6 +13,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.serializers import DateField
+
 from .. import dashboard
 from .serializers import ErrorSerializer
 
@@ -32,10 +34,10 @@ class SuppressedField(serializers.Field):
 
 class PeriodSerializer(serializers.Serializer):
     # "from" is a Python keyword: the field is declared under that name below.
-    to = serializers.DateField()
+    to = DateField()
 
 
-PeriodSerializer._declared_fields["from"] = serializers.DateField()
+PeriodSerializer._declared_fields["from"] = DateField()
 
 
 class OpenByStatusSerializer(serializers.Serializer):

@@ -9,7 +9,15 @@ from rest_framework import serializers
 
 from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
-from core.serializers import ErrorSerializer, IdField, ModelSerializer, StrictCharField, UserRefSerializer
+from core.serializers import (
+    DateField,
+    DateTimeField,
+    ErrorSerializer,
+    IdField,
+    ModelSerializer,
+    StrictCharField,
+    UserRefSerializer,
+)
 
 from ..clocks import is_overdue
 from ..dialogue_models import EVENT_LABELS, event_label
@@ -46,7 +54,7 @@ REASON_LIMIT = 2_000  # a written reason, not a report
 
 class StrictModelSerializer(ModelSerializer):
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
+        **ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
     }
@@ -312,7 +320,7 @@ class AssessmentInputSerializer(ReferralVersionSerializer):
     measures = serializers.ListField(
         child=serializers.ChoiceField(choices=Measure.choices), allow_empty=False, max_length=len(Measure.choices)
     )
-    home_visit_on = serializers.DateField(required=False, allow_null=True, help_text="Date of the home visit, if any.")
+    home_visit_on = DateField(required=False, allow_null=True, help_text="Date of the home visit, if any.")
     child_seen = serializers.BooleanField(required=False, default=False)
     # Issue 13 §2: one part per child of the referral, and the shared parts.
     children = AssessmentChildInputSerializer(many=True, required=False, help_text="One part per child.")
@@ -353,7 +361,7 @@ class AssessmentSerializer(ModelSerializer):
 
 class FollowUpInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=TEXT_LIMIT)
-    incident_at = serializers.DateTimeField(
+    incident_at = DateTimeField(
         required=False,
         allow_null=True,
         help_text="Date and time of a new incident.",

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
-from core.serializers import ModelSerializer, unknown_value
+from core.serializers import DateTimeField, ModelSerializer, unknown_value
 
 from .. import followthrough
 from ..access import referral_for
@@ -59,13 +59,13 @@ def _person(user_id):
 class TaskInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=TASK_TITLE_MAX)
     kind = serializers.ChoiceField(choices=TaskKind.choices)
-    due_at = serializers.DateTimeField(help_text="Date and time with offset, e.g. 2026-12-11T12:00:00+01:00.")
+    due_at = DateTimeField(help_text="Date and time with offset, e.g. 2026-12-11T12:00:00+01:00.")
     assignee = serializers.IntegerField(required=False, allow_null=True, help_text="A person of the office.")
 
 
 class TaskPatchSerializer(serializers.Serializer):
     done = serializers.BooleanField(required=False)
-    due_at = serializers.DateTimeField(required=False)
+    due_at = DateTimeField(required=False)
     assignee = serializers.IntegerField(required=False, allow_null=True, help_text="A person of the office, or null.")
 
 
