@@ -826,6 +826,7 @@ class RetentionRuleForm(forms.Form):
         input_formats=DATE_INPUT_FORMATS,
         help_text=_("Tomorrow at the earliest: a rule never applies retroactively."),
     )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)  # after the dry run was shown
 
     def __init__(self, *args, offices, **kwargs):
         super().__init__(*args, **kwargs)

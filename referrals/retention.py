@@ -163,22 +163,46 @@ def rules_for_lead(user) -> QuerySet[RetentionRule]:
     return RetentionRule.objects.filter(office_id__in=retention_office_ids(user)).select_related("office", "created_by")
 
 
-def retention_rule_create(
+def retention_rule_check(
     *, user, office: Agency, outcome: str, keep_days: int, valid_from: datetime.date
 ) -> RetentionRule:
-    """A lead adds a rule for their office, the district coordinator one for the coordination
-    office (``handed_over`` only). It must start in the future: a rule never applies retroactively,
-    and the person sees its dry run before its first day."""
+    """The rule a lead is about to add, checked and not saved — what the page shows with its dry run
+    before asking to confirm (``retention_rule_create`` saves it). A lead adds rules for their office,
+    the district coordinator for the coordination office (``handed_over`` only). It must start in the
+    future: a rule never applies retroactively, and the person sees its dry run before its first day."""
     if office.pk not in retention_office_ids(user):
         raise PermissionDenied(
             _("Only the office's lead (the district coordinator for the coordination office) sets its retention rules.")
         )
     if valid_from <= timezone.localdate():
         raise ValidationError({"valid_from": [_("A new rule must start in the future (tomorrow at the earliest).")]})
+    if RetentionRule.objects.filter(office=office, outcome=outcome, valid_from=valid_from).exists():
+        raise ValidationError(
+            {"valid_from": [_("A rule for this outcome already starts on this day. Choose another day.")]}
+        )
     rule = RetentionRule(office=office, outcome=outcome, keep_days=keep_days, valid_from=valid_from, created_by=user)
     rule.full_clean(exclude=["created_by"])
+    return rule
+
+
+def retention_rule_create(
+    *, user, office: Agency, outcome: str, keep_days: int, valid_from: datetime.date
+) -> RetentionRule:
+    """Add the rule (``retention_rule_check``)."""
+    rule = retention_rule_check(user=user, office=office, outcome=outcome, keep_days=keep_days, valid_from=valid_from)
     rule.save()
     return rule
+
+
+def retention_rule_withdraw(*, user, rule: RetentionRule) -> None:
+    """A rule not yet in force is withdrawn by whoever sets the office's rules (it never applied: it
+    is removed). A rule in force or replaced stays: it is the record of what was deleted under it."""
+    if rule.office_id not in retention_office_ids(user):
+        raise PermissionDenied
+    if rule.valid_from <= timezone.localdate():
+        raise ValidationError({"rule": [_("Only a rule that is not yet in force can be withdrawn.")]})
+    logger.info("retention rule %s of office %s withdrawn by person %s", rule.pk, rule.office_id, user.pk)
+    rule.delete()
 
 
 def retention_rules_seed_offices(sender, *, offices, **kwargs) -> None:

@@ -69,6 +69,7 @@ urlpatterns = [
     path("triage/", views.triage_queue, name="triage"),
     path("triage/<int:pk>/assign/", views.assign_office, name="assign_office"),
     path("retention/", views.retention, name="retention"),
+    path("retention/<int:pk>/withdraw/", views.retention_withdraw, name="retention_withdraw"),
     path("statistics/8a/", statistics_views.statistics_8a_page, name="statistics_8a"),
     # Oversight (issue 15 §§ 1-2): the office dashboard and the district's figures, each table as CSV.
     path("dashboard/district/", dashboard_views.district_dashboard, name="dashboard_district"),

@@ -72,7 +72,9 @@ from .retention import (
     draft_retention_days,
     retention_dry_run,
     retention_office_ids,
+    retention_rule_check,
     retention_rule_create,
+    retention_rule_withdraw,
     rules_for_lead,
     rules_in_force,
 )
@@ -1139,6 +1141,26 @@ def grant_end(request, pk, grant_id):
 
 
 @login_required
+@require_POST
+def retention_withdraw(request, pk):
+    """Withdraw a rule that is not yet in force (``retention_rule_withdraw``); 404 for a rule of an
+    office whose rules the person does not set."""
+    rule = get_object_or_404(rules_for_lead(request.user), pk=pk)
+    try:
+        retention_rule_withdraw(user=request.user, rule=rule)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(
+            request,
+            _("The rule from %(date)s has been withdrawn; it deletes nothing.")
+            % {"date": rule.valid_from.strftime("%d.%m.%Y")},
+        )
+    return redirect("referrals:retention")
+
+
+@login_required
 def retention(request):
     """The retention rules of the offices whose rules the person sets — the youth offices they lead,
     the coordination office of a district coordinator (referrals handed over from the triage queue);
@@ -1152,8 +1174,13 @@ def retention(request):
     offices = Agency.objects.filter(pk__in=office_ids).order_by("kind", "name")
     form = RetentionRuleForm(request.POST if request.method == "POST" else None, offices=offices)
     if request.method == "POST" and form.is_valid():
+        data = {name: value for name, value in form.cleaned_data.items() if name != "confirm"}
         try:
-            rule = retention_rule_create(user=user, **form.cleaned_data)
+            if not form.cleaned_data["confirm"]:  # a rule deletes cases: its dry run first, then confirm
+                rule = retention_rule_check(user=user, **data)
+                context = {"form": form, "rule": rule, "dry_run": retention_dry_run(rule=rule)}
+                return render(request, "referrals/confirm_retention_rule.html", context)
+            rule = retention_rule_create(user=user, **data)
         except ValidationError as exc:
             _show_errors(request, form, exc)
         else:

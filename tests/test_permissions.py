@@ -1084,6 +1084,21 @@ def _retention_rules(referrals):
     return rules
 
 
+def check_retention_withdraw(persona, user, referrals):
+    """A rule not yet in force is withdrawn by its office's lead alone: 404 to everyone else (the
+    rule is out of their scope, ``rules_for_lead``), 405 to a GET."""
+    from referrals.models import RetentionRule
+
+    rules = _retention_rules(referrals)
+    web = _web(user)
+    for code, rule in rules.items():
+        url = f"/retention/{rule.pk}/withdraw/"
+        assert web.get(url).status_code == 405, ("retention withdraw GET", persona, code)
+        own = RETENTION_LEADS.get(persona, (None,))[0] == code
+        assert web.post(url).status_code == (302 if own else 404), ("retention withdraw", persona, code)
+        assert RetentionRule.objects.filter(pk=rule.pk).exists() != own, ("retention withdraw", persona, code)
+
+
 def check_retention_page(persona, user, referrals):
     _retention_rules(referrals)
     web = _web(user)
@@ -1243,6 +1258,7 @@ ENDPOINTS = {
     "referrals:bulk_assign": check_page_bulk_assign,
     "referrals:export": check_page_export,
     "referrals:retention": check_retention_page,
+    "referrals:retention_withdraw": check_retention_withdraw,
     "retention-rule-list": check_api_retention_list,
     "retention-rule-dry-run": check_api_retention_dry_run,
     "referral-export": check_api_transition("export"),

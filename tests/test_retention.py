@@ -331,8 +331,48 @@ FIRST_DAY = (T0 + datetime.timedelta(days=70)).date()
 
 
 def _add_rule(client, **data):
+    """The page's two steps: the rule with its dry run (nothing saved yet), then the confirmation."""
     payload = {"office": office("hilden").pk, "outcome": "no_risk_no_need", "keep_days": 30, "valid_from": FIRST_DAY}
-    return client.post("/retention/", {**payload, **data})
+    first = client.post("/retention/", {**payload, **data})
+    if first.status_code != 200 or first.templates[0].name != "referrals/confirm_retention_rule.html":
+        return first
+    return client.post("/retention/", {**payload, **data, "confirm": "1"})
+
+
+def test_a_rule_shows_what_it_would_delete_before_it_is_saved(client, personas, dry_world):
+    """QA of 2026-12-05: a rule that deletes cases was saved on one click, its dry run shown after."""
+    client.force_login(personas.lead_hilden)
+    payload = {"office": office("hilden").pk, "outcome": "no_risk_no_need", "keep_days": 30, "valid_from": FIRST_DAY}
+    before = RetentionRule.objects.count()
+    confirm = client.post("/retention/", payload)
+    assert confirm.status_code == 200 and confirm.templates[0].name == "referrals/confirm_retention_rule.html"
+    text = confirm.content.decode()
+    assert dry_world["a"].reference in text and dry_world["b"].reference not in text
+    assert "1 Mitteilung löschen" in text and "Probelauf" in text and 'name="confirm" value="1"' in text
+    assert RetentionRule.objects.count() == before  # nothing saved yet
+    assert client.post("/retention/", {**payload, "confirm": "1"}).status_code == 302
+    assert RetentionRule.objects.count() == before + 1
+    again = client.post("/retention/", payload)  # the same outcome and first day once more
+    assert again.status_code == 200
+    assert again.context["form"].errors["valid_from"] == [
+        "Für dieses Ergebnis beginnt an diesem Tag schon eine Regel. Wählen Sie einen anderen Tag."
+    ]
+
+
+def test_a_rule_not_yet_in_force_is_withdrawn_and_deletes_nothing(client, personas, dry_world, at):
+    new = rule("hilden", "no_risk_no_need", 30, FIRST_DAY)
+    in_force = RetentionRule.objects.get(office=office("hilden"), outcome="support_need")
+    client.force_login(personas.lead_velbert)
+    assert client.post(f"/retention/{new.pk}/withdraw/").status_code == 404  # not their office's rule
+    client.force_login(personas.lead_hilden)
+    assert f'action="/retention/{new.pk}/withdraw/"' in client.get("/retention/").content.decode()
+    assert client.get(f"/retention/{new.pk}/withdraw/").status_code == 405
+    assert client.post(f"/retention/{in_force.pk}/withdraw/").status_code == 302
+    assert RetentionRule.objects.filter(pk=in_force.pk).exists()  # in force: the record of what it deletes
+    assert client.post(f"/retention/{new.pk}/withdraw/").status_code == 302
+    assert not RetentionRule.objects.filter(pk=new.pk).exists()
+    at(datetime.datetime.combine(FIRST_DAY, datetime.time(3, 15), tzinfo=BERLIN))
+    assert retention_delete() == 0
 
 
 def test_the_lead_adds_a_future_rule_and_sees_exactly_what_it_would_delete(client, personas, dry_world, at):
