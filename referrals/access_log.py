@@ -18,9 +18,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,6 +33,7 @@ from core.spreadsheet import csv_text
 
 from .access import primary_membership, referral_access
 from .models import OUTSIDE_OFFICE, AccessLogEntry, Referral
+from .selectors import attachments_for
 
 LOG_ROLES = (Role.OFFICE_LEAD, Role.DATA_PROTECTION_OFFICER)
 PAGE_SIZE = 100
@@ -104,6 +105,23 @@ def access_log_record(
     entry = _entry(request, action, referral, obj_type, obj_id)
     entry.save()
     return entry
+
+
+def attachment_or_denied(request, access, attachment_id: int):
+    """The attachment ``attachment_id`` among those ``access`` may download
+    (``selectors.attachments_for``), else 404 with a "denied" entry naming the requested file — a
+    refused download is logged like a refused referral (QA of 2026-12-05: it was not)."""
+    attachment = one_or_none(attachments_for(access).filter(pk=attachment_id))
+    if attachment is None:
+        access_log_record(
+            request=request,
+            action=AccessLogEntry.Action.DENIED,
+            referral=access.referral,
+            obj_type=AccessLogEntry.ObjectType.ATTACHMENT,
+            obj_id=int(attachment_id),
+        )
+        raise Http404
+    return attachment
 
 
 def access_log_search_hits(*, request, referrals) -> int:
@@ -324,20 +342,35 @@ CSV_COLUMNS = (
     "at", "person", "agency", "role", "action", "object_type", "object_id", "referral_id", "reference", "request_id",
     "address",
 )  # fmt: skip
+# The headings of the page (QA of 2026-12-05: the file was English, codes and ISO times).
+CSV_HEADERS = (
+    gettext_lazy("Time"), gettext_lazy("Person"), gettext_lazy("Agency"), gettext_lazy("Role"),
+    gettext_lazy("Kind of access"), gettext_lazy("Object"), gettext_lazy("Object id"), gettext_lazy("Referral id"),
+    gettext_lazy("Reference"), gettext_lazy("Request id"), gettext_lazy("Network address"),
+)  # fmt: skip
+
+
+def _label(choices, code: str) -> str:
+    return str(choices(code).label) if code in choices.values else code
 
 
 @login_required
 def access_log_csv(request):
-    """The same entries as the page (same filters) as CSV: staff, codes and ids, no child's name."""
+    """The same entries as the page (same filters) as CSV in the page's language, separated by ";"
+    like every CSV of the system (a German spreadsheet opens it as columns): staff, labels and ids, no
+    child's name."""
     shown, _form = _log_and_form(request, CSV_LIMIT)
     references = references_of(request.user, shown)
     rows = []
     for entry in shown:
         row = entry_row(entry, references)
-        row["at"] = timezone.localtime(row["at"]).isoformat()
+        row["at"] = formats.date_format(timezone.localtime(row["at"]), "d.m.Y H:i:s")
         row["person"] = row["person"]["name"] if row["person"] else ""
         row["agency"] = row["agency"]["name"] if row["agency"] else ""
+        row["role"] = _label(Role, row["role"])
+        row["action"] = _label(AccessLogEntry.Action, row["action"])
+        row["object_type"] = _label(AccessLogEntry.ObjectType, row["object_type"])
         rows.append([row[column] for column in CSV_COLUMNS])
-    response = HttpResponse(csv_text(CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(csv_text(CSV_HEADERS, rows, delimiter=";"), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="zugriffsprotokoll.csv"'
     return response

@@ -13,9 +13,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
+
+from notifications.models import Channel
+from notifications.services import notification_create
 
 from .access import referral_access
 from .models import Referral, ReferralEvent, ReferralGrant, Status
@@ -83,7 +87,23 @@ def grant_create(*, referral: Referral, user, person, reason: str, expires_on: d
         kind=ReferralEvent.Kind.GRANTED,
         data={"person": person.pk, "grant": grant.pk, "expires": expires_on.isoformat(), "reason": reason},
     )
+    _tell_the_person(locked, person, expires_on)
     return grant
+
+
+def _tell_the_person(referral: Referral, person, expires_on: datetime.date) -> None:
+    """The person given access learns of it in the application, with the link (QA of 2026-12-05: the
+    case was in no list of theirs, so they could not find it). Reference and date only."""
+    with translation.override("de"):
+        values = {"reference": referral.reference, "date": formats.date_format(expires_on, "SHORT_DATE_FORMAT")}
+        subject = _("Read access to referral %(reference)s until %(date)s") % values
+        body = (
+            _("You may read referral %(reference)s until %(date)s.") % values
+            + "\n"
+            + _("Open it in Kinderschutz-Kooperation (login required):")
+        )
+    link = reverse("referrals:detail", args=[referral.pk])
+    notification_create(channel=Channel.IN_APP, kind="granted", subject=subject, body=body, link=link, user=person)
 
 
 def _end(grant: ReferralGrant, *, by, now: datetime.datetime, cause: str) -> None:

@@ -654,6 +654,11 @@ class ReferralGrant(models.Model):
     def is_running(self) -> bool:
         return self.ended_at is None
 
+    @property
+    def last_day(self) -> datetime.date:
+        """The last day of access, as the lead entered it (``expires_at`` is the start of the next day)."""
+        return (timezone.localtime(self.expires_at) - datetime.timedelta(microseconds=1)).date()
+
 
 class ReferralGroupObjectPermission(GroupObjectPermissionBase):
     """Grant on one referral to a group (guardian, direct foreign key)."""

@@ -18,6 +18,7 @@ from django.http import FileResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,7 +33,7 @@ from core.storage import STORE_RETRY_AFTER, StoreUnavailable, open_for_download
 
 from . import selectors
 from .access import ReferralAccess, referral_access, referral_for
-from .access_log import access_log_record, access_log_search_hits
+from .access_log import access_log_record, access_log_search_hits, attachment_or_denied
 from .assessment_forms import ChildAssessmentForm, assessment_people, child_assessment_form
 from .dialogue import open_question_counts, questions_for, station_open_questions
 from .dialogue_forms import QuestionForm
@@ -1001,7 +1002,7 @@ def attachment_download(request, pk, attachment_id):
     """An attachment, only through its referral's scope and ``selectors.attachments_for``: 404 for
     anyone else, the same as a file that does not exist."""
     referral = _visible(request, pk)
-    attachment = get_object_or_404(selectors.attachments_for(referral_access(request.user, referral)), pk=attachment_id)
+    attachment = attachment_or_denied(request, referral_access(request.user, referral), attachment_id)
     try:
         handle = open_for_download(attachment.file)
     except StoreUnavailable:
@@ -1115,7 +1116,11 @@ def grants(request, pk):
             messages.success(
                 request,
                 _("%(name)s may read referral %(reference)s until %(date)s.")
-                % {"name": person_name(data["person"]), "reference": referral.reference, "date": data["expires_on"]},
+                % {
+                    "name": person_name(data["person"]),
+                    "reference": referral.reference,
+                    "date": date_format(data["expires_on"], "SHORT_DATE_FORMAT"),
+                },
             )
             return redirect("referrals:grants", pk=referral.pk)
     context = {"referral": referral, "form": form, "grants": list(grants_of(referral)), "now": timezone.now()}
@@ -1127,6 +1132,21 @@ def grants(request, pk):
 def grant_end(request, pk, grant_id):
     referral = _grantable(request, pk)
     grant = get_object_or_404(grants_of(referral), pk=grant_id)
+    if request.POST.get("confirm") != "1" and grant.is_running:  # ask first (QA of 2026-12-05)
+        name = person_name(grant.person)
+        confirm = {
+            "title": _("End the access?"),
+            "heading": _("End the access of %(name)s to referral %(reference)s?")
+            % {"name": name, "reference": referral.reference},
+            "points": [
+                _("%(name)s can no longer open the case, at once.") % {"name": name},
+                _("To give access again, grant it anew."),
+            ],
+            "yes": _("Yes, end the access"),
+            "danger": True,
+            "back": reverse("referrals:grants", args=[referral.pk]),
+        }
+        return render(request, "referrals/confirm_action.html", {"referral": referral, "confirm": confirm})
     try:
         grant_revoke(grant=grant, user=request.user)
     except ValidationError as exc:

@@ -180,6 +180,13 @@ def test_note_attachment_timeline_assessment_followup_reads_are_logged(personas,
     b"".join(response.streaming_content)
     assert response.status_code == 200
     only_new(before, obj_type="attachment", action="download", obj_id=attachment.pk)
+    # A file the person may not download (here: none with that id) is refused and logged as such, on
+    # the page and in the API (QA of 2026-12-05: the refusal left no entry).
+    for get in (web(personas.caseworker_hilden).get, client.get):
+        before = last_id()
+        url = f"/referrals/{referral.pk}/attachments/987654/" if get != client.get else f"{base}/attachments/987654/"
+        assert get(url).status_code == 404
+        only_new(before, obj_type="attachment", action="denied", obj_id=987654, referral_id=referral.pk)
     before = last_id()
     assert client.get(f"{base}/assessment/").status_code == 404  # none yet: nothing read
     assert last_id() == before
@@ -222,8 +229,22 @@ def test_the_log_is_append_only_in_the_database(personas, referral):
     assert (entry.action, entry.role, entry.address) == ("view", Role.CASEWORKER, "127.0.0.1")
 
 
+# The CSV's German headings (QA of 2026-12-05: it was English), by the keys the tests read.
+CSV_HEADINGS = {
+    "at": "Zeitpunkt", "person": "Person", "referral_id": "Mitteilungs-Nr.", "action": "Art des Zugriffs",
+    "request_id": "Anfrage-ID",
+}  # fmt: skip
+ACTION_LABELS = {"view": "Angesehen", "denied": "Verweigert"}
+
+
 def _log_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    """The CSV's rows by the keys of ``CSV_HEADINGS``, actions as codes again (``ACTION_LABELS``)."""
+    codes = {label: code for code, label in ACTION_LABELS.items()}
+    rows = list(csv.DictReader(io.StringIO(response.content.decode()), delimiter=";"))
+    return [
+        {key: codes.get(row[heading], row[heading]) for key, heading in CSV_HEADINGS.items()} | {"_row": row}
+        for row in rows
+    ]
 
 
 def test_lead_and_dpo_see_their_office_log_and_csv(personas, referral, dpo_hilden):
@@ -237,7 +258,10 @@ def test_lead_and_dpo_see_their_office_log_and_csv(personas, referral, dpo_hilde
         assert page.status_code == 200
         text = page.content.decode()
         assert referral.reference in text and velbert.reference not in text
-        rows = _log_rows(client.get("/access-log.csv"))
+        csv_response = client.get("/access-log.csv")
+        assert csv_response.content.decode().startswith("Zeitpunkt;Person;")  # German, like the page
+        rows = _log_rows(csv_response)
+        assert {r["_row"]["Rolle"] for r in rows} == {"Fachkraft"}
         seen = {(r["referral_id"], r["action"]) for r in rows}
         assert seen == {(str(referral.pk), "view"), (str(velbert.pk), "denied")}
         assert all(r["request_id"] for r in rows)

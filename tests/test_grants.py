@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
 from referrals.access import Relation, referral_access
 from referrals.grants import MAX_GRANT_DAYS, grant_create, grant_revoke, grants_expire
 from referrals.models import Referral, ReferralEvent, ReferralGrant
@@ -107,7 +108,16 @@ def test_the_page_of_the_lead(client, personas, referral):
     assert response.status_code == 302, response.content.decode()[:2000]
     grant = ReferralGrant.objects.get(referral=referral)
     assert _sees(personas.caseworker_velbert, referral)
+    last_day = timezone.localdate() + datetime.timedelta(days=3)
+    page = client.get(url).content.decode()
+    assert last_day.strftime("%d.%m.%Y") in page and "Läuft" in page  # the day entered, not 00:00 the day after
+    # The person is told, with the link: the case is in no list of theirs (QA of 2026-12-05).
+    told = Notification.objects.get(recipient_user=personas.caseworker_velbert, kind="granted")
+    assert told.link == f"/referrals/{referral.pk}/" and referral.reference in told.subject
     end = reverse("referrals:grant_end", args=[referral.pk, grant.pk])
     assert client.get(end).status_code == 405
-    assert client.post(end).status_code == 302
+    confirm = client.post(end)  # asked first
+    assert confirm.status_code == 200 and 'name="confirm" value="1"' in confirm.content.decode()
+    assert _sees(personas.caseworker_velbert, referral)
+    assert client.post(end, {"confirm": "1"}).status_code == 302
     assert not _sees(personas.caseworker_velbert, referral)

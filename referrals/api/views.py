@@ -27,7 +27,7 @@ from core.serializers import unknown_value
 from core.storage import open_for_download
 
 from ..access import ReferralAccess, referral_access, referral_for
-from ..access_log import access_log_record, entry_row, references_of, referral_access_log
+from ..access_log import access_log_record, attachment_or_denied, entry_row, references_of, referral_access_log
 from ..handover import referral_hand_over
 from ..models import AccessLogEntry, Child, Person, Referral, Status, Urgency
 from ..selectors import (
@@ -466,7 +466,7 @@ class ReferralViewSet(
     def attachment(self, request, pk=None, attachment_id=None):
         access = self._referral(pk, office_or_police=True)
         referral = access.referral
-        attachment = get_object_or_404(attachments_for(access), pk=attachment_id)
+        attachment = attachment_or_denied(request, access, int(attachment_id))
         handle = open_for_download(attachment.file)  # missing in the store: 404; store unreachable: 503
         self._log_read(
             referral, AccessLogEntry.ObjectType.ATTACHMENT, attachment.pk, action=AccessLogEntry.Action.DOWNLOAD

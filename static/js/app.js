@@ -55,9 +55,26 @@
     });
   }
 
+  // "Cancel" on a confirmation page (data-history-back) goes back in the browser's history: the form
+  // comes back as the person filled it (the link itself leads to the page without what was typed).
+  function historyBack() {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest("a[data-history-back]");
+      if (!link || window.history.length < 2 || !document.referrer) {
+        return;
+      }
+      if (new URL(document.referrer).origin !== window.location.origin) {
+        return;
+      }
+      event.preventDefault();
+      window.history.back();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     linkErrorSummary();
     selectAll();
+    historyBack();
   });
 })();

@@ -123,6 +123,14 @@ def test_forward_to_velbert_and_accept(page, live_server, personas, login, logou
     submit(page, "forward")
     assert "Jugendamt Velbert" in page.locator("h1").inner_text()  # the confirmation page
     assert Referral.objects.get(pk=referral.pk).status == Status.SUBMITTED
+    # "Cancel" goes back to the form as it was filled (QA of 2026-12-05: it came back empty)
+    page.locator("a[data-history-back]").click()
+    page.wait_for_url(detail_url)
+    assert page.input_value("#forward_reason") == "Die Familie wohnt seit Mai in Velbert."
+    chosen = page.eval_on_selector("#forward_to_office", "select => select.options[select.selectedIndex].text")
+    assert chosen == "Jugendamt Velbert"
+    page.locator("details", has=page.locator("form[action$='/forward/']")).locator("summary").click()
+    submit(page, "forward")
     page.locator("form[action$='/forward/'] button[type=submit]").click()
     page.wait_for_url(detail_url)
     banner = page.locator(".banner")
