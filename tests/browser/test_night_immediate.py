@@ -115,6 +115,9 @@ def test_immediate_referral_at_night_to_an_unresolvable_address(
     page.locator("table tbody tr", has_text=reference).locator("a", has_text=reference).click()
     page.select_option("select[name=office]", str(hilden.pk))
     page.click("form[action*='/assign/'] button[type=submit]")
+    assert page.locator("input[name=confirm]").count() == 1  # the confirmation: it leaves the queue
+    assert "Jugendamt Hilden" in page.locator("h1").inner_text()
+    page.click("form[action*='/assign/'] button[type=submit]")
     page.wait_for_url("**/triage/")
     assert reference in page.locator(".message--success").inner_text()
     logout(page)
