@@ -1049,9 +1049,11 @@ def export(request, pk):
     referral = _visible(request, pk)
     form = ExportForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for name, errors in form.errors.items():
+            field = form.fields.get(name)
+            label = field.label if field is not None and not field.widget.is_hidden else None
+            for error in errors:  # the field named (QA of 2026-12-05: a bare "This field is required.")
+                messages.error(request, f"{label}: {error}" if label else error)
         return redirect("referrals:detail", pk=referral.pk)
     # The case is closed and its data leave the system: ask first — whoever the table offers the export
     # (anyone else goes on to the service, which refuses).

@@ -66,6 +66,15 @@ def test_the_export_asks_first_and_nothing_happens_until_confirmed(case, persona
     assert not Handover.objects.exists() and Referral.objects.get(pk=case.pk).status == "submitted"
 
 
+def test_an_empty_recipient_is_named_in_the_message(case, personas):
+    """QA of 2026-12-05: the page said only "This field is required." at the top."""
+    lead = web(personas.lead_hilden)
+    response = lead.post(f"/referrals/{case.pk}/export/", {"version": case.version, "recipient": ""}, follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert [m for m in messages if m.startswith("Übernehmende Stelle außerhalb des Systems: ")], messages
+    assert not Handover.objects.exists()
+
+
 def test_the_export_records_pdf_and_json_and_confirms_what_to_whom_when_by_whom(case, personas):
     personas.lead_hilden.first_name, personas.lead_hilden.last_name = "Lea", "Leitwerk"
     personas.lead_hilden.save()
