@@ -132,6 +132,8 @@ def test_pages_round_trip_with_confirmation_messages_and_history(client, persona
         f"/referrals/{pending.pk}/sign-off-request/", {"version": pending.version, "to": personas.lead_hilden.pk}
     )
     assert response.status_code == 302
+    asked = client.get(f"/referrals/{pending.pk}/").content.decode()
+    assert "Stattdessen jemand anderen bitten" in asked  # not the same form again as if nothing was asked
     client.force_login(personas.lead_hilden)
     mine = client.get("/tasks/")
     assert pending.reference.encode() in mine.content
