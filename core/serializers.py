@@ -48,11 +48,7 @@ class DateField(serializers.DateField):
     default_error_messages = {"nonexistent": _("There is no such day: {value}.")}
 
     def to_internal_value(self, value):
-        if isinstance(value, str):
-            if not value.isascii():
-                self.fail("invalid", format="YYYY-MM-DD")
-            if ISO_DATE.match(value) and not _is_day(value[:10]):
-                self.fail("nonexistent", value=value[:10])
+        _check_text(self, value, "YYYY-MM-DD")
         return super().to_internal_value(value)
 
 
@@ -67,11 +63,7 @@ class DateTimeField(serializers.DateTimeField):
     }
 
     def to_internal_value(self, value):
-        if isinstance(value, str):
-            if not value.isascii():
-                self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss][+HH:MM]")
-            if ISO_DATE.match(value) and not _is_day(value[:10]):
-                self.fail("nonexistent", value=value[:10])
+        _check_text(self, value, "YYYY-MM-DDThh:mm[:ss][+HH:MM]")
         parsed = super().to_internal_value(value)
         try:
             naive = parse_datetime(value) if isinstance(value, str) else None
@@ -86,6 +78,16 @@ class DateTimeField(serializers.DateTimeField):
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _check_text(field, value, format: str) -> None:
+    """ASCII digits only, and a well-formed day that does not exist named as such."""
+    if not isinstance(value, str):
+        return
+    if not value.isascii():
+        field.fail("invalid", format=format)
+    if ISO_DATE.match(value) and not _is_day(value[:10]):
+        field.fail("nonexistent", value=value[:10])
 
 
 def _is_day(text: str) -> bool:
