@@ -101,8 +101,9 @@ def exception_handler(exc, context):
     if isinstance(exc, VersionConflict) and response is not None:
         response.data["version"] = exc.version
         response["ETag"] = f'"{exc.version}"'
-    if response is None and isinstance(exc, OverflowError):  # a number no column holds, past a serializer
-        return Response({"detail": _("A number in the request is too large.")}, status=status.HTTP_400_BAD_REQUEST)
+    if response is None and isinstance(exc, OverflowError):  # a number no column holds, a date past 9999
+        detail = _("A number or date in the request lies outside the range it can have.")
+        return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
     if response is None and isinstance(exc, (UnicodeDecodeError, ValueError)):
         return Response({"detail": _("The request could not be read.")}, status=status.HTTP_400_BAD_REQUEST)
     return response

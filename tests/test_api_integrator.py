@@ -285,7 +285,7 @@ def test_a_caseworker_is_told_that_only_the_lead_reopens(personas, referral):
     [
         ("incident_at", "2026-02-30T10:00:00+01:00", "Diesen Tag gibt es nicht: 2026-02-30."),
         ("incident_at", "2026-03-29T02:30:00", "Diese Ortszeit wird bei der Zeitumstellung übersprungen"),
-        ("incident_at", "２０２６-11-01T10:00:00+01:00", "Datums- und Zeitangabe hat das falsche Format"),
+        ("incident_at", "２０２６-11-01T10:00:00+01:00", "Datum und Uhrzeit haben das falsche Format"),
         ("residence_ban_until", "2026-02-30", "Diesen Tag gibt es nicht: 2026-02-30."),
     ],
     ids=["february-30", "skipped-by-the-clocks", "full-width-digits", "date-february-30"],
@@ -307,3 +307,36 @@ def test_an_ambiguous_local_time_and_an_offset_are_taken(personas):
         for value in ("2026-10-25T02:30:00", "2026-03-29T03:30:00+02:00"):
             response = client.post("/api/v1/referrals/", {"draft": True, "incident_at": value}, format="json")
             assert response.status_code == 201, (value, response.content)
+
+
+def test_police_never_read_the_caseworkers_user_name(personas, referral):
+    """QA of 2026-12-05: ``assignee`` carried {"name": "caseworker_hilden"} to police; they learn the
+    contact person from the coded feedback (full name, else the office), never a user name."""
+    services.referral_assign(referral=referral, user=personas.lead_hilden, assignee=personas.caseworker_hilden)
+    for person in (personas.police_hilden, personas.police_coordinator):
+        police = client_for(person)
+        detail = police.get(f"/api/v1/referrals/{referral.pk}/").json()
+        assert detail["assignee"] is None and "caseworker_hilden" not in str(detail)
+        listed = police.get("/api/v1/referrals/").json()["results"]
+        assert [row["assignee"] for row in listed if row["id"] == referral.pk] == [None]
+    office = client_for(personas.lead_hilden).get(f"/api/v1/referrals/{referral.pk}/").json()
+    assert office["assignee"] == {"id": personas.caseworker_hilden.pk, "name": "caseworker_hilden"}
+
+
+def test_an_agency_id_that_is_no_whole_number_is_refused_in_the_cooperation_api(personas):
+    hilden = Agency.objects.get(code="JA-HIL")
+    body = {"host_agency": hilden.pk + 0.5, "wished_dates": ["2027-01-18"], "purpose": "Einblick"}
+    response = client_for(personas.police_hilden).post("/api/v1/hospitations/", body, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["host_agency"]
+
+
+def test_the_frameworks_own_messages_address_the_caller_formally(personas):
+    """DRF's German catalogue says "du" ("Stelle sicher, …", "Nutze …") and "pk", "Object",
+    "Dictionary": this project's catalogue replaces them (QA of 2026-12-05)."""
+    client = client_for(personas.police_hilden)
+    response = client.post("/api/v1/referrals/", [], format="json")
+    assert response.json() == {"non_field_errors": ["Senden Sie die Daten als JSON-Objekt, nicht als list."]}
+    body = {"draft": True, "incident_at": "gestern", "concerns": ["neglect"] * 21}
+    errors = client.post("/api/v1/referrals/", body, format="json").json()
+    assert errors["incident_at"][0].startswith("Datum und Uhrzeit haben das falsche Format. Verwenden Sie")
+    assert errors["concerns"] == ["Geben Sie höchstens 20 Einträge an."]

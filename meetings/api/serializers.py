@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
-from core.serializers import DateField, DateTimeField, ModelSerializer, StrictCharField, UserRefSerializer
+from core.serializers import DateField, DateTimeField, IdField, ModelSerializer, StrictCharField, UserRefSerializer
 
 from ..forms import REASON_LIMIT
 from ..models import (
@@ -39,7 +39,7 @@ class PeopleField(serializers.ListField):
     get the same answer: no telling which ids exist)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("child", serializers.IntegerField(min_value=1))
+        kwargs.setdefault("child", serializers.IntegerField(min_value=1, max_value=2**63 - 1))
         kwargs.setdefault("max_length", PEOPLE_LIMIT)
         super().__init__(**kwargs)
 
@@ -121,7 +121,7 @@ class MeetingSeriesWriteSerializer(serializers.Serializer):
     """A new series (all required but place and video link), or the changed fields of one (PATCH)."""
 
     title = StrictCharField(max_length=200)
-    agencies = serializers.PrimaryKeyRelatedField(
+    agencies = IdField(
         queryset=active_agencies(), many=True, allow_empty=False, help_text="Ids of the participating agencies."
     )
     invitees = PeopleField(
@@ -259,7 +259,7 @@ class HospitationSerializer(ModelSerializer):
 
 
 class HospitationRequestSerializer(serializers.Serializer):
-    host_agency = serializers.PrimaryKeyRelatedField(queryset=active_agencies(), help_text="Id of the agency to visit.")
+    host_agency = IdField(queryset=active_agencies(), help_text="Id of the agency to visit.")
     wished_dates = serializers.ListField(child=DateField(), min_length=1, max_length=5)
     purpose = StrictCharField(max_length=2000)
 
@@ -303,7 +303,7 @@ class InfoEventSerializer(ModelSerializer):
 
 
 class InfoEventWriteSerializer(serializers.Serializer):
-    host_agency = serializers.PrimaryKeyRelatedField(queryset=active_agencies())
+    host_agency = IdField(queryset=active_agencies())
     title = StrictCharField(max_length=200)
     description = StrictCharField(max_length=TEXT_LIMIT, allow_blank=True, default="")
     audience = serializers.ChoiceField(choices=Audience.choices)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agencies.actor import actor_of
 from agencies.api.serializers import AgencyRefSerializer
 from agencies.models import Agency
 from core.serializers import (
@@ -152,6 +153,24 @@ class ReferralDraftSerializer(ReferralWriteSerializer):
         fields = [*ReferralWriteSerializer.Meta.fields, "version"]
 
 
+class AssigneeMixin(serializers.Serializer):
+    """``assignee``: the caseworker, to the people of the case's offices only. Police learn the contact
+    person from the coded feedback, by full name or else the office — never a user name
+    (docs/domain.md, "Rückmeldung an die Polizei"); QA of 2026-12-05 found the name in the API."""
+
+    assignee = serializers.SerializerMethodField()
+
+    @extend_schema_field(UserRefSerializer(allow_null=True))
+    def get_assignee(self, referral):
+        if referral.assignee_id is None:
+            return None
+        request = self.context.get("request")
+        offices = actor_of(request.user).office_ids if request is not None else set()
+        if not offices & {referral.youth_office_id, referral.forwarded_to_id}:
+            return None
+        return UserRefSerializer(referral.assignee).data
+
+
 class OverdueMixin(serializers.Serializer):
     """``overdue``: the office missed its acknowledgement clock (``clocks.is_overdue``). The view puts
     one ``now`` into the context so that every row of a page is judged at the same instant."""
@@ -162,12 +181,11 @@ class OverdueMixin(serializers.Serializer):
         return is_overdue(referral, self.context.get("now") or timezone.now())
 
 
-class ReferralListSerializer(OverdueMixin, serializers.ModelSerializer):
+class ReferralListSerializer(AssigneeMixin, OverdueMixin, serializers.ModelSerializer):
     """What a list shows: codes and dates, no names and no facts."""
 
     youth_office = AgencyRefSerializer(read_only=True, allow_null=True)  # null: a draft, or in triage
     station = AgencyRefSerializer(read_only=True)
-    assignee = UserRefSerializer(read_only=True, allow_null=True)
     urgency = serializers.ChoiceField(choices=Urgency.choices, allow_blank=True, read_only=True)  # "": a draft
 
     class Meta:
@@ -196,7 +214,7 @@ class ReferralTriageSerializer(ReferralListSerializer):
         read_only_fields = fields
 
 
-class ReferralDetailSerializer(OverdueMixin, ReferralWriteSerializer):
+class ReferralDetailSerializer(AssigneeMixin, OverdueMixin, ReferralWriteSerializer):
     """Everything police filed, with status, routing and the state of the casework (who works on
     it, by when the office has to acknowledge it). Never the office's assessment, notes or files."""
 
@@ -206,7 +224,6 @@ class ReferralDetailSerializer(OverdueMixin, ReferralWriteSerializer):
     urgency = serializers.ChoiceField(choices=Urgency.choices, allow_blank=True, read_only=True)  # "": a draft
     youth_office = AgencyRefSerializer(read_only=True, allow_null=True)  # null: a draft, or in triage
     station = AgencyRefSerializer(read_only=True)
-    assignee = UserRefSerializer(read_only=True, allow_null=True)
     forwarded_to = AgencyRefSerializer(read_only=True, allow_null=True)
     household_address = HouseholdAddressReadSerializer(source="*", read_only=True)
 

@@ -98,6 +98,7 @@ API_ORDERING = ["-created_at", "-id"]
 API_LIST_FIELDS = (
     "id", "reference", "status", "urgency", "concerns", "triage_reason", "due_at", "acknowledged_at",
     "created_at", "submitted_at", "youth_office", "station", "assignee",
+    "forwarded_to",  # with youth_office: whose people read the assignee (serializers.AssigneeMixin)
 )  # fmt: skip
 API_LIST_NAMES = ("youth_office", "station", "assignee")
 
