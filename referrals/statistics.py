@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, fields
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind
@@ -237,6 +238,32 @@ def _repeated(parts: list[AssessmentChild], office_id: int) -> set[int]:
     return repeated
 
 
+def _without_parts(office_id: int, year: int) -> list[Problem]:
+    """Signed-off assessments of the year recorded the old way (one outcome, no children's parts; the
+    API still takes them): they give no record, so the statistic is not complete without them
+    (QA of 2026-12-05: it said complete). One query; ``child_number`` 0 is the whole assessment."""
+    start, end = year_bounds(year)
+    later = Assessment.objects.filter(referral_id=OuterRef("referral_id"), signed_off_at__gt=OuterRef("signed_off_at"))
+    rows = (
+        Assessment.objects.filter(referral__youth_office_id=office_id, signed_off_at__gte=start, signed_off_at__lt=end)
+        .exclude(Exists(later))  # revised and signed off again: only the last one counts (``_superseded``)
+        .exclude(Exists(AssessmentChild.objects.filter(assessment_id=OuterRef("pk"))))
+        .order_by("signed_off_at", "id")
+        .values_list("referral_id", "referral__reference")
+    )
+    message = _("Recorded without the children's parts: revise the assessment per child and have it signed off.")
+    return [
+        Problem(
+            referral_id=referral_id,
+            reference=reference,
+            child_number=0,
+            messages=[str(message)],
+            link=reverse("referrals:detail", args=[referral_id]) + "#assessment-title",
+        )
+        for referral_id, reference in rows
+    ]
+
+
 def statistics_8a(*, office_id: int, year: int) -> tuple[list[Record], list[Problem]]:
     """The year's records of one office (live ones from the casework, then the rows kept from deleted
     cases) and the validation report: every live record that is incomplete or contradictory."""
@@ -262,6 +289,7 @@ def statistics_8a(*, office_id: int, year: int) -> tuple[list[Record], list[Prob
                     link=reverse("referrals:detail", args=[referral.pk]) + "#assessment-title",
                 )
             )
+    problems += _without_parts(office_id, year)
     kept = StatisticRecord.objects.filter(office_id=office_id, jahr_ende=str(year)).order_by("monat_ende", "id")
     records += [Record(**{c: getattr(row, c) for c in COLUMNS}) for row in kept]
     return records, problems

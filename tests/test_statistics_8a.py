@@ -212,3 +212,24 @@ def test_page_and_api_for_leads_only(client, personas, year_2025):
     assert set(data) == {"year", "summary"} and data["summary"]["suppressed"] is True
     api.force_authenticate(personas.police_hilden)
     assert api.get("/api/v1/statistics/8a/?year=2025").status_code == 403
+
+
+def test_an_assessment_without_childrens_parts_makes_the_statistic_incomplete(personas, year_2025):
+    """The API still takes an assessment the old way (one ``outcome``): it gives no record, and the
+    statistic said it was complete (QA of 2026-12-05). It is listed as a problem of the assessment."""
+    with at("2025-12-01"):
+        single = make_referral(personas.police_hilden, children=[MIA])
+        services.referral_acknowledge(referral=single, user=personas.caseworker_hilden)
+        services.assessment_save(
+            referral=Referral.objects.get(pk=single.pk), user=personas.caseworker_hilden, summary="Alt",
+            outcome="support_need", measures=["none"],
+        )  # fmt: skip
+        services.assessment_sign_off(referral=Referral.objects.get(pk=single.pk), user=personas.lead_hilden)
+    records, problems = statistics_8a(office_id=hilden(year_2025["first"]), year=2025)
+    assert [(p.reference, p.child_number) for p in problems] == [
+        (year_2025["old"].reference, 1),
+        (single.reference, 0),
+    ]
+    assert problems[1].messages == [
+        "Ohne Angaben je Kind erfasst: Überarbeiten Sie die Einschätzung je Kind und lassen Sie sie gegenzeichnen."
+    ]
