@@ -111,6 +111,8 @@ def attachment_or_denied(request, access, attachment_id: int):
     """The attachment ``attachment_id`` among those ``access`` may download
     (``selectors.attachments_for``), else 404 with a "denied" entry naming the requested file — a
     refused download is logged like a refused referral (QA of 2026-12-05: it was not)."""
+    if not 0 < int(attachment_id) < 2**63:  # no file has such an id, and no column could hold it (PostgreSQL)
+        raise Http404
     attachment = one_or_none(attachments_for(access).filter(pk=attachment_id))
     if attachment is None:
         access_log_record(
