@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -301,14 +301,6 @@ def _acts_in(access: ReferralAccess, transition: Transition) -> bool:
     return not (transition.not_lead and access.is_lead)
 
 
-def _acts_in_as_lead(access: ReferralAccess, transition: Transition) -> bool:
-    """Whether the person holds the relation of a lead-only row, and only the lead's role is missing."""
-    relations = set(access.relations) & transition.relations
-    if access.case_role == "sender":
-        relations.discard(Relation.OWN_OFFICE)
-    return bool(relations) and not access.is_lead
-
-
 def _refusal(access: ReferralAccess, action: Action, latest: Assessment | None) -> Exception | None:
     """Why ``action`` is not possible now, as the exception the service raises; None if it is.
     Order: the relation (403), the status (400), the precondition."""
@@ -319,8 +311,8 @@ def _refusal(access: ReferralAccess, action: Action, latest: Assessment | None) 
             return PermissionDenied(
                 _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
             )
-        lead_rows = [t for t in rows if t.lead_only]
-        if lead_rows and any(_acts_in_as_lead(access, t) for t in lead_rows):
+        # The relation is there and only the lead's role is missing: say so (the row, lead role lifted).
+        if any(_acts_in(access, replace(t, lead_only=False)) for t in rows if t.lead_only):
             return PermissionDenied(_("Only the lead of the responsible youth office may do this."))
         return PermissionDenied(str(rows[0].denied))
     status = access.referral.status
