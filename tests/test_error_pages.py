@@ -2,6 +2,7 @@
 ``make run`` starts it), Django's technical pages only with ``DEBUG_PAGES``; a form address opened
 with GET leads back to the form's page; and no page's browser title contains markup."""
 
+import logging
 import re
 from html import unescape
 from urllib.parse import urlsplit
@@ -88,6 +89,26 @@ def test_403_is_german_with_the_emergency_hint(client, personas):
     text = response.content.decode()
     assert EMERGENCY in text
     assert "Telefonnummern in den Erreichbarkeiten" in text
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_logged_in_one_line_and_a_fault_with_its_traceback(client, personas, caplog):
+    """A 403 is an answer, not a fault: one line in the log (it had twenty lines of traceback); a 500
+    keeps its traceback for the operator (config/log_filters.py)."""
+    client.force_login(personas.police_hilden)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get(reverse("referrals:triage")).status_code == 403
+    (refusal,) = [r for r in caplog.records if r.name == "django.request"]
+    assert refusal.getMessage() == "Forbidden (Permission denied): /triage/" and refusal.exc_info is None
+    assert "Traceback" not in caplog.text
+
+    caplog.clear()
+    boom = Client(raise_request_exception=False)
+    boom.force_login(personas.police_hilden)
+    with override_settings(ROOT_URLCONF=__name__), caplog.at_level(logging.ERROR, logger="django.request"):
+        assert boom.get("/test-boom/").status_code == 500
+    (fault,) = [r for r in caplog.records if r.name == "django.request"]
+    assert fault.exc_info is not None and "RuntimeError: kaputt" in caplog.text
 
 
 @pytest.mark.django_db
