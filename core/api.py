@@ -134,3 +134,69 @@ def overlapping_shapes_as_any_of(result, generator, request, public):
 
 
 OVERLAPPING_SHAPES = ("ReferralDetailForCaller",)
+
+
+def standard_error_responses(result, generator, request, public):
+    """drf-spectacular's postprocessing hook (``SPECTACULAR_SETTINGS``): the error answers every
+    operation can give, documented on every operation (QA of 2026-12-05 found 400s of meetings,
+    events and hospitations, 403s of the retention rules and the routing preview, 404s of agencies and
+    the triage assignment that the schema did not mention, and field errors documented as ``{detail}``):
+
+    - 400 (``ValidationError``): for every operation that takes a body or query parameters. Either
+      ``{"detail": "…"}`` or the fields' messages, nested like the input (``nest_errors``);
+    - 401: without a valid token or session (``WWW-Authenticate: Token``);
+    - 403 (``Error``): the caller's role lacks the right, or a session request lacks its CSRF token;
+    - 404 (``Error``): for every operation on an object: outside the caller's scope, or nonexistent;
+    - with an ``Idempotency-Key`` (core.idempotency): 422 for a key used for another request, and 409
+      while the first request with the key is still running (where 409 is not the version's conflict).
+
+    An operation's own description of a code (why it refuses) is kept; only the shape of a 400 becomes
+    ``ValidationError``."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ValidationError"] = {
+        "type": "object",
+        "description": 'Either {"detail": "…"} or each field\'s messages, nested like the input: '
+        '{"household_address": {"postcode": ["…"]}}, {"children": [{}, {"first_name": ["…"]}]}.',
+        "additionalProperties": {},
+    }
+    defaults = {
+        "400": ("ValidationError", "Invalid input: the message says which field and why."),
+        "401": ("Error", "Not authenticated: no token or session, or an invalid one."),
+        "403": ("Error", "Not allowed for the caller's role, or a session request without its CSRF token."),
+        "404": ("Error", "Outside the caller's scope, or nonexistent."),
+    }
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            takes_input = "requestBody" in operation or any(
+                parameter.get("in") == "query" for parameter in operation.get("parameters", [])
+            )
+            public_operation = {} in operation.get("security", [{"auth": []}])
+            wanted = {
+                "400": takes_input or "400" in responses,
+                "401": not public_operation,
+                "403": not public_operation,
+                "404": "{" in path or "404" in responses,
+            }
+            if any(parameter.get("name") == "Idempotency-Key" for parameter in operation.get("parameters", [])):
+                responses.setdefault(
+                    "409", _error_response("The first request with this Idempotency-Key is still running.")
+                )
+                responses.setdefault("422", _error_response("This Idempotency-Key was used for another request."))
+            for code, (component, description) in defaults.items():
+                if not wanted[code]:
+                    continue
+                documented = responses.setdefault(code, {"description": description})
+                documented["description"] = documented.get("description") or description
+                json_content = documented.setdefault("content", {}).setdefault("application/json", {})
+                json_content["schema"] = {"$ref": f"#/components/schemas/{component}"}  # its examples are kept
+    return result
+
+
+def _error_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }

@@ -33,8 +33,8 @@ def schema(client, personas):
     return served
 
 
-def _validator(schema, path, method="get"):
-    response = schema["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+def _validator(schema, path, method="get", status="200"):
+    response = schema["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
     root = {"allOf": [_json_schema(response)], "components": _json_schema(schema["components"])}
     return Draft7Validator(root)
 
@@ -84,3 +84,71 @@ def test_answers_conform_to_the_schema(schema, personas):
     log = _client(personas.lead_hilden).get(f"/api/v1/referrals/{filed['id']}/access-log/")
     assert log.status_code == 200 and isinstance(log.json(), list)
     _conforms(_validator(schema, "/api/v1/referrals/{id}/access-log/"), log.json(), "access log")
+
+
+def test_every_operation_documents_its_error_answers(schema):
+    """401 and 403 everywhere, 404 on every object, 400 wherever the caller sends something — as
+    ``ValidationError``, which takes both ``{"detail"}`` and field messages (core.api.standard_error_responses)."""
+    operations = 0
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            operations += 1
+            codes, where = operation["responses"], f"{method.upper()} {path}"
+            assert {"401", "403"} <= set(codes), where
+            assert "{" not in path or "404" in codes, where
+            takes_input = "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", []))
+            if takes_input or "400" in codes:
+                shape = codes["400"]["content"]["application/json"]["schema"]
+                assert shape == {"$ref": "#/components/schemas/ValidationError"}, where
+            if method == "post":  # every POST takes an Idempotency-Key (core.idempotency)
+                assert {"409", "422"} <= set(codes), where
+            for code in ("401", "403", "404"):
+                if code in codes:
+                    assert codes[code]["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/Error"
+                    }, (where, code)
+    assert operations >= 70
+
+
+def test_error_answers_conform_to_the_schema(schema, personas):
+    """The error answers the QA of 2026-12-05 found undocumented or documented in another shape."""
+    referral = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    office, coordinator = _client(personas.caseworker_hilden), _client(personas.district_coordinator)
+    tasks = f"/api/v1/referrals/{referral.pk}/tasks/"
+    cases = [  # (path of the schema, method, answer, status expected)
+        ("/api/v1/referrals/{id}/tasks/", "post", office.post(tasks, {"due_on": "morgen"}, format="json"), 400),
+        ("/api/v1/meeting-series/", "post", coordinator.post("/api/v1/meeting-series/", [], format="json"), 400),
+        ("/api/v1/referrals/", "get", APIClient().get("/api/v1/referrals/"), 401),
+        ("/api/v1/retention-rules/", "get", office.get("/api/v1/retention-rules/"), 403),
+        ("/api/v1/agencies/{id}/", "get", office.get("/api/v1/agencies/999999/"), 404),
+        (
+            "/api/v1/referrals/{id}/assign-office/",
+            "post",
+            coordinator.post(f"/api/v1/referrals/{referral.pk}/assign-office/", {}, format="json"),
+            404,  # not in the triage queue: outside the coordinator's scope
+        ),
+    ]
+    for path, method, answer, status in cases:
+        assert answer.status_code == status, (path, method, answer.status_code, answer.content[:300])
+        _conforms(_validator(schema, path, method, str(status)), answer.json(), (path, method, status))
+    notes, key = f"/api/v1/referrals/{referral.pk}/notes/", {"HTTP_IDEMPOTENCY_KEY": "schema-conformance-1"}
+    assert office.post(notes, {"text": "Erste Notiz"}, format="json", **key).status_code == 201
+    reused = office.post(notes, {"text": "Andere Notiz"}, format="json", **key)
+    assert reused.status_code == 422, reused.content[:300]
+    _conforms(_validator(schema, "/api/v1/referrals/{id}/notes/", "post", "422"), reused.json(), "key reused")
+    field_errors = cases[0][2].json()
+    assert "detail" not in field_errors and field_errors, field_errors  # fields, not {detail}
+
+
+def test_a_screening_with_weighty_indications_conforms(schema, personas):
+    """Its ``next_step`` is empty, which the schema's enum lacked."""
+    referral = make_referral(personas.police_hilden, postcode="40723", city="Hilden")
+    office = _client(personas.caseworker_hilden)
+    assert office.post(f"/api/v1/referrals/{referral.pk}/acknowledge/", {}, format="json").status_code == 200
+    body = {"weighty_indications": True, "reason": "Säugling, Verletzungen."}
+    answer = office.post(f"/api/v1/referrals/{referral.pk}/screening/", body, format="json")
+    assert answer.status_code in (200, 201) and answer.json()["next_step"] == "", answer.content[:300]
+    validator = _validator(schema, "/api/v1/referrals/{id}/screening/", "post", str(answer.status_code))
+    _conforms(validator, answer.json(), "screening with weighty indications")

@@ -42,6 +42,9 @@ class ScreeningSerializer(ModelSerializer):
     referral_version = serializers.IntegerField(
         source="referral.version", read_only=True, help_text="The referral's version after this change."
     )
+    next_step = serializers.ChoiceField(
+        choices=NextStep.choices, allow_blank=True, read_only=True, help_text="Empty with weighty indications."
+    )
 
     class Meta:
         model = Screening
