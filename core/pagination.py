@@ -196,7 +196,10 @@ class KeysetPagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         try:
-            size = min(int(request.query_params.get("page_size", self.page_size)), self.max_page_size)
+            raw = str(request.query_params.get("page_size", self.page_size))
+            if not raw.isascii():  # int() reads full-width and other Unicode digits as well
+                raise ValueError(raw)
+            size = min(int(raw), self.max_page_size)
         except ValueError:
             raise ValidationError({"page_size": [_("Enter a whole number.")]}) from None
         if size < 1:

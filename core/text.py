@@ -65,3 +65,9 @@ def ascii_digits(text: str | None) -> str:
         value = unicodedata.decimal(char, None) if not char.isascii() else None
         result.append(str(value) if value is not None else char)
     return "".join(result)
+
+
+def is_number(text: str | None) -> bool:
+    """A whole number written in ASCII digits only: ``str.isdigit`` (and ``int``) also take full-width
+    and other scripts' digits, which a query parameter may not use (the API's fields refuse them too)."""
+    return bool(text) and text.isascii() and text.isdigit()

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, District, Role
 from core.pagination import InvalidCursor, keyset_page
+from core.text import is_number
 
 from . import ics, selectors, services
 from .forms import (
@@ -1047,7 +1048,7 @@ def _report_year(request) -> int | None:
     raw = request.GET.get("year")
     if not raw:
         return timezone.localdate().year
-    return int(raw) if raw.isdigit() and int(raw) in year_choices() else None
+    return int(raw) if is_number(raw) and int(raw) in year_choices() else None
 
 
 @login_required

@@ -102,6 +102,8 @@ def default_period(today: datetime.date) -> Period:
 def _parse_day(value: str, *, end: bool) -> datetime.date | None:
     """``YYYY-MM-DD``, ``DD.MM.YYYY`` or a whole month ``YYYY-MM`` (its first or, for ``end``, last day)."""
     value = value.strip()
+    if not value.isascii():  # strptime reads full-width and other Unicode digits as well
+        return None
     for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
             return datetime.datetime.strptime(value, pattern).date()

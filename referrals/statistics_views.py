@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.models import Agency
+from core.text import is_number
 
 from .statistics import COLUMNS, csv_of, district_statistics, statistics_8a, summary
 
@@ -23,7 +24,7 @@ def statistics_year(raw: str | None) -> int | None:
     this_year = timezone.localdate().year
     if raw in (None, ""):
         return this_year
-    if not (isinstance(raw, str) and raw.isdigit() and len(raw) == 4):
+    if not (isinstance(raw, str) and is_number(raw) and len(raw) == 4):
         return None
     year = int(raw)
     return year if FIRST_YEAR <= year <= this_year else None

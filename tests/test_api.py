@@ -163,6 +163,7 @@ def test_list_is_scoped_filtered_and_cursor_paginated(api, personas):
     assert client.get(URL + "?urgency=later").status_code == 400
     assert client.get(URL + "?cursor=garbage").status_code == 400
     assert client.get(URL + "?page_size=abc").status_code == 400
+    assert client.get(URL + "?page_size=\uff12").status_code == 400  # full-width digits
 
 
 def test_detail_is_404_outside_scope(api, personas):

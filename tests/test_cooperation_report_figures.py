@@ -70,7 +70,7 @@ def test_no_silent_fallback_to_another_year(personas):
     client = APIClient()
     client.force_authenticate(personas.district_coordinator)
     with time_machine.travel(NOW, tick=False):
-        for year in ("1999", "2030", "zwanzig"):
+        for year in ("1999", "2030", "zwanzig", "\uff12\uff10\uff12\uff16"):  # and full-width digits
             response = web.get(f"/cooperation/report/?year={year}")
             assert response.status_code == 404, year
             assert "Für „" in response.content.decode()

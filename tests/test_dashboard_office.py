@@ -260,6 +260,8 @@ def test_bad_period_keeps_the_input_and_says_why(personas, frozen):
     client.force_authenticate(personas.lead_hilden)
     answer = client.get("/api/v1/dashboard/office/?from=1.1.&to=2020-01-01")
     assert answer.status_code == 400 and "from" in answer.json()
+    answer = client.get("/api/v1/dashboard/office/?from=\uff12\uff10\uff12\uff16-11-01")  # full-width digits
+    assert answer.status_code == 400 and list(answer.json()) == ["from"], answer.json()
     assert client.get("/api/v1/dashboard/office/?from=2020-01-01&to=2026-11-30").status_code == 400  # > 36 months
 
 

@@ -253,6 +253,21 @@ def test_meeting_list_is_scoped_and_filtered(api, world):
     assert client.get("/api/v1/meetings/?cursor=zzz").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("to=2026-02-30", "to"),  # the message named "from" for any bad bound
+        ("to=9999-12-31", "to"),  # the day after it overflows
+        ("from=\uff12\uff10\uff12\uff16-03-10", "from"),  # full-width digits were taken
+        ("from=2026-03-29T02:30", "from"),  # skipped by the clocks: was moved to 03:30 without a word
+        ("from=2026-13-01T10:00%2B01:00", "from"),
+    ],
+)
+def test_a_bad_bound_of_the_meeting_list_is_named(api, personas, query, field):
+    answer = api(personas.district_coordinator).get(f"/api/v1/meetings/?{query}")
+    assert answer.status_code == 400 and list(answer.json()) == [field], answer.json()
+
+
 def test_meeting_detail(api, world):
     personas, w = world
     response = api(personas.caseworker_hilden).get(f"/api/v1/meetings/{w.meeting_hilden.pk}/")

@@ -207,6 +207,7 @@ def test_page_and_api_for_leads_only(client, personas, year_2025):
     data = api.get("/api/v1/statistics/8a/?year=2025").json()
     assert data["complete"] is False and len(data["records"]) == 5 and len(data["problems"]) == 1
     assert api.get("/api/v1/statistics/8a/?year=1700").status_code == 400
+    assert api.get("/api/v1/statistics/8a/?year=\uff12\uff10\uff12\uff15").status_code == 400  # full-width digits
     api.force_authenticate(personas.district_coordinator)
     data = api.get("/api/v1/statistics/8a/?year=2025").json()
     assert set(data) == {"year", "summary"} and data["summary"]["suppressed"] is True

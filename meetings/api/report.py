@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from agencies.actor import actor_of
 from agencies.models import District
+from core.text import is_number
 
 from .. import selectors
 from ..forms import year_choices
@@ -62,7 +63,7 @@ class CooperationReportView(APIView):
         if not districts:
             raise PermissionDenied(_("Only the district coordinator sees the cooperation report."))
         raw = request.query_params.get("year") or str(timezone.localdate().year)
-        if not raw.isdigit() or int(raw) not in year_choices():
+        if not is_number(raw) or int(raw) not in year_choices():
             raise ValidationError({"year": [_("Choose a year from %(first)s to %(last)s.") % _bounds()]})
         year = int(raw)
         district = District.objects.get(pk=districts[0])

@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -25,7 +24,7 @@ from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
-from core.serializers import ErrorSerializer, unknown_value
+from core.serializers import DateField, DateTimeField, ErrorSerializer, unknown_value
 
 from .. import ics, services
 from ..models import (
@@ -78,24 +77,26 @@ def _require_role(user, *roles, message):
 
 def _moment(name: str, value: str, *, end: bool = False):
     """A ``from``/``to`` filter: an ISO date (local midnight; for ``to`` the end of that day) or an
-    ISO date-time with offset."""
-    if len(value) == 10 and (day := parse_date(value)):
-        day += datetime.timedelta(days=1) if end else datetime.timedelta(0)
-        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-    if moment := parse_datetime(value):
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-    raise ValidationError({name: [_("Use an ISO date (2026-03-10) or date-time (2026-03-10T10:00:00+01:00).")]})
+    ISO date-time, read by the API's strict fields (``core.serializers``): ASCII digits, a day that
+    does not exist named as such, a local time the clocks skip refused. A refusal names the parameter."""
+    try:
+        if len(value) == 10:
+            day = DateField().run_validation(value)
+            moment = datetime.datetime.combine(day + datetime.timedelta(days=1 if end else 0), datetime.time.min)
+            return timezone.make_aware(moment)
+        return DateTimeField().run_validation(value)
+    except ValidationError as error:
+        raise ValidationError({name: error.detail}) from None
+    except (ValueError, OverflowError):  # the day after 9999-12-31
+        raise ValidationError({name: [_("Enter a valid date.")]}) from None
 
 
 def _date_range(request, queryset, field="start"):
     params = request.query_params
-    try:
-        if value := params.get("from"):
-            queryset = queryset.filter(**{f"{field}__gte": _moment("from", value)})
-        if value := params.get("to"):
-            queryset = queryset.filter(**{f"{field}__lt": _moment("to", value, end=True)})
-    except (ValueError, OverflowError):  # 2026-02-30, or the day after 9999-12-31
-        raise ValidationError({"from": [_("Enter a valid date.")]}) from None
+    if value := params.get("from"):
+        queryset = queryset.filter(**{f"{field}__gte": _moment("from", value)})
+    if value := params.get("to"):
+        queryset = queryset.filter(**{f"{field}__lt": _moment("to", value, end=True)})
     return queryset
 
 
