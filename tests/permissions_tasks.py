@@ -8,7 +8,7 @@ changed, another office's answer 404, police, coordinators and grants see none."
 
 from django.utils import timezone
 
-from referrals.models import Task
+from referrals.models import SignOffRequest, Task
 
 TITLE = "Aufgabe zu {reference}"
 
@@ -25,6 +25,7 @@ def task_endpoints(check_page_action, check_api_casework, check_api_transition) 
         "referral-sign-off-return": check_api_transition("sign-off-return"),
         "task-list": check_api_task_list,
         "task-detail": check_api_task_detail,
+        "sign-off-request-list": check_api_signoffs_asked,
     }
 
 
@@ -128,3 +129,25 @@ def check_api_task_detail(persona, user, referrals):
         assert status == expected, ("api task", persona, key, status)
         assert api.get(f"/api/v1/tasks/{task.pk}/").status_code == 405
     assert api.patch("/api/v1/tasks/987654/", {"done": True}, format="json").status_code == 404
+
+
+def check_api_signoffs_asked(persona, user, referrals):
+    """An open sign-off request on every referral that has an office, asked by a person outside the
+    matrix's personas of any colleague of that office: the persona's list holds exactly those of their
+    own office (the casework stays with it: police, coordinators and grants get an empty list)."""
+    from django.contrib.auth import get_user_model
+
+    m = _matrix()
+    asker = get_user_model().objects.create_user(username="asks_for_sign_off")
+    for referral in referrals.values():
+        if referral.youth_office is not None:
+            SignOffRequest.objects.create(
+                referral=referral, office=referral.youth_office, object_id=referral.pk, requested_by=asker
+            )
+    seen, url = set(), "/api/v1/sign-off-requests/?page_size=3"
+    while url:
+        response = m._api(user).get(url)
+        assert response.status_code == 200, ("sign-offs asked", persona, response.status_code)
+        seen |= {row["reference"] for row in response.json()["results"]}
+        url = response.json()["next"]
+    assert {k for k, r in referrals.items() if r.reference in seen} == _own(persona, referrals), ("asked", persona)

@@ -178,6 +178,48 @@ def test_api_round_trip_and_scope(personas, pending):
     assert response.json()["comment"] == "Bitte ergänzen"
 
 
+def test_api_lists_the_sign_offs_asked_of_the_caller(personas, pending, colleague):
+    """``GET /api/v1/sign-off-requests/``: what the tasks page lists under "Sign-offs asked of you" —
+    open requests to the caller or to any colleague of their offices, never their own, oldest first."""
+
+    def listed(user, query=""):
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.get(f"/api/v1/sign-off-requests/{query}")
+        assert response.status_code == 200, response.content[:300]
+        return response.json()
+
+    assert listed(personas.lead_hilden)["results"] == []
+    followthrough.signoff_request_create(referral=pending, user=personas.caseworker_hilden, to=personas.lead_hilden)
+    (row,) = listed(personas.lead_hilden)["results"]
+    asked = SignOffRequest.objects.get(referral=pending, state="open")
+    assert row == {
+        "id": asked.pk,
+        "referral": pending.pk,
+        "reference": pending.reference,
+        "subject": "assessment",
+        "requested_by": {"id": personas.caseworker_hilden.pk, "name": "caseworker_hilden"},
+        "requested_to": {"id": personas.lead_hilden.pk, "name": "lead_hilden"},
+        "requested_at": row["requested_at"],
+    }
+    assert listed(colleague)["results"] == []  # asked of the lead by name
+    assert listed(personas.caseworker_hilden)["results"] == []  # the author's own request
+    for outsider in (personas.caseworker_velbert, personas.police_hilden, personas.district_coordinator):
+        assert listed(outsider)["results"] == [], outsider.username
+
+    followthrough.signoff_request_create(referral=pending, user=personas.caseworker_hilden, to=None)  # any colleague
+    assert [r["reference"] for r in listed(colleague)["results"]] == [pending.reference]
+    second = make_referral(personas.police_hilden, police_measures=[])
+    referral_acknowledge(referral=second, user=personas.caseworker_hilden)
+    _assess(second, personas.caseworker_hilden)
+    followthrough.signoff_request_create(referral=second, user=personas.caseworker_hilden, to=None)
+    first_page = listed(colleague, "?page_size=1")
+    assert [r["referral"] for r in first_page["results"]] == [pending.pk]  # oldest first, a page at a time
+    client = APIClient()
+    client.force_authenticate(colleague)
+    assert [r["referral"] for r in client.get(first_page["next"]).json()["results"]] == [second.pk]
+
+
 def test_the_screening_decision_is_asked_for_and_signed_off_the_same_way(personas, colleague):
     from referrals.screening import screening_save, screening_sign_off
 

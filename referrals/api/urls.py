@@ -5,6 +5,7 @@ from .dashboard import DistrictDashboardView, OfficeDashboardView
 from .printing import ReferralPdfView
 from .questions import QuestionAnswerView, ReferralQuestionsView
 from .retention import RetentionRuleViewSet
+from .signoff_requests import SignOffAskedViewSet
 from .statistics import Statistics8aView
 from .tasks import ReferralTasksView, SignOffRequestView, SignOffReturnView, TaskViewSet
 from .views import ReferralViewSet
@@ -13,6 +14,7 @@ router = SimpleRouter()
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("retention-rules", RetentionRuleViewSet, basename="retention-rule")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("sign-off-requests", SignOffAskedViewSet, basename="sign-off-request")
 
 urlpatterns = [
     *router.urls,
