@@ -12,7 +12,7 @@ from agencies.models import Agency
 
 from .dialogue_models import event_label
 from .models import Outcome, Referral, ReferralEvent, Urgency
-from .selectors import FeedbackCode
+from .selectors import FeedbackCode, police_code
 from .transitions import is_closeable
 
 
@@ -30,6 +30,17 @@ def feedback_label(feedback: dict) -> str:
         FeedbackCode.IN_PROGRESS: _("In progress"),
         FeedbackCode.CLOSED: _("Closed"),
     }[code]
+
+
+def police_status_label(referral: Referral) -> str:
+    """The coded status in the words of the police's referral page (``feedback_label``), for a row of
+    the police list: no office name, no query; a draft is a draft."""
+    if referral.is_draft:
+        return _("Draft")
+    code = police_code(referral)
+    if code == FeedbackCode.FORWARDED:
+        return _("Being handed over")
+    return feedback_label({"code": code})
 
 
 def person_name(user) -> str:

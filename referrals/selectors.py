@@ -56,7 +56,7 @@ INBOX_LIST_FIELDS = (
 # search) and the ordering's; the receiving office's name is the one join. A column left out here and
 # read later costs one query per row: the query-count pins of tests/test_police_*.py catch it.
 STATION_LIST_FIELDS = (
-    "id", "reference", "police_case_number", "status", "urgency", "created_at", "submitted_at",
+    "id", "reference", "police_case_number", "status", "urgency", "created_at", "submitted_at", "assignee_id",
     "created_by_id", "station_id", "police_authority_id", "forwarded_to_id", "youth_office", "youth_office__name",
 )  # fmt: skip
 
@@ -164,6 +164,26 @@ class FeedbackCode:
     HANDED_OVER = "handed_over"  # closed by a hand-over outside the system (referrals.handover)
 
 
+POLICE_CODES: dict[str, str] = {
+    Status.SUBMITTED: FeedbackCode.SUBMITTED,
+    Status.TRIAGE: FeedbackCode.TRIAGE,
+    Status.ACKNOWLEDGED: FeedbackCode.RECEIVED,
+    Status.IN_ASSESSMENT: FeedbackCode.IN_PROGRESS,
+    Status.FORWARDED: FeedbackCode.FORWARDED,
+    Status.CLOSED: FeedbackCode.CLOSED,
+}
+
+
+def police_code(referral: Referral) -> str:
+    """The code of the coded feedback by the referral's own columns, without a query (the police list
+    shows it for every row). ``police_feedback`` adds the office and contact, and tells a closing by a
+    hand-over outside the system (``handed_over``) from another closing."""
+    code = POLICE_CODES[referral.status]
+    if referral.assignee_id and code == FeedbackCode.RECEIVED:
+        code = FeedbackCode.IN_PROGRESS
+    return code
+
+
 def police_feedback(referral: Referral) -> dict[str, Any] | None:
     """The coded status police may learn (Rückmeldung): received, in progress (office and contact
     person), forwarded to office X, closed — never the assessment, notes or attachments."""
@@ -175,17 +195,7 @@ def police_feedback(referral: Referral) -> dict[str, Any] | None:
     contact = None
     if contact_user is not None and office is not None:
         contact = contact_person_of(contact_user, office)
-    codes: dict[str, str] = {
-        Status.SUBMITTED: FeedbackCode.SUBMITTED,
-        Status.TRIAGE: FeedbackCode.TRIAGE,
-        Status.ACKNOWLEDGED: FeedbackCode.RECEIVED,
-        Status.IN_ASSESSMENT: FeedbackCode.IN_PROGRESS,
-        Status.FORWARDED: FeedbackCode.FORWARDED,
-        Status.CLOSED: FeedbackCode.CLOSED,
-    }
-    code = codes[status]
-    if referral.assignee_id and code == FeedbackCode.RECEIVED:
-        code = FeedbackCode.IN_PROGRESS
+    code = police_code(referral)
     target = referral.forwarded_to if status == Status.FORWARDED else office
     feedback = {
         "code": code,

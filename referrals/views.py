@@ -68,7 +68,15 @@ from .grants import grant_create, grant_revoke, grantable_people, grants_of, lea
 from .handover import referral_hand_over
 from .models import AccessLogEntry, Referral, ReferralEvent, Status
 from .police_list import police_search
-from .presenters import assessment_state, describe_events, feedback_label, person_name, repeat_hints, repeat_total
+from .presenters import (
+    assessment_state,
+    describe_events,
+    feedback_label,
+    person_name,
+    police_status_label,
+    repeat_hints,
+    repeat_total,
+)
 from .retention import (
     draft_retention_days,
     retention_dry_run,
@@ -257,6 +265,8 @@ def station_list(request):
     waiting = open_question_counts([r.pk for r in page.items])
     for referral in page.items:
         referral.open_questions = waiting.get(referral.pk, 0)
+        referral.police_code = selectors.police_code(referral) if not referral.is_draft else "draft"
+        referral.police_status_label = police_status_label(referral)
     context = {
         "page": page,
         "paged": paged,

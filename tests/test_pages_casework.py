@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 
 from agencies.models import Agency
 from referrals.models import Assessment, Attachment, Note, Referral, ReferralEvent, Status
+from referrals.presenters import feedback_label
 from referrals.services import (
     assessment_save,
     assessment_sign_off,
@@ -640,6 +641,22 @@ def test_confided_attachment_is_not_downloadable_by_the_receiving_office(client,
 
 
 # --- police: coded feedback and follow-ups ----------------------------------------------------------------------
+
+
+def test_police_list_says_what_the_police_page_says(client, personas):
+    """The station list showed the office's internal status ("In Prüfung") where the referral's page
+    gives the coded feedback ("In Bearbeitung"): both say the coded words now (docs/domain.md)."""
+    received, in_assessment = make_referral(personas.police_hilden), make_referral(personas.police_hilden)
+    acknowledged(received, personas)
+    assessed(in_assessment, personas)
+    client.force_login(personas.police_hilden)
+    listed = client.get(reverse("referrals:list"))
+    rows = {r.pk: r for r in listed.context["page"].items}
+    for referral, words in ((received, "Receipt acknowledged"), (in_assessment, "In progress")):
+        detail = client.get(url("detail", referral))
+        assert rows[referral.pk].police_status_label == german(words) == feedback_label(detail.context["feedback"])
+    text = text_of(listed)
+    assert german("In assessment") not in text and german("In progress") in text
 
 
 def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
