@@ -627,6 +627,9 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
         "followups": list(referral.followups.select_related("author")),
         "questions": list(questions_for(access)),
         "followthrough": followthrough_context(access),
+        # Tasks are marked done or not done where the transition table allows tasks (not while the case
+        # is forwarded away or closed; referrals.followthrough.task_update refuses the same).
+        "tasks_changeable": Action.TASK in offered,
         "now": timezone.now(),
     }
 

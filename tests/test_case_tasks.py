@@ -18,8 +18,14 @@ from notifications.models import Notification
 from referrals import followthrough
 from referrals.clocks import LOCAL_TZ
 from referrals.followthrough import suggested_visit_due, task_reminders_send
-from referrals.models import Referral, ReferralEvent, Task, TaskReminder
-from referrals.services import referral_accept, referral_acknowledge, referral_assign, referral_forward
+from referrals.models import Referral, ReferralEvent, Status, Task, TaskReminder
+from referrals.services import (
+    referral_accept,
+    referral_acknowledge,
+    referral_assign,
+    referral_forward,
+    referral_reopen,
+)
 from referrals.tasks import task_reminders
 from tests.factories import make_referral
 
@@ -425,3 +431,98 @@ def test_reading_a_cases_tasks_through_the_api_is_logged(personas):
     assert api.get(f"/api/v1/referrals/{referral.pk}/tasks/").status_code == 200
     entry = AccessLogEntry.objects.get(referral_id=referral.pk, obj_type=AccessLogEntry.ObjectType.TASK)
     assert entry.action == AccessLogEntry.Action.VIEW and entry.person == personas.caseworker_hilden
+
+
+# --- A closed case: its tasks stand as they were ----------------------------------------------------
+
+CLOSED_REFUSAL = "Nicht möglich, solange die Mitteilung den Status „Abgeschlossen“ hat."
+
+
+def _closed_with_tasks(personas):
+    """A case of Hilden with an open and a done task, then closed."""
+    referral = make_referral(personas.police_hilden, police_measures=[])
+    open_task = _task(personas, due_at=MONDAY + HOUR, referral=referral)
+    done_task = _task(personas, due_at=MONDAY + HOUR, referral=referral)
+    followthrough.task_update(task=done_task, user=personas.caseworker_hilden, done=True)
+    Referral.objects.filter(pk=referral.pk).update(status=Status.CLOSED, closed_at=timezone.now())
+    return Referral.objects.get(pk=referral.pk), open_task, Task.objects.get(pk=done_task.pk)
+
+
+def _unchanged(task):
+    fresh = Task.objects.get(pk=task.pk)
+    return (fresh.done_at, fresh.due_at, fresh.assignee_id) == (task.done_at, task.due_at, task.assignee_id)
+
+
+def test_a_closed_cases_tasks_are_not_changed_or_added(personas, time_machine):
+    time_machine.move_to(MONDAY, tick=False)
+    referral, open_task, done_task = _closed_with_tasks(personas)
+    events = ReferralEvent.objects.filter(referral=referral).count()
+    for task, changes in (
+        (open_task, {"done": True}),
+        (done_task, {"done": False}),
+        (open_task, {"due_at": MONDAY + 48 * HOUR}),
+        (open_task, {"assignee": None}),
+        (open_task, {"assignee": personas.lead_hilden}),
+    ):
+        with pytest.raises(ValidationError) as error:
+            followthrough.task_update(task=task, user=personas.lead_hilden, **changes)
+        assert error.value.message_dict == {"status": [CLOSED_REFUSAL]}, changes
+        assert _unchanged(task), changes
+    with pytest.raises(ValidationError) as error:
+        followthrough.task_create(referral=referral, user=personas.lead_hilden, title="Noch ein Hausbesuch",
+                                  kind="home_visit", due_at=MONDAY + HOUR)  # fmt: skip
+    assert error.value.message_dict == {"status": [CLOSED_REFUSAL]}
+    assert Task.objects.filter(referral=referral).count() == 2
+    assert ReferralEvent.objects.filter(referral=referral).count() == events  # nothing in the history
+    # Reopened by the lead, the case is worked on again, its tasks with it.
+    referral_reopen(referral=referral, user=personas.lead_hilden, reason="Neue Hinweise")
+    assert followthrough.task_update(task=open_task, user=personas.caseworker_hilden, done=True).is_done
+
+
+def test_api_refuses_to_change_or_add_tasks_of_a_closed_case(personas, time_machine):
+    time_machine.move_to(MONDAY, tick=False)
+    referral, open_task, done_task = _closed_with_tasks(personas)
+    api = APIClient()
+    api.force_authenticate(personas.caseworker_hilden)
+    for task, body in (
+        (open_task, {"done": True}),
+        (done_task, {"done": False}),
+        (open_task, {"due_at": "2026-06-12T12:00:00+02:00"}),
+        (open_task, {"assignee": personas.lead_hilden.pk}),
+    ):
+        response = api.patch(f"/api/v1/tasks/{task.pk}/", body, format="json")
+        assert response.status_code == 400, (body, response.content)
+        assert response.json() == {"status": [CLOSED_REFUSAL]}, body
+        assert _unchanged(task), body
+    created = api.post(f"/api/v1/referrals/{referral.pk}/tasks/",
+                       {"title": "Hausbesuch", "kind": "home_visit", "due_at": "2026-06-10T12:00:00+02:00"},
+                       format="json")  # fmt: skip
+    assert created.status_code == 400 and created.json() == {"status": [CLOSED_REFUSAL]}
+    # Another office's task of a closed case stays out of scope: 404, as before.
+    velbert = APIClient()
+    velbert.force_authenticate(personas.lead_velbert)
+    assert velbert.patch(f"/api/v1/tasks/{open_task.pk}/", {"done": True}, format="json").status_code == 404
+
+
+def test_pages_refuse_to_change_tasks_of_a_closed_case_and_say_why(client, personas, time_machine):
+    time_machine.move_to(MONDAY, tick=False)
+    referral, open_task, done_task = _closed_with_tasks(personas)
+    client.force_login(personas.caseworker_hilden)
+    case_page = f"/referrals/{referral.pk}/"
+    detail = client.get(case_page).content.decode()
+    assert "Familie Beispiel anrufen" in detail  # the tasks are still shown …
+    assert f"/tasks/{open_task.pk}/" not in detail and f"/tasks/{done_task.pk}/" not in detail  # … not offered
+    for task, done in ((open_task, "1"), (done_task, "0")):
+        response = client.post(f"/tasks/{task.pk}/", {"done": done, "next": case_page}, follow=True)
+        assert response.redirect_chain == [(case_page, 302)]
+        assert CLOSED_REFUSAL in response.content.decode()
+        assert "Aufgabe als erledigt markiert" not in response.content.decode()
+        assert _unchanged(task)
+    # From "Meine Aufgaben" back there, with the same message.
+    response = client.post(f"/tasks/{open_task.pk}/", {"done": "1", "next": "/tasks/"}, follow=True)
+    assert response.redirect_chain == [("/tasks/", 302)] and CLOSED_REFUSAL in response.content.decode()
+    # Adding a task on the closed case's page: refused on top of the page, nothing added.
+    data = {"version": referral.version, "title": "Hausbesuch", "kind": "home_visit", "due_at": "10.06.2026 14:30"}
+    page = client.post(f"/referrals/{referral.pk}/tasks/", data)
+    assert page.status_code == 200 and CLOSED_REFUSAL in page.content.decode()
+    assert Task.objects.filter(referral=referral).count() == 2
