@@ -7,18 +7,33 @@ to the access log as a download."""
 import json
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 
 from .access_log import access_log_record
 from .handover import handover_for
 from .models import AccessLogEntry
-from .printing import confidential_included, pdf_filename, print_access, print_document, print_pdf
+from .printing import (
+    confidential_included,
+    confidential_requested,
+    pdf_filename,
+    print_access,
+    print_document,
+    print_pdf,
+)
 
 
 def _print(request, pk):
+    """(access, template, context) of the print, or the 400 page for an unknown ``?confidential=``
+    (after the scope: outside it 404, whatever the parameter says)."""
     access = print_access(request, pk)
-    include = confidential_included(access, request.GET.get("confidential") == "include")
+    try:
+        requested = confidential_requested(request.GET)
+    except ValidationError as exc:
+        context = {"referral": access.referral, "errors": exc.messages}
+        return render(request, "referrals/print_bad_parameter.html", context, status=400)
+    include = confidential_included(access, requested)
     template, context = print_document(access, include_confidential=include)
     access_log_record(request=request, action=AccessLogEntry.Action.DOWNLOAD, referral=access.referral)
     return access, template, context
@@ -28,7 +43,10 @@ def _print(request, pk):
 def print_page(request, pk):
     """The case for paper: for its offices the case file, for its police the referral as filed with
     the coded feedback. ``?confidential=include``: the lead's print for the office's own file."""
-    access, template, context = _print(request, pk)
+    printed = _print(request, pk)
+    if isinstance(printed, HttpResponse):
+        return printed
+    access, template, context = printed
     return render(request, template, {**context, "may_include_confidential": access.is_lead})
 
 
@@ -41,7 +59,10 @@ def pdf_response(content: bytes, filename: str) -> HttpResponse:
 @login_required
 def print_pdf_download(request, pk):
     """The print page as a PDF (WeasyPrint), by the same rules."""
-    access, template, context = _print(request, pk)
+    printed = _print(request, pk)
+    if isinstance(printed, HttpResponse):
+        return printed
+    access, template, context = printed
     return pdf_response(print_pdf(template, context), pdf_filename(access.referral))
 
 

@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from django.contrib.staticfiles import finders
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, prefetch_related_objects
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -56,6 +56,22 @@ def print_access(request, pk) -> ReferralAccess:
         access_log_record(request=request, action=AccessLogEntry.Action.DENIED, referral=access.referral)
         raise Http404
     return access
+
+
+CONFIDENTIAL_PARAMETER = "confidential"
+CONFIDENTIAL_INCLUDE = "include"  # the one value of ``?confidential=`` (docs/domain.md "Druck und PDF eines Falls")
+
+
+def confidential_requested(query) -> bool:
+    """Whether the query (``request.GET``) asks to include what was confided: ``?confidential=include``.
+    Without the parameter, no; any other value — also an empty one, or ``include`` given beside another
+    — is refused (``ValidationError`` on the parameter: 400), rather than a print without what the caller
+    may have meant to include."""
+    values = query.getlist(CONFIDENTIAL_PARAMETER)
+    if any(value != CONFIDENTIAL_INCLUDE for value in values):
+        message = _("Unknown value of the parameter “confidential”: use “include” or leave the parameter out.")
+        raise ValidationError({CONFIDENTIAL_PARAMETER: [message]})
+    return bool(values)
 
 
 def confidential_included(access: ReferralAccess, requested: bool) -> bool:

@@ -231,3 +231,46 @@ def test_the_screening_and_the_children_s_parts_are_printed(personas):
         from referrals.models import Outcome
 
         assert str(Outcome.ACUTE_RISK.label) in text and german("Result for this child") in text
+
+
+UNKNOWN_CONFIDENTIAL = (
+    "Unbekannter Wert des Parameters „confidential“: Geben Sie „include“ an oder lassen Sie den Parameter weg."
+)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "confidential=bogus",
+        "confidential=",
+        "confidential=true",
+        "confidential=1",
+        "confidential=INCLUDE",
+        "confidential=include&confidential=bogus",
+    ],
+)
+def test_only_the_documented_value_of_confidential_is_accepted(case, personas, query):
+    """``?confidential=`` knows one value, ``include`` (docs/domain.md "Druck und PDF eines Falls"): anything
+    else is 400 with a German message naming the parameter — in the API, the PDF and the print page — rather
+    than a print that silently leaves out what the caller may have meant to include."""
+    for person in (personas.lead_hilden, personas.caseworker_hilden):
+        response = api(person).get(f"/api/v1/referrals/{case.pk}/pdf/?{query}")
+        assert response.status_code == 400, (person, response.content[:200])
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {"confidential": [UNKNOWN_CONFIDENTIAL]}
+        for page in ("pdf", "print"):
+            response = web(person).get(f"/referrals/{case.pk}/{page}/?{query}")
+            assert response.status_code == 400, (person, page)
+            assert response["Content-Type"].startswith("text/html")
+            assert UNKNOWN_CONFIDENTIAL in response.content.decode()
+    # Out of the scope it stays 404, whatever the parameter says.
+    assert api(personas.caseworker_velbert).get(f"/api/v1/referrals/{case.pk}/pdf/?{query}").status_code == 404
+    assert web(personas.caseworker_velbert).get(f"/referrals/{case.pk}/pdf/?{query}").status_code == 404
+    assert _downloads(case).count() == 0  # nothing was printed
+
+
+def test_without_the_parameter_or_with_include_the_print_is_as_before(case, personas):
+    assert api(personas.lead_hilden).get(f"/api/v1/referrals/{case.pk}/pdf/").status_code == 200
+    assert api(personas.lead_hilden).get(f"/api/v1/referrals/{case.pk}/pdf/?confidential=include").status_code == 200
+    assert web(personas.lead_hilden).get(f"/referrals/{case.pk}/print/?confidential=include").status_code == 200
+    assert _downloads(case).count() == 3

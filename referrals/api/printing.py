@@ -1,7 +1,8 @@
 """``GET /api/v1/referrals/{id}/pdf/`` (issue 15 § 3): the print of a referral as a PDF, by the rules
 of the print page (``referrals.printing``): the referral's offices get the case file, its police their
 referral as filed with the coded feedback, everyone else 404; ``?confidential=include`` only for the
-lead of the responsible office (403 otherwise). Each PDF is written to the access log as a download."""
+lead of the responsible office (403 otherwise), any other value of it 400. Each PDF is written to the
+access log as a download."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,7 +13,14 @@ from core.serializers import ErrorSerializer
 from ..access_log import access_log_record
 from ..models import AccessLogEntry
 from ..print_views import pdf_response
-from ..printing import confidential_included, pdf_filename, print_access, print_document, print_pdf
+from ..printing import (
+    confidential_included,
+    confidential_requested,
+    pdf_filename,
+    print_access,
+    print_document,
+    print_pdf,
+)
 
 
 class ReferralPdfView(APIView):
@@ -37,18 +45,20 @@ class ReferralPdfView(APIView):
                 enum=["include"],
                 required=False,
                 description="`include`: the lead of the responsible office includes what was confided under "
-                "§ 65 SGB VIII, for the office's own file (403 for anyone else).",
+                "§ 65 SGB VIII, for the office's own file (403 for anyone else). Its only value: any other "
+                "(also an empty one) is 400.",
             )
         ],
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF."),
+            400: OpenApiResponse(ErrorSerializer, description="`confidential` with another value than `include`."),
             403: ErrorSerializer,
             404: ErrorSerializer,
         },
     )
     def get(self, request, pk):
         access = print_access(request, pk)
-        include = confidential_included(access, request.query_params.get("confidential") == "include")
+        include = confidential_included(access, confidential_requested(request.query_params))
         template, context = print_document(access, include_confidential=include)
         access_log_record(request=request, action=AccessLogEntry.Action.DOWNLOAD, referral=access.referral)
         return pdf_response(print_pdf(template, context), pdf_filename(access.referral))
