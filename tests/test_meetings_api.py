@@ -334,6 +334,49 @@ def test_confirm_move_cancel(api, world):
     assert str(icalendar.Calendar.from_ical(ics.content)["METHOD"]) == "CANCEL"
 
 
+NO_FIELDS = "Diese Aktion erwartet keine Felder: Senden Sie keinen Inhalt oder ein leeres JSON-Objekt."
+NOT_AN_OBJECT = "Senden Sie die Daten als JSON-Objekt, nicht als {}."
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ([], {"non_field_errors": [NOT_AN_OBJECT.format("list")]}),
+        (["2026-06-16T10:00:00+02:00"], {"non_field_errors": [NOT_AN_OBJECT.format("list")]}),
+        ("bestätigen", {"non_field_errors": [NOT_AN_OBJECT.format("str")]}),
+        (1, {"non_field_errors": [NOT_AN_OBJECT.format("int")]}),
+        ({"start": 20260616}, {"start": [NO_FIELDS]}),
+        ({"confirm": "ja", "sequence": 1}, {"confirm": [NO_FIELDS], "sequence": [NO_FIELDS]}),
+    ],
+    ids=["empty-list", "list", "text", "number", "field", "fields"],
+)
+def test_confirm_refuses_a_malformed_body_and_changes_nothing(api, world, body, errors):
+    """``confirm`` takes no fields: a body that is not a JSON object, or one with fields, was ignored and
+    the date confirmed anyway; now it is 400 naming what is wrong, and the meeting stays proposed."""
+    personas, w = world
+    url = f"/api/v1/meetings/{w.meeting_hilden.pk}/confirm/"
+    response = api(personas.district_coordinator).post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json() == errors
+    w.meeting_hilden.refresh_from_db()
+    assert w.meeting_hilden.status == MeetingStatus.PROPOSED and w.meeting_hilden.sequence == 0
+    assert not Notification.objects.filter(kind="meeting_invitation").exists()
+
+
+@pytest.mark.parametrize("body", [None, {}], ids=["no-body", "empty-object"])
+def test_confirm_with_an_empty_body_confirms_as_before(api, world, body):
+    personas, w = world
+    url = f"/api/v1/meetings/{w.meeting_hilden.pk}/confirm/"
+    coordinator = api(personas.district_coordinator)
+    response = coordinator.post(url) if body is None else coordinator.post(url, body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "confirmed"
+    # Out of scope stays 404 and not the coordinator's stays 403, whatever the body.
+    other = f"/api/v1/meetings/{w.meeting_hilden.pk}/confirm/"
+    assert api(personas.caseworker_velbert).post(other, [], format="json").status_code == 404
+    assert api(personas.caseworker_hilden).post(other, {}, format="json").status_code == 403
+
+
 def test_agenda_minutes_and_action_items(api, world):
     personas, w = world
     url = f"/api/v1/meetings/{w.meeting_hilden.pk}"

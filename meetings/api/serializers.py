@@ -218,6 +218,19 @@ class MoveSerializer(serializers.Serializer):
         return attrs
 
 
+class NoFieldsSerializer(serializers.Serializer):
+    """The body of an action that takes nothing (``confirm``): none, or an empty JSON object. A list, a
+    text or a number is refused as not an object (DRF), and every field sent is named (400): the action
+    would ignore it, and a client that sends one has mistaken what the action does."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        message = _("This action takes no fields: send no body or an empty JSON object.")
+        if unknown := sorted(set(data) - set(self.fields)):
+            raise serializers.ValidationError({name: [message] for name in unknown})
+        return value
+
+
 class ReasonSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=REASON_LIMIT)
 

@@ -58,6 +58,7 @@ from .serializers import (
     MeetingSeriesWriteSerializer,
     MinutesInputSerializer,
     MoveSerializer,
+    NoFieldsSerializer,
     ReasonSerializer,
 )
 
@@ -394,14 +395,16 @@ class MeetingViewSet(IdempotentPostMixin, mixins.ListModelMixin, mixins.Retrieve
 
     @meeting_action_schema(
         "Confirm a proposed date (coordinator)",
-        "The invited people get the confirmed date (.ics, SEQUENCE raised).",
-        None,
-        None,
+        "The invited people get the confirmed date (.ics, SEQUENCE raised). No fields: send no body or `{}` "
+        "(anything else, a list or a field, is 400 and confirms nothing).",
+        NoFieldsSerializer,
+        {},
         {**MEETING_DETAIL_EXAMPLE, "status": "confirmed", "sequence": 1},
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         meeting = self.get_object()
+        _parse(NoFieldsSerializer, request)
         services.meeting_confirm(meeting=meeting, user=request.user)
         return self._detail(meeting.pk)
 
