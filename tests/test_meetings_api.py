@@ -496,6 +496,33 @@ def test_hospitation_refusals(api, world):
     assert api(personas.district_coordinator).get("/api/v1/hospitations/?status=nope").status_code == 400
 
 
+HOST_LEAD_ONLY = "Nur die Leitung der gastgebenden Dienststelle entscheidet über eine Hospitation."
+
+
+def test_who_sees_a_hospitation_but_may_not_decide_gets_403_with_the_reason_others_404(api, world):
+    """Approve and decline: whoever sees the hospitation (``Hospitation.objects.visible_to``) but is not
+    the host agency's lead gets 403 saying who decides — the requester, the requesting side's lead, the
+    coordinator, and the host person (a caseworker of the host agency) once it names them. A caseworker of
+    the host agency who is not its host person does not see it: 404, as for one that does not exist."""
+    personas, w = world
+    url = f"/api/v1/hospitations/{w.hospitation.pk}"
+    approval = {"date": next_working_day(12).isoformat(), "host_person": personas.caseworker_hilden.pk}
+    host_caseworker = api(personas.caseworker_hilden)
+    assert host_caseworker.get(f"{url}/").status_code == 404
+    assert host_caseworker.post(f"{url}/approve/", approval, format="json").status_code == 404
+    for person in (personas.police_hilden, personas.police_coordinator, personas.district_coordinator):
+        response = api(person).post(f"{url}/approve/", approval, format="json")
+        assert (response.status_code, response.json()) == (403, {"detail": HOST_LEAD_ONLY}), person
+    assert api(personas.lead_hilden).post(f"{url}/approve/", approval, format="json").status_code == 200
+    # Now the host person: sees it, and is told why not.
+    assert host_caseworker.get(f"{url}/").status_code == 200
+    for action, body in (("approve", approval), ("decline", {"reason": "Doch keine Zeit."})):
+        response = host_caseworker.post(f"{url}/{action}/", body, format="json")
+        assert (response.status_code, response.json()) == (403, {"detail": HOST_LEAD_ONLY}), action
+    w.hospitation.refresh_from_db()
+    assert w.hospitation.status == "approved"
+
+
 # --- information events ---------------------------------------------------------------------------
 
 
