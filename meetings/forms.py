@@ -364,7 +364,7 @@ class _ActionForm(forms.Form):
 class MoveForm(_ActionForm):
     key = "move"
     start = _datetime_field(_("New start"))
-    end = _datetime_field(_("New end"), required=False, help_text=_("Empty: the series' duration."))
+    end = _datetime_field(_("New end"), required=False, help_text=_("Empty: the meeting keeps its current length."))
     location = forms.CharField(label=_("Place"), max_length=300, required=False)
     video_link = forms.URLField(label=_("Video link"), required=False, assume_scheme="https", widget=URL_INPUT)
 

@@ -377,6 +377,31 @@ def test_confirm_with_an_empty_body_confirms_as_before(api, world, body):
     assert api(personas.caseworker_hilden).post(other, {}, format="json").status_code == 403
 
 
+def test_move_without_end_keeps_the_meetings_own_length_and_the_texts_say_so(api, world, client):
+    """``move`` without ``end``: the meeting keeps its own length (``meetings.services.meeting_move``),
+    also where it differs from the series' duration — as the operation's description says. The schema's
+    field text and the page's help text said "the series' duration"; they now say what happens."""
+    personas, w = world
+    meeting = w.meeting_hilden  # of a series of 90 minutes; this date was made two hours long
+    Meeting.objects.filter(pk=meeting.pk).update(end=meeting.start + datetime.timedelta(hours=2))
+    new_start = local(next_working_day(25), 9)
+    coordinator = api(personas.district_coordinator)
+    response = coordinator.post(f"/api/v1/meetings/{meeting.pk}/move/", {"start": new_start.isoformat()}, format="json")
+    assert response.status_code == 200, response.content
+    meeting.refresh_from_db()
+    assert (meeting.start, meeting.end) == (new_start, new_start + datetime.timedelta(hours=2))
+
+    client.force_login(personas.district_coordinator)
+    schema = client.get("/api/schema/?format=json").json()
+    move = schema["paths"]["/api/v1/meetings/{id}/move/"]["post"]
+    assert "keeps its length" in move["description"]
+    end = schema["components"]["schemas"]["MoveRequest"]["properties"]["end"]["description"]
+    assert "series" not in end and "the meeting's current length" in end, end
+    page = client.get(f"/cooperation/meetings/{meeting.pk}/").content.decode()
+    assert "Leer: Der Termin behält seine bisherige Dauer." in page
+    assert "Dauer laut Terminreihe" not in page
+
+
 def test_agenda_minutes_and_action_items(api, world):
     personas, w = world
     url = f"/api/v1/meetings/{w.meeting_hilden.pk}"

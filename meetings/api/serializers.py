@@ -208,7 +208,9 @@ class MeetingDetailSerializer(MeetingSerializer):
 
 class MoveSerializer(serializers.Serializer):
     start = DateTimeField()
-    end = DateTimeField(required=False, allow_null=True, help_text="Default: start + the series' duration.")
+    end = DateTimeField(
+        required=False, allow_null=True, help_text="Omitted or null: the new start plus the meeting's current length."
+    )
     location = StrictCharField(max_length=300, required=False, allow_blank=True, help_text="Omitted: unchanged.")
     video_link = serializers.URLField(required=False, allow_blank=True, help_text="Omitted: unchanged.")
 
