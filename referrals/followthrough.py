@@ -135,9 +135,11 @@ def task_update(
 ) -> Task:
     """Mark a task done or not done, move its due time, (re)assign it — for people of the task's office
     (the caller found it through ``task_for``). During a pending hand-over the case is read-only for
-    the sending office, its tasks too; a closed case's tasks stand as they were (``Action.TASK``, the
-    rule of creating one: 400 with the case's status). The referral's row is locked first, as by the
-    services that close, forward or accept it (and move its tasks), so no change slips in after them."""
+    the sending office, its tasks too. A closed case's tasks stand as they were (``Action.TASK``, the
+    rule of creating one: 400 with the case's status) — except that an open one may still be marked
+    done: it would otherwise stay in "Meine Aufgaben" as overdue for good (the reminders skip closed
+    cases, nothing else ends it). The referral's row is locked first, as by the services that close,
+    forward or accept it (and move its tasks), so no change slips in after them."""
     referral = Referral.objects.select_for_update(of=("self",)).select_related("youth_office").get(pk=task.referral_id)
     locked = Task.objects.select_for_update(of=("self",)).get(pk=task.pk)
     locked.referral = referral
@@ -146,7 +148,9 @@ def task_update(
     if referral.status == Status.FORWARDED:
         message = _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
         raise ValidationError({"status": [message]})
-    transition_check(referral_access(user, referral), Action.TASK)  # closed: "Not possible while …"
+    ticking_off = done is True and due_at is _UNSET and assignee is _UNSET and locked.done_at is None
+    if not (referral.status == Status.CLOSED and ticking_off):
+        transition_check(referral_access(user, referral), Action.TASK)  # closed: "Not possible while …"
     now = timezone.now()
     changed: dict[str, Any] = {}
     if due_at is not _UNSET:

@@ -458,8 +458,8 @@ def test_a_closed_cases_tasks_are_not_changed_or_added(personas, time_machine):
     referral, open_task, done_task = _closed_with_tasks(personas)
     events = ReferralEvent.objects.filter(referral=referral).count()
     for task, changes in (
-        (open_task, {"done": True}),
         (done_task, {"done": False}),
+        (open_task, {"done": True, "due_at": MONDAY + 48 * HOUR}),
         (open_task, {"due_at": MONDAY + 48 * HOUR}),
         (open_task, {"assignee": None}),
         (open_task, {"assignee": personas.lead_hilden}),
@@ -474,9 +474,15 @@ def test_a_closed_cases_tasks_are_not_changed_or_added(personas, time_machine):
     assert error.value.message_dict == {"status": [CLOSED_REFUSAL]}
     assert Task.objects.filter(referral=referral).count() == 2
     assert ReferralEvent.objects.filter(referral=referral).count() == events  # nothing in the history
+    # An open task may still be ticked off: else it stays overdue in "Meine Aufgaben" for good.
+    ticked = followthrough.task_update(task=open_task, user=personas.caseworker_hilden, done=True)
+    assert ticked.is_done and ReferralEvent.objects.filter(referral=referral).count() == events + 1
+    with pytest.raises(ValidationError) as error:  # … and not opened again
+        followthrough.task_update(task=ticked, user=personas.caseworker_hilden, done=False)
+    assert error.value.message_dict == {"status": [CLOSED_REFUSAL]}
     # Reopened by the lead, the case is worked on again, its tasks with it.
     referral_reopen(referral=referral, user=personas.lead_hilden, reason="Neue Hinweise")
-    assert followthrough.task_update(task=open_task, user=personas.caseworker_hilden, done=True).is_done
+    assert not followthrough.task_update(task=ticked, user=personas.caseworker_hilden, done=False).is_done
 
 
 def test_api_refuses_to_change_or_add_tasks_of_a_closed_case(personas, time_machine):
@@ -485,7 +491,6 @@ def test_api_refuses_to_change_or_add_tasks_of_a_closed_case(personas, time_mach
     api = APIClient()
     api.force_authenticate(personas.caseworker_hilden)
     for task, body in (
-        (open_task, {"done": True}),
         (done_task, {"done": False}),
         (open_task, {"due_at": "2026-06-12T12:00:00+02:00"}),
         (open_task, {"assignee": personas.lead_hilden.pk}),
@@ -498,6 +503,8 @@ def test_api_refuses_to_change_or_add_tasks_of_a_closed_case(personas, time_mach
                        {"title": "Hausbesuch", "kind": "home_visit", "due_at": "2026-06-10T12:00:00+02:00"},
                        format="json")  # fmt: skip
     assert created.status_code == 400 and created.json() == {"status": [CLOSED_REFUSAL]}
+    ticked = api.patch(f"/api/v1/tasks/{open_task.pk}/", {"done": True}, format="json")  # ticking off: allowed
+    assert ticked.status_code == 200 and ticked.json()["done"] is True
     # Another office's task of a closed case stays out of scope: 404, as before.
     velbert = APIClient()
     velbert.force_authenticate(personas.lead_velbert)
@@ -511,16 +518,18 @@ def test_pages_refuse_to_change_tasks_of_a_closed_case_and_say_why(client, perso
     case_page = f"/referrals/{referral.pk}/"
     detail = client.get(case_page).content.decode()
     assert "Familie Beispiel anrufen" in detail  # the tasks are still shown …
-    assert f"/tasks/{open_task.pk}/" not in detail and f"/tasks/{done_task.pk}/" not in detail  # … not offered
-    for task, done in ((open_task, "1"), (done_task, "0")):
-        response = client.post(f"/tasks/{task.pk}/", {"done": done, "next": case_page}, follow=True)
-        assert response.redirect_chain == [(case_page, 302)]
-        assert CLOSED_REFUSAL in response.content.decode()
-        assert "Aufgabe als erledigt markiert" not in response.content.decode()
-        assert _unchanged(task)
-    # From "Meine Aufgaben" back there, with the same message.
+    assert f"/tasks/{done_task.pk}/" not in detail  # … a done one is not opened again …
+    assert f"/tasks/{open_task.pk}/" in detail  # … an open one may still be ticked off
+    response = client.post(f"/tasks/{done_task.pk}/", {"done": "0", "next": case_page}, follow=True)
+    assert response.redirect_chain == [(case_page, 302)]
+    assert CLOSED_REFUSAL in response.content.decode()
+    assert _unchanged(done_task)
+    # From "Meine Aufgaben", where the overdue task of the closed case is still listed: ticked off.
+    assert f"/tasks/{open_task.pk}/" in client.get("/tasks/").content.decode()
     response = client.post(f"/tasks/{open_task.pk}/", {"done": "1", "next": "/tasks/"}, follow=True)
-    assert response.redirect_chain == [("/tasks/", 302)] and CLOSED_REFUSAL in response.content.decode()
+    assert response.redirect_chain == [("/tasks/", 302)] and CLOSED_REFUSAL not in response.content.decode()
+    assert Task.objects.get(pk=open_task.pk).is_done
+    assert f"/tasks/{open_task.pk}/" not in client.get("/tasks/").content.decode()
     # Adding a task on the closed case's page: refused on top of the page, nothing added.
     data = {"version": referral.version, "title": "Hausbesuch", "kind": "home_visit", "due_at": "10.06.2026 14:30"}
     page = client.post(f"/referrals/{referral.pk}/tasks/", data)

@@ -148,7 +148,8 @@ class ReferralTasksView(IdempotentPostMixin, APIView):
     partial_update=extend_schema(
         summary="Mark a task done or not done, move its due time, (re)assign it",
         description="For people of the task's office. Not while the case is forwarded to another office or "
-        "closed: 400 with the reason under `status` (after reopening it, again).",
+        "closed: 400 with the reason under `status` (after reopening it, again); only marking an open task of a "
+        "closed case done is allowed, so that it does not stay overdue in the lists.",
         request=TaskPatchSerializer,
         responses={200: TaskSerializer, **ERRORS},
     ),
