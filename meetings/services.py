@@ -75,6 +75,11 @@ CADENCE_PROBE_YEARS = 10
 PREVIEW_COUNT = 3
 HORIZON_DAYS_RANGE = (7, 366)
 DURATION_MINUTES_RANGE = (15, 600)
+# Plausible dates (QA of 2026-12-05 moved a meeting to last ten days and planned for the year 9999): a
+# meeting, event or series starts within two years; a moved meeting lasts what a series' meeting may
+# (DURATION_MINUTES_RANGE), an information event (a course over several days too) at most a week.
+PLANNING_YEARS = 2
+EVENT_MAX_DAYS = 7
 # A proposal moves at most this many days forward to find a free working day; if none is free it
 # takes the first working day and the coordinator decides.
 MAX_SHIFT_DAYS = 30
@@ -348,6 +353,15 @@ def _eligible_invitee_ids(district_id: int, agency_ids: list[int]) -> set[int]:
     )
 
 
+def _beyond_planning(start: datetime.datetime, now: datetime.datetime) -> bool:
+    """Whether ``start`` lies more than ``PLANNING_YEARS`` ahead (a typo in the year, say)."""
+    return start > now + datetime.timedelta(days=365 * PLANNING_YEARS + PLANNING_YEARS // 4 + 1)
+
+
+def _planning_message() -> str:
+    return _("Plan at most %(years)s years ahead.") % {"years": PLANNING_YEARS}
+
+
 def _series_errors(
     series: MeetingSeries,
     agency_ids: list[int],
@@ -378,6 +392,9 @@ def _series_errors(
     low, high = HORIZON_DAYS_RANGE
     if isinstance(series.horizon_days, int) and not low <= series.horizon_days <= high:
         _add(errors, "horizon_days", _("Plan between %(low)s and %(high)s days ahead.") % {"low": low, "high": high})
+    first_start = series.first_start
+    if isinstance(first_start, datetime.datetime) and first_start.tzinfo and _beyond_planning(first_start, now):
+        _add(errors, "first_start", _planning_message())
     if check_cadence and not errors.keys() & {"rrule", "first_start", "horizon_days"}:
         for field, messages in _cadence_errors(series, now).items():
             errors.setdefault(field, []).extend(messages)
@@ -655,10 +672,15 @@ def meeting_move(
         raise ValidationError({"start": exc.messages}) from None
     if start <= timezone.now():
         raise ValidationError({"start": [_("The new date must lie in the future.")]})
+    if _beyond_planning(start, timezone.now()):
+        raise ValidationError({"start": [_planning_message()]})
     if end is None:
         end = start + (meeting.end - meeting.start)
     elif not isinstance(end, datetime.datetime) or end.tzinfo is None or end <= start:
         raise ValidationError({"end": [_("The end must lie after the start.")]})
+    high = DURATION_MINUTES_RANGE[1]
+    if end - start > datetime.timedelta(minutes=high):
+        raise ValidationError({"end": [_("A meeting lasts at most %(hours)s hours.") % {"hours": high // 60}]})
     new = {
         "start": start,
         "end": end,
@@ -831,6 +853,8 @@ def _wished_dates(values) -> list[datetime.date]:
         )
     if min(dates) <= timezone.localdate():
         raise ValidationError({"wished_dates": [_("Wished dates must lie in the future.")]})
+    if _beyond_planning(_day_start(max(dates)), timezone.now()):
+        raise ValidationError({"wished_dates": [_planning_message()]})
     return sorted(dates)
 
 
@@ -999,8 +1023,12 @@ def event_create(
         else:
             if start <= now:
                 _add(errors, "start", _("The event must lie in the future."))
+            elif _beyond_planning(start, now):
+                _add(errors, "start", _planning_message())
             if end <= start:
                 _add(errors, "end", _("The end must lie after the start."))
+            elif end - start > datetime.timedelta(days=EVENT_MAX_DAYS):
+                _add(errors, "end", _("An event lasts at most %(days)s days.") % {"days": EVENT_MAX_DAYS})
             if not now < registration_deadline <= start:
                 _add(errors, "registration_deadline", _("Registration must close between now and the start."))
     if errors:

@@ -92,6 +92,19 @@ def test_event_input_is_checked(people):
 
 
 @pytest.mark.usefixtures("frozen")
+def test_an_event_lies_within_two_years_and_lasts_at_most_a_week(people):
+    """QA of 2026-12-05: events were taken up to the year 9999, and of any length."""
+    far = {"start": local(9999, 6, 20, 9, 0), "end": local(9999, 6, 20, 12, 0)}
+    with pytest.raises(ValidationError) as error:
+        make_event(people.lead_hilden, **far, registration_deadline=local(9999, 6, 15, 23, 59))
+    assert list(error.value.message_dict) == ["start"]
+    with pytest.raises(ValidationError) as error:
+        make_event(people.lead_hilden, end=local(2026, 6, 27, 12, 1))
+    assert list(error.value.message_dict) == ["end"]
+    assert make_event(people.lead_hilden, end=local(2026, 6, 22, 17, 0))  # a three-day course
+
+
+@pytest.mark.usefixtures("frozen")
 def test_waitlist_moves_up_on_cancellation(people):
     event = make_event(people.lead_hilden, capacity=1)
     first, second, third = people.police_hilden, people.police_velbert, people.police_hilden2

@@ -89,6 +89,7 @@ def test_request_input_and_rights(people):
         [NOW.date()],
         [datetime.date(2026, 5, 1)],
         [VISIT_DAY + datetime.timedelta(days=i) for i in range(6)],
+        [datetime.date(9999, 6, 9)],  # beyond the two years of planning (QA of 2026-12-05)
     ):
         with pytest.raises(ValidationError) as error:
             request_visit(people.police_hilden, dates=dates)

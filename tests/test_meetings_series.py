@@ -338,6 +338,29 @@ def test_the_e_mail_carries_the_ics_attachment(people, mailoutbox, django_captur
 
 
 @time_machine.travel(local(2026, 6, 1, 9, 0), tick=False)
+def test_dates_lie_within_two_years_and_a_meeting_lasts_at_most_ten_hours(people):
+    """QA of 2026-12-05: a meeting could be moved to last ten days, and dates were taken up to 9999."""
+    meeting = hilden_series(people).meetings.order_by("start").first()
+    coordinator = people.district_coordinator
+    for start, end, field in (
+        (local(2026, 7, 2, 10, 0), local(2026, 7, 12, 10, 0), "end"),  # ten days
+        (local(2026, 7, 2, 8, 0), local(2026, 7, 2, 18, 1), "end"),  # a minute over ten hours
+        (local(9999, 7, 2, 10, 0), None, "start"),
+        (local(2028, 6, 2, 10, 0), None, "start"),  # a day beyond two years
+    ):
+        with pytest.raises(ValidationError) as error:
+            services.meeting_move(meeting=meeting, user=coordinator, start=start, end=end)
+        assert list(error.value.message_dict) == [field], (start, end)
+    moved = services.meeting_move(
+        meeting=meeting, user=coordinator, start=local(2028, 5, 31, 8, 0), end=local(2028, 5, 31, 18, 0)
+    )
+    assert (moved.end - moved.start) == datetime.timedelta(hours=10)
+    with pytest.raises(ValidationError) as error:
+        hilden_series(people, first_start=local(2030, 7, 3, 10, 0))
+    assert "first_start" in error.value.message_dict
+
+
+@time_machine.travel(local(2026, 6, 1, 9, 0), tick=False)
 def test_moving_a_proposal_tells_nobody_and_state_rules_hold(people):
     meeting = hilden_series(people).meetings.order_by("start").first()
     coordinator = people.district_coordinator
