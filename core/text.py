@@ -70,4 +70,4 @@ def ascii_digits(text: str | None) -> str:
 def is_number(text: str | None) -> bool:
     """A whole number written in ASCII digits only: ``str.isdigit`` (and ``int``) also take full-width
     and other scripts' digits, which a query parameter may not use (the API's fields refuse them too)."""
-    return bool(text) and text.isascii() and text.isdigit()
+    return text is not None and text.isascii() and text.isdigit()
