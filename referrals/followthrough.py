@@ -505,6 +505,23 @@ def signoff_requests_resolve(referral: Referral, user, *, subject: str, object_i
             _notify_signoff(referral, request, "signoff_done", users=[request.requested_by])
 
 
+def signoff_requests_settle(referral: Referral) -> int:
+    """Called inside the transaction of every service that changes what waits for a sign-off: an open
+    request stands only while it asks for what waits now (``pending_sign_off``), of the office the case
+    is with, by that thing's author. Any other is withdrawn (``replaced``, no message): the case was
+    accepted by another office, the screening was recorded anew, another person revised the
+    assessment, the case was closed (QA of 2026-12-05 found such requests listed for good, the old
+    office's even after it had lost the case). Returns how many were withdrawn."""
+    stale = SignOffRequest.objects.filter(referral=referral, state=SignOffRequest.State.OPEN)
+    pending = pending_sign_off(referral)
+    if pending is not None:
+        subject, obj = pending
+        stale = stale.exclude(
+            subject=subject, object_id=obj.pk, office_id=referral.youth_office_id, requested_by_id=obj.author_id
+        )
+    return stale.update(state=SignOffRequest.State.REPLACED, resolved_at=timezone.now())
+
+
 def signoff_requests_for(user) -> QuerySet[SignOffRequest]:
     """Open requests the person may answer: addressed to them, or to any colleague of their offices
     (not their own). Read by the indexes (requested_to, state) and (office, state)."""

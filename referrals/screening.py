@@ -89,6 +89,7 @@ def screening_save(
         referral_notifications.notify_police_of_status(locked)
     else:
         _save(locked)
+    followthrough.signoff_requests_settle(locked)  # a request to sign the replaced decision ends
     return screening
 
 

@@ -583,6 +583,7 @@ def referral_accept(*, referral: Referral, user: User, expected_version: int | N
     )  # fmt: skip
     _event(locked, user, ReferralEvent.Kind.FORWARD_ACCEPTED, from_office=previous_office)
     followthrough.tasks_hand_over(locked, from_office_id=previous_office)
+    followthrough.signoff_requests_settle(locked)  # the old office's requests end with its access
     followthrough.tasks_suggest_on_acknowledge(locked, user)
     _repeat_check(locked, user)
     referral_notifications.notify_office_of_acceptance(locked, Agency.objects.get(pk=previous_office or 0))
@@ -652,6 +653,7 @@ def assessment_save(
     else:
         _save(locked)
     _event(locked, user, ReferralEvent.Kind.ASSESSMENT_SAVED, assessment=current.pk)
+    followthrough.signoff_requests_settle(locked)  # revised by another person: the request to sign it ends
     return current
 
 
@@ -870,6 +872,7 @@ def referral_export(
     locked.status, locked.closed_at = Status.CLOSED, timezone.now()
     _save(locked, "status", "closed_at")
     _event(locked, user, ReferralEvent.Kind.EXPORTED, recipient=recipient)
+    followthrough.signoff_requests_settle(locked)
     retention_outcome_store(locked)
     referral_notifications.notify_police_of_status(locked, PoliceChange.EXPORTED)
     document["handover"] = {"recipient": recipient, "by": user.get_username(), "at": locked.closed_at.isoformat()}

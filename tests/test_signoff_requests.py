@@ -13,7 +13,13 @@ from agencies.models import Agency, Membership, Role
 from notifications.models import Notification
 from referrals import followthrough
 from referrals.models import Referral, ReferralEvent, SignOffRequest
-from referrals.services import assessment_save, assessment_sign_off, referral_acknowledge
+from referrals.services import (
+    assessment_save,
+    assessment_sign_off,
+    referral_accept,
+    referral_acknowledge,
+    referral_forward,
+)
 from tests.factories import make_referral
 
 
@@ -243,3 +249,50 @@ def test_the_screening_decision_is_asked_for_and_signed_off_the_same_way(persona
     assert SignOffRequest.objects.get(state="signed_off").resolved_by == colleague
     assert _notes("signoff_done", author).count() == 1
     assert not followthrough.signoff_requests_for(colleague).exists()
+
+
+def _open(referral):
+    return list(SignOffRequest.objects.filter(referral=referral, state="open").values_list("requested_by", flat=True))
+
+
+def test_a_request_ends_when_the_office_loses_the_case(personas, pending):
+    """QA of 2026-12-05: after Velbert accepted the hand-over, Hilden's lead still listed the request
+    for a case that answered them 404."""
+    followthrough.signoff_request_create(referral=pending, user=personas.caseworker_hilden, to=None)
+    assert followthrough.signoff_requests_for(personas.lead_hilden).exists()
+    referral_forward(
+        referral=Referral.objects.get(pk=pending.pk), user=personas.caseworker_hilden,
+        to_office=Agency.objects.get(code="JA-VEL"), reason="Umzug",
+    )  # fmt: skip
+    assert followthrough.signoff_requests_for(personas.lead_hilden).exists()  # pending: it may come back
+    referral_accept(referral=Referral.objects.get(pk=pending.pk), user=personas.caseworker_velbert)
+    assert _open(pending) == []
+    assert SignOffRequest.objects.get(referral=pending).state == "replaced"
+    for user in (personas.lead_hilden, personas.lead_velbert, personas.caseworker_velbert):
+        assert not followthrough.signoff_requests_for(user).exists(), user.username
+
+
+def test_a_request_ends_when_what_it_asks_for_is_replaced(personas, pending, colleague):
+    """The asked colleague revised the assessment (now their own: they may not sign it), or a new
+    screening replaced the decision asked about: the request is withdrawn, no longer listed."""
+    from referrals.screening import screening_save
+
+    followthrough.signoff_request_create(referral=pending, user=personas.caseworker_hilden, to=personas.lead_hilden)
+    _assess(Referral.objects.get(pk=pending.pk), personas.caseworker_hilden, summary="Ergänzt")  # the author: stays
+    assert _open(pending) == [personas.caseworker_hilden.pk]
+    _assess(Referral.objects.get(pk=pending.pk), personas.lead_hilden, summary="Von der Leitung überarbeitet")
+    assert _open(pending) == [] and not followthrough.signoff_requests_for(personas.lead_hilden).exists()
+
+    screened = make_referral(personas.police_hilden, police_measures=[])
+    referral_acknowledge(referral=screened, user=personas.caseworker_hilden)
+    screening_save(
+        referral=Referral.objects.get(pk=screened.pk), user=personas.caseworker_hilden, weighty_indications=False,
+        reason="Keine gewichtigen Anhaltspunkte", next_step="information_only",
+    )  # fmt: skip
+    followthrough.signoff_request_create(referral=Referral.objects.get(pk=screened.pk), user=personas.caseworker_hilden)
+    assert followthrough.signoff_requests_for(colleague).exists()
+    screening_save(
+        referral=Referral.objects.get(pk=screened.pk), user=personas.caseworker_hilden, weighty_indications=True,
+        reason="Doch gewichtige Anhaltspunkte",
+    )  # fmt: skip
+    assert _open(screened) == [] and not followthrough.signoff_requests_for(colleague).exists()
