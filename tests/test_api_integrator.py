@@ -3,6 +3,7 @@ the language asked for, a clear 400 for a wrong id or a malformed body, and what
 assessment needs (the children's ids) in the referral itself."""
 
 import datetime
+import json
 
 import pytest
 import time_machine
@@ -56,7 +57,7 @@ def test_the_messages_of_a_wrong_id_are_german_and_name_the_problem(personas, re
         "to_office": ["Unter der Nummer 987654 gibt es hier nichts zur Auswahl."]
     }
     assert _post(client, referral, "forward", body | {"to_office": 2.5}).json() == {
-        "to_office": ["Senden Sie die Nummer als ganze Zahl, nicht als float."]
+        "to_office": ["Senden Sie die Nummer als ganze Zahl."]
     }
 
 
@@ -218,6 +219,21 @@ def test_a_draft_filed_over_the_api_is_completed_and_submitted_over_the_api(pers
     assert again.status_code == 403  # submitted: no longer a draft
 
 
+def test_a_draft_takes_its_version_as_if_match_too_and_says_so_in_german(personas):
+    """QA of 2026-12-05: the draft's PATCH ignored If-Match, and without a version it answered in English."""
+    police = client_for(personas.police_hilden)
+    url = f"/api/v1/referrals/{_draft(police)['id']}/"
+    missing = police.patch(url, {"incident_location": "Wohnung"}, format="json")
+    assert missing.status_code == 400
+    assert missing.json() == {"version": ["Senden Sie die Version, die Sie gelesen haben (`version` oder If-Match)."]}
+    assert police.patch(url, {"incident_location": "x"}, format="json", HTTP_IF_MATCH='"99"').status_code == 412
+    assert police.patch(url, {"incident_location": "x"}, format="json", HTTP_IF_MATCH="Unfug").status_code == 400
+    changed = police.patch(url, {"incident_location": "Wohnung"}, format="json", HTTP_IF_MATCH='"1"')
+    assert changed.status_code == 200 and changed.json()["incident_location"] == "Wohnung"
+    listed = police.patch(url, [1], format="json")  # DRF's message named the type in English ("list")
+    assert listed.status_code == 400 and "list" not in json.dumps(listed.json(), ensure_ascii=False), listed.json()
+
+
 def test_nobody_but_the_author_reaches_a_draft(personas):
     draft = _draft(client_for(personas.police_hilden))
     url = f"/api/v1/referrals/{draft['id']}/"
@@ -335,7 +351,7 @@ def test_the_frameworks_own_messages_address_the_caller_formally(personas):
     "Dictionary": this project's catalogue replaces them (QA of 2026-12-05)."""
     client = client_for(personas.police_hilden)
     response = client.post("/api/v1/referrals/", [], format="json")
-    assert response.json() == {"non_field_errors": ["Senden Sie die Daten als JSON-Objekt, nicht als list."]}
+    assert response.json() == {"non_field_errors": ["Senden Sie die Daten als JSON-Objekt."]}
     body = {"draft": True, "incident_at": "gestern", "concerns": ["neglect"] * 21}
     errors = client.post("/api/v1/referrals/", body, format="json").json()
     assert errors["incident_at"][0].startswith("Datum und Uhrzeit haben das falsche Format. Verwenden Sie")

@@ -319,12 +319,13 @@ class ReferralViewSet(
         serializer = ReferralDraftSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if "version" not in data:
+        version, precondition = expected_version(request, data.pop("version", None))  # If-Match as elsewhere
+        if version is None and not precondition:
             raise ValidationError({"version": [_("Send the version you read.")]})
-        version, draft = data.pop("version"), data.pop("draft", True)
+        draft = data.pop("draft", True)
         with transaction.atomic():
             locked = Referral.objects.select_for_update(of=("self",)).get(pk=referral.pk)
-            if locked.version != version:
+            if version is not None and locked.version != version:
                 raise Conflict(locked.version)
             children = [dict(c) for c in data.pop("children")] if "children" in data else _rows(locked.children)
             persons = [dict(p) for p in data.pop("persons")] if "persons" in data else _rows(locked.persons)
