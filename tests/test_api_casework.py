@@ -278,6 +278,27 @@ def test_close_needs_a_signed_off_assessment_and_reopen_the_lead(api, personas, 
     assert post(caseworker, ref, "close").status_code == 400  # needs a new sign-off
 
 
+def test_police_read_the_coded_status_not_the_step_of_the_assessment(api, personas, referral):
+    """QA of 2026-12-05: the police API gave ``status: in_assessment`` (the screening said "yes") where
+    the README and docs/domain.md promise police only the coded status. Police read ``acknowledged``
+    for both steps; ``?status=`` answers them as they read it; the offices keep the real one."""
+    other = make_referral(personas.police_hilden)
+    acknowledged(api, personas, referral)
+    acknowledged(api, personas, other)
+    assessed(api, personas, referral)
+    police, office = api(personas.police_hilden), api(personas.caseworker_hilden)
+    assert office.get(url(referral)).json()["status"] == "in_assessment"
+    for client in (police, api(personas.police_coordinator)):
+        assert client.get(url(referral)).json()["status"] == "acknowledged"
+        rows = {row["id"]: row["status"] for row in client.get(URL).json()["results"]}
+        assert rows[referral.pk] == rows[other.pk] == "acknowledged"
+        acked = {row["id"] for row in client.get(URL + "?status=acknowledged").json()["results"]}
+        assert {referral.pk, other.pk} <= acked
+        assert client.get(URL + "?status=in_assessment").json()["results"] == []
+    assert {row["id"] for row in office.get(URL + "?status=in_assessment").json()["results"]} == {referral.pk}
+    assert referral.pk not in {row["id"] for row in office.get(URL + "?status=acknowledged").json()["results"]}
+
+
 # --- follow-ups, notes, attachments, timeline ----------------------------------------------------
 
 

@@ -164,11 +164,36 @@ class AssigneeMixin(serializers.Serializer):
     def get_assignee(self, referral):
         if referral.assignee_id is None:
             return None
-        request = self.context.get("request")
-        offices = actor_of(request.user).office_ids if request is not None else set()
-        if not offices & {referral.youth_office_id, referral.forwarded_to_id}:
+        if not of_the_case_offices(self.context, referral):
             return None
         return UserRefSerializer(referral.assignee).data
+
+
+def of_the_case_offices(context, referral) -> bool:
+    """Whether the requester is a person of the referral's offices (responsible, or offered it)."""
+    request = context.get("request")
+    offices = actor_of(request.user).office_ids if request is not None else set()
+    return bool(offices & {referral.youth_office_id, referral.forwarded_to_id})
+
+
+class StatusMixin(serializers.Serializer):
+    """``status``: to the people of the case's offices as it is; to anyone else (police, coordinators)
+    the coded status, where the step of the office's work — screening, or the assessment that a
+    screening "yes" opened — reads as ``acknowledged`` (README, docs/domain.md "Ersteinschätzung": police
+    never learn the screening). QA of 2026-12-05 found ``in_assessment`` in the police API."""
+
+    status = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=Status.choices,
+            help_text="Outside the case's offices (police, coordinators) `in_assessment` reads as `acknowledged`.",
+        )
+    )
+    def get_status(self, referral) -> str:
+        if referral.status == Status.IN_ASSESSMENT and not of_the_case_offices(self.context, referral):
+            return Status.ACKNOWLEDGED
+        return referral.status
 
 
 class OverdueMixin(serializers.Serializer):
@@ -181,7 +206,7 @@ class OverdueMixin(serializers.Serializer):
         return is_overdue(referral, self.context.get("now") or timezone.now())
 
 
-class ReferralListSerializer(AssigneeMixin, OverdueMixin, serializers.ModelSerializer):
+class ReferralListSerializer(StatusMixin, AssigneeMixin, OverdueMixin, serializers.ModelSerializer):
     """What a list shows: codes and dates, no names and no facts."""
 
     youth_office = AgencyRefSerializer(read_only=True, allow_null=True)  # null: a draft, or in triage
@@ -214,13 +239,12 @@ class ReferralTriageSerializer(ReferralListSerializer):
         read_only_fields = fields
 
 
-class ReferralDetailSerializer(AssigneeMixin, OverdueMixin, ReferralWriteSerializer):
+class ReferralDetailSerializer(StatusMixin, AssigneeMixin, OverdueMixin, ReferralWriteSerializer):
     """Everything police filed, with status, routing and the state of the casework (who works on
     it, by when the office has to acknowledge it). Never the office's assessment, notes or files."""
 
     id = serializers.IntegerField(read_only=True)
     reference = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
     urgency = serializers.ChoiceField(choices=Urgency.choices, allow_blank=True, read_only=True)  # "": a draft
     youth_office = AgencyRefSerializer(read_only=True, allow_null=True)  # null: a draft, or in triage
     station = AgencyRefSerializer(read_only=True)

@@ -6,7 +6,7 @@ import re
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -108,6 +108,21 @@ API_LIST_NAMES = ("youth_office", "station", "assignee")
 _ETAG = re.compile(r'^(?:"(\d{1,9})"|(\d{1,9}))$')
 
 
+def status_filter(user, status: str) -> Q:
+    """``?status=`` as the requester reads the status (``serializers.StatusMixin``): outside the case's
+    offices ``in_assessment`` reads as ``acknowledged``, so that filter finds both there and
+    ``in_assessment`` only referrals of the requester's own offices. For police and coordinators (no
+    office) it is one indexed comparison, as before."""
+    offices = sorted(actor_of(user).office_ids)
+    own = Q(youth_office_id__in=offices) | Q(forwarded_to_id__in=offices) if offices else Q(pk__in=[])
+    if status == Status.IN_ASSESSMENT:
+        return Q(status=status) & own if offices else Q(pk__in=[])
+    if status == Status.ACKNOWLEDGED:
+        coarse = Q(status=Status.IN_ASSESSMENT) & ~own if offices else Q(status=Status.IN_ASSESSMENT)
+        return Q(status=status) | coarse
+    return Q(status=status)
+
+
 def expected_version(request, body_version: int | None) -> tuple[int | None, bool]:
     """The version the client read, and whether it came as a precondition header.
 
@@ -198,7 +213,9 @@ class ReferralViewSet(
             if value is not None:
                 if value not in allowed:
                     raise ValidationError({name: [unknown_value(allowed)]})
-                queryset = queryset.filter(**{name: value})
+                queryset = queryset.filter(
+                    status_filter(self.request.user, value) if name == "status" else Q(urgency=value)
+                )
         return queryset
 
     def paginate_queryset(self, queryset):
