@@ -224,6 +224,26 @@ class KeysetPagination(BasePagination):
             next_url = replace_query_param(self.request.build_absolute_uri(), "cursor", self.next_cursor)
         return Response({"next": next_url, "results": data})
 
+    def get_schema_operation_parameters(self, view):
+        """``cursor`` and ``page_size`` on every keyset list (drf-spectacular asks for them)."""
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from `next`.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": f"At least 1, default {self.page_size}; more than {self.max_page_size} is taken as "
+                f"{self.max_page_size}.",
+                "schema": {"type": "integer"},
+            },
+        ]
+
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",

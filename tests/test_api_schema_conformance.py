@@ -110,6 +110,8 @@ def test_every_operation_documents_its_error_answers(schema):
                         "$ref": "#/components/schemas/Error"
                     }, (where, code)
     assert operations >= 70
+    listed = schema["paths"]["/api/v1/sign-off-requests/"]["get"]["parameters"]  # every keyset list pages alike
+    assert {"cursor", "page_size"} <= {parameter["name"] for parameter in listed}
 
 
 def test_error_answers_conform_to_the_schema(schema, personas):

@@ -115,7 +115,9 @@ RANGE = [
 ]
 PAGING = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="1–100, default 50."),
+    OpenApiParameter(
+        "page_size", OpenApiTypes.INT, description="At least 1, default 50; more than 100 is taken as 100."
+    ),
 ]
 PERSON = {"id": 12, "name": "Anna Schmidt"}
 OFFICER = {"id": 8, "name": "PK Meier"}

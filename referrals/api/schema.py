@@ -169,7 +169,9 @@ referral_viewset_schema = extend_schema_view(
             OpenApiParameter("status", OpenApiTypes.STR, enum=Status.values),
             OpenApiParameter("urgency", OpenApiTypes.STR, enum=Urgency.values),
             OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="1–100, default 50."),
+            OpenApiParameter(
+                "page_size", OpenApiTypes.INT, description="At least 1, default 50; more than 100 is taken as 100."
+            ),
         ],
     ),
     retrieve=extend_schema(
