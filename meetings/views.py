@@ -104,11 +104,32 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+# The calendar shows days from 2000 to ten years ahead: beyond them the day arithmetic of the views
+# overflows (the year 10000) and nothing can be planned there (PLANNING_YEARS in meetings/services.py).
+CALENDAR_FIRST = datetime.date(2000, 1, 1)
+CALENDAR_YEARS_AHEAD = 10
+
+
+def _in_calendar(day: datetime.date) -> bool:
+    return CALENDAR_FIRST <= day <= datetime.date(timezone.localdate().year + CALENDAR_YEARS_AHEAD, 12, 31)
+
+
 def _parse_date(value) -> datetime.date | None:
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is None or _in_calendar(day) else None
+
+
+def _unreadable(request, value) -> None:
+    """A date the calendar cannot show (mistyped, impossible, or outside 2000 to ten years ahead): said
+    once on the page, which shows its default instead (QA of 2026-12-05: the year 0001 or 9999 was a 500)."""
+    messages.warning(
+        request,
+        _("“%(value)s” is no date the calendar can show (from 2000 to %(last)s): showing the default instead.")
+        % {"value": value[:20], "last": timezone.localdate().year + CALENDAR_YEARS_AHEAD},
+    )
 
 
 # --- Calendar -----------------------------------------------------------------------------------------
@@ -184,12 +205,13 @@ def _sort_key(entry):
     return (entry.day, time, entry.title)
 
 
-def _parse_month(value) -> datetime.date:
+def _parse_month(value) -> datetime.date | None:
     try:
         year, month = (int(part) for part in (value or "").split("-"))
-        return datetime.date(year, month, 1)
+        first = datetime.date(year, month, 1)
     except ValueError:
-        return timezone.localdate().replace(day=1)
+        return None
+    return first if _in_calendar(first) else None
 
 
 def _shift_month(first: datetime.date, months: int) -> datetime.date:
@@ -200,7 +222,12 @@ def _shift_month(first: datetime.date, months: int) -> datetime.date:
 @login_required
 def calendar_month(request):
     """The person's month: meetings, hospitations and events, one week a row (Monday first)."""
-    first = _parse_month(request.GET.get("month"))
+    raw = request.GET.get("month")
+    first = _parse_month(raw)
+    if first is None:
+        if raw:
+            _unreadable(request, raw)
+        first = timezone.localdate().replace(day=1)
     weeks_of_days = pycalendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     grid_start, grid_end = weeks_of_days[0][0], weeks_of_days[-1][-1] + datetime.timedelta(days=1)
     entries = calendar_entries(request.user, _local_midnight(grid_start), _local_midnight(grid_end))
@@ -234,6 +261,9 @@ def calendar_month(request):
 def calendar_list(request):
     """The person's dates as a list, grouped by day (default: the next 90 days)."""
     today = timezone.localdate()
+    for name in ("from", "to"):
+        if (raw := request.GET.get(name)) and _parse_date(raw) is None:
+            _unreadable(request, raw)
     start = _parse_date(request.GET.get("from")) or today
     end = _parse_date(request.GET.get("to")) or start + datetime.timedelta(days=LIST_DAYS)
     if end < start:

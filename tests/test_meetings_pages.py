@@ -68,6 +68,20 @@ def test_month_navigation_and_bad_month(client, personas):
     assert client.get("/cooperation/?month=2026-13").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["/cooperation/?month=9999-12", "/cooperation/?month=0001-01", "/cooperation/list/?from=9999-12-31&to=9999-12-31",
+     "/cooperation/list/?from=0001-01-01", "/cooperation/list/?to=9999-12-31"],
+)  # fmt: skip
+def test_the_calendar_answers_days_it_cannot_show_with_a_message(client, personas, query):
+    """QA of 2026-12-05: the year 0001 or 9999 in the month or the list was a 500 (the next month of
+    9999-12 is the year 10000); now the default view, with a message that says why."""
+    login(client, personas.police_hilden)
+    response = client.get(query)
+    assert response.status_code == 200
+    assert "kann der Kalender nicht zeigen" in text(response)
+
+
 def test_list_view_groups_by_day(client, world):
     personas, w = world
     login(client, personas.district_coordinator)
