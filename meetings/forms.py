@@ -17,7 +17,7 @@ from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Memb
 from core.dates import DATE_FORMAT, DATE_INPUT_FORMATS, DATETIME_FORMAT, DATETIME_INPUT_FORMATS, GERMAN_DATE
 
 from .models import TEXT_LIMIT, Audience
-from .services import rrule_problem, series_preview
+from .services import rrule_problem, series_preview, visit_day_problem
 
 REASON_LIMIT = 2_000
 WISHED_DATES = 3
@@ -475,6 +475,16 @@ class HospitationRequestForm(forms.Form):
         tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
         for index in range(1, WISHED_DATES + 1):
             self.fields[f"wished_date_{index}"].widget.attrs["min"] = tomorrow
+
+    def clean(self):
+        """Each wished day checked at its own field (the service names only ``wished_dates``; QA of
+        2026-12-05 saw a bad second alternative reported at the first, valid, date)."""
+        cleaned = super().clean()
+        for index in range(1, WISHED_DATES + 1):
+            day = cleaned.get(f"wished_date_{index}")
+            if day and (problem := visit_day_problem(day)):
+                self.add_error(f"wished_date_{index}", problem)
+        return cleaned
 
     def wished_dates(self) -> list[datetime.date]:
         dates = [self.cleaned_data.get(f"wished_date_{i}") for i in range(1, WISHED_DATES + 1)]

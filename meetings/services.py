@@ -832,6 +832,16 @@ def action_item_done(*, item: ActionItem, user) -> ActionItem:
 # --- hospitations ---------------------------------------------------------------------------------
 
 
+def visit_day_problem(day: datetime.date) -> str | None:
+    """What is wrong with a wished day of a hospitation, or None: it lies in the future, at most
+    ``PLANNING_YEARS`` ahead (the request form checks each of its date fields with this)."""
+    if day <= timezone.localdate():
+        return _("Wished dates must lie in the future.")
+    if _beyond_planning(_day_start(day), timezone.now()):
+        return _planning_message()
+    return None
+
+
 def _wished_dates(values) -> list[datetime.date]:
     if not isinstance(values, list | tuple) or not values:
         raise ValidationError({"wished_dates": [_("Name at least one wished date.")]})
@@ -851,10 +861,9 @@ def _wished_dates(values) -> list[datetime.date]:
         raise ValidationError(
             {"wished_dates": [_("Name at most %(count)s wished dates.") % {"count": MAX_WISHED_DATES}]}
         )
-    if min(dates) <= timezone.localdate():
-        raise ValidationError({"wished_dates": [_("Wished dates must lie in the future.")]})
-    if _beyond_planning(_day_start(max(dates)), timezone.now()):
-        raise ValidationError({"wished_dates": [_planning_message()]})
+    for day in sorted(dates):
+        if problem := visit_day_problem(day):
+            raise ValidationError({"wished_dates": [problem]})
     return sorted(dates)
 
 
@@ -916,6 +925,8 @@ def hospitation_approve(*, hospitation: Hospitation, user, date: datetime.date, 
         raise ValidationError({"date": [_("Enter a valid date.")]})
     if date <= timezone.localdate():
         raise ValidationError({"date": [_("The date must lie in the future.")]})
+    if _beyond_planning(_day_start(date), timezone.now()):  # 9999-12-31 was a 500 in the calendar entry
+        raise ValidationError({"date": [_planning_message()]})
     host_person = _user(host_person)
     if host_person is None or not Membership.objects.active().filter(user=host_person, agency=h.host_agency).exists():
         raise ValidationError({"host_person": [_("The host person must work for the host agency.")]})

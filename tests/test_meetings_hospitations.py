@@ -122,6 +122,12 @@ def test_approval_confirms_with_calendar_entry(people):
         services.hospitation_approve(
             hospitation=h, user=people.lead_hilden, date=NOW.date(), host_person=people.caseworker_hilden
         )
+    for far in (datetime.date(9999, 12, 31), NOW.date().replace(year=NOW.year + 3)):  # 9999 was a 500 (QA)
+        with pytest.raises(ValidationError) as error:
+            services.hospitation_approve(
+                hospitation=h, user=people.lead_hilden, date=far, host_person=people.caseworker_hilden
+            )
+        assert list(error.value.message_dict) == ["date"]
     services.hospitation_approve(
         hospitation=h, user=people.lead_hilden, date=VISIT_DAY, host_person=people.caseworker_hilden
     )

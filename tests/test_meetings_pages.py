@@ -363,6 +363,11 @@ def test_hospitation_request_form(client, personas):
     assert 'href="#id_wished_date_1"' in text(response)
     data["wished_date_1"] = next_working_day(10).isoformat()
     data["wished_date_2"] = next_working_day(17).isoformat()
+    data["wished_date_3"] = "9999-12-31"  # the message stands at this field, not at the valid first date (QA)
+    response = client.post("/cooperation/hospitations/new/", data)
+    assert response.status_code == 200 and 'href="#id_wished_date_3"' in text(response)
+    assert 'href="#id_wished_date_1"' not in text(response) and "9999-12-31" in text(response)
+    data["wished_date_3"] = ""
     response = client.post("/cooperation/hospitations/new/", data)
     hospitation = Hospitation.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/cooperation/hospitations/{hospitation.pk}/"
