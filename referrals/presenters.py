@@ -19,8 +19,9 @@ from .transitions import is_closeable
 def feedback_label(feedback: dict) -> str:
     """The coded feedback as police read it (Rückmeldung)."""
     code = feedback["code"]
-    if code == FeedbackCode.FORWARDED:
-        return _("Handed over to %(office)s") % {"office": feedback["office"]["name"] if feedback["office"] else "?"}
+    if code == FeedbackCode.FORWARDED:  # offered, not yet taken over: "Abgegeben" read as done (QA of 2026-12-05)
+        office = feedback["office"]["name"] if feedback["office"] else "?"
+        return _("Being handed over to %(office)s") % {"office": office}
     if code == FeedbackCode.HANDED_OVER:  # to an office outside the system (referrals.handover)
         return _("Handed over to %(office)s") % {"office": feedback["handed_over_to"]}
     return {

@@ -529,7 +529,13 @@ def _render_detail(request, referral: Referral, *, bound=None, followup_form=Non
     if access.case_role is not None:
         context = _office_context(request, access, bound or {})
         return render(request, "referrals/office_detail.html", context, status=status)
-    context = {"referral": referral, "can_edit": referral.is_draft and referral.created_by_id == user.pk}
+    context = {
+        "referral": referral,
+        "can_edit": referral.is_draft and referral.created_by_id == user.pk,
+        # The badge says what the coded feedback says, never the office's step ("In Prüfung"; QA of 2026-12-05).
+        "police_code": "draft" if referral.is_draft else selectors.police_code(referral),
+        "police_status_label": police_status_label(referral),
+    }
     offered = transitions_offered(access)
     if Action.FOLLOWUP in offered:  # police of the filing station or authority
         feedback = selectors.police_feedback(referral)

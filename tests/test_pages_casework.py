@@ -655,8 +655,16 @@ def test_police_list_says_what_the_police_page_says(client, personas):
     for referral, words in ((received, "Receipt acknowledged"), (in_assessment, "In progress")):
         detail = client.get(url("detail", referral))
         assert rows[referral.pk].police_status_label == german(words) == feedback_label(detail.context["feedback"])
+        badge = re.search(r'class="summary-line"><span class="status[^"]*"[^>]*>([^<]*)<', detail.content.decode())
+        assert badge and badge.group(1) == german(words), "the page's badge says what its feedback says (QA)"
+        assert german("In assessment") not in text_of(detail)
     text = text_of(listed)
     assert german("In assessment") not in text and german("In progress") in text
+    moving = make_referral(personas.police_hilden)
+    referral_forward(referral=moving, user=personas.caseworker_hilden, to_office=office_of("JA-VEL"), reason="x")
+    row = {r.pk: r for r in client.get(reverse("referrals:list")).context["page"].items}[moving.pk]
+    assert row.police_status_label == german("Being handed over")
+    assert german("Being handed over") in text_of(client.get(url("detail", moving)))
 
 
 def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
@@ -693,7 +701,7 @@ def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
     [
         (None, "submitted", "Submitted"),
         ("acknowledge", "received", "Receipt acknowledged"),  # as the status in the police list says
-        ("forward", "forwarded", "Handed over to %(office)s"),
+        ("forward", "forwarded", "Being handed over to %(office)s"),  # not yet taken over (QA: "Abgegeben" read as done)
     ],
 )
 def test_police_feedback_labels(client, personas, referral, step, code, label):
