@@ -701,7 +701,7 @@ def test_police_page_shows_the_coded_feedback_only(client, personas, referral):
     [
         (None, "submitted", "Submitted"),
         ("acknowledge", "received", "Receipt acknowledged"),  # as the status in the police list says
-        ("forward", "forwarded", "Being handed over to %(office)s"),  # not yet taken over (QA: "Abgegeben" read as done)
+        ("forward", "forwarded", "Being handed over to %(office)s"),  # not yet taken over (QA)
     ],
 )
 def test_police_feedback_labels(client, personas, referral, step, code, label):
