@@ -444,11 +444,11 @@ def _meeting_forms(user, meeting, can_manage, is_invitee, invitees):
         if meeting.status == MeetingStatus.PROPOSED:
             forms["confirm"] = ConfirmForm(auto_id="confirm_%s")
         if open_:
-            local_start, local_end = timezone.localtime(meeting.start), timezone.localtime(meeting.end)
+            # No end given: the meeting keeps its length (the field's hint). Filled with the old end, a new
+            # start alone shortened the meeting or was refused (QA of 2026-12-05).
             forms["move"] = MoveForm(
                 initial={
-                    "start": local_start,
-                    "end": local_end,
+                    "start": timezone.localtime(meeting.start),
                     "location": meeting.location,
                     "video_link": meeting.video_link,
                 }

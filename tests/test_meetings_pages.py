@@ -6,6 +6,7 @@ import csv
 import datetime
 import html
 import io
+import re
 import uuid
 
 import icalendar
@@ -272,6 +273,22 @@ def test_move_errors_keep_input_then_move(client, world):
     w.meeting_hilden.refresh_from_db()
     assert w.meeting_hilden.start == start and w.meeting_hilden.location == "Raum 5"
     assert login(client, personas.police_hilden).post(f"{url}move/", bad).status_code == 403
+
+
+def test_the_move_form_leaves_the_end_empty_so_the_meeting_keeps_its_length(client, world):
+    """QA of 2026-12-05: the end field came filled with the old end, so changing only the start shortened
+    the meeting (or was refused) although its hint says "empty: the meeting keeps its length"."""
+    personas, w = world
+    url = f"/cooperation/meetings/{w.meeting_hilden.pk}/"
+    login(client, personas.district_coordinator)
+    page = text(client.get(url))
+    end_input = re.search(r'<input[^>]*id="move_end"[^>]*>', page).group(0)
+    assert "value=" not in end_input, end_input
+    length = w.meeting_hilden.end - w.meeting_hilden.start
+    later = timezone.localtime(w.meeting_hilden.start) + datetime.timedelta(hours=1)
+    assert client.post(f"{url}move/", {"start": later.strftime("%Y-%m-%dT%H:%M"), "end": ""}).status_code == 302
+    w.meeting_hilden.refresh_from_db()
+    assert w.meeting_hilden.end - w.meeting_hilden.start == length
 
 
 def test_cancel_asks_for_confirmation(client, world):
