@@ -505,6 +505,9 @@ class HospitationApproveForm(_ActionForm):
 
 
 class HospitationDeclineForm(_ActionForm):
+    """Declining a request, or withdrawing an approval (``withdrawing``): the second asks to confirm
+    first (``confirm``), as cancelling a meeting does — the date leaves two calendars."""
+
     key = "decline"
     reason = forms.CharField(
         label=_("Reason for declining"),
@@ -512,6 +515,12 @@ class HospitationDeclineForm(_ActionForm):
         widget=_textarea(3),
         help_text=_("The person who asked sees the reason."),
     )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, withdrawing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if withdrawing:
+            self.fields["reason"].label = _("Reason for withdrawing the approval")
 
 
 class HospitationCompleteForm(_ActionForm):

@@ -731,7 +731,7 @@ def _render_hospitation(request, hospitation, *, bound=None):
             initial={"date": wished[0] if wished else None}, people=_host_people(hospitation)
         )
     if hospitation.status in (HospitationStatus.REQUESTED, HospitationStatus.APPROVED) and leads_host:
-        forms["decline"] = HospitationDeclineForm()
+        forms["decline"] = HospitationDeclineForm(withdrawing=hospitation.status == HospitationStatus.APPROVED)
     if (
         hospitation.status == HospitationStatus.APPROVED
         and _takes_part(user, hospitation)
@@ -762,10 +762,12 @@ def _hospitation_action(request, pk, form_class, call, success, *, allowed, form
     form = form_class(request.POST, **(form_kwargs(hospitation) if form_kwargs else {}))
     if form.is_valid():
         try:
-            call(hospitation, form.cleaned_data)
+            answer = call(hospitation, form.cleaned_data)
         except ValidationError as exc:
             show_service_errors(form, exc)
         else:
+            if isinstance(answer, HttpResponse):  # a confirmation step
+                return answer
             messages.success(request, success)
             return redirect("meetings:hospitation_detail", pk=hospitation.pk)
     return _render_hospitation(request, hospitation, bound={form.key: form})
@@ -788,16 +790,30 @@ def hospitation_approve(request, pk):
 @login_required
 @require_POST
 def hospitation_decline(request, pk):
-    def call(hospitation, data):
-        services.hospitation_decline(hospitation=hospitation, user=request.user, reason=data["reason"])
+    """Decline a request; or withdraw an approval — that asks to confirm first (QA of 2026-12-05: it was
+    withdrawn at once, and the page then said "request declined")."""
+    withdrawing = _visible_hospitation(request, pk).status == HospitationStatus.APPROVED
 
+    def call(hospitation, data):
+        if withdrawing and not data["confirm"]:
+            context = {"hospitation": hospitation, "reason": data["reason"]}
+            return render(request, "meetings/confirm_withdraw_hospitation.html", context)
+        services.hospitation_decline(hospitation=hospitation, user=request.user, reason=data["reason"])
+        return None
+
+    success = (
+        _("Approval withdrawn. The person who asked has been informed; the date has left both calendars.")
+        if withdrawing
+        else _("Request declined. The person who asked has been informed.")
+    )
     return _hospitation_action(
         request,
         pk,
         HospitationDeclineForm,
         call,
-        _("Request declined. The person who asked has been informed."),
+        success,
         allowed=_leads_host,
+        form_kwargs=lambda h: {"withdrawing": withdrawing},
     )
 
 

@@ -433,6 +433,22 @@ def test_hospitation_decline(client, world):
     assert "Keine Kapazität im April." in page
 
 
+def test_withdrawing_an_approval_asks_first_and_says_what_happened(client, world):
+    """QA of 2026-12-05: "Zusage zurückziehen" withdrew at once and then said "Anfrage abgelehnt"."""
+    personas, w = world
+    url = f"/cooperation/hospitations/{w.hospitation.pk}/"
+    login(client, personas.lead_hilden)
+    day = next_working_day(12)
+    assert client.post(f"{url}approve/", {"date": day.isoformat(), "host_person": personas.caseworker_hilden.pk})
+    assert "Grund für das Zurückziehen der Zusage" in text(client.get(url))
+    asked = client.post(f"{url}decline/", {"reason": "Personalausfall"})
+    assert asked.status_code == 200 and 'name="confirm" value="1"' in text(asked) and "Personalausfall" in text(asked)
+    assert Hospitation.objects.get(pk=w.hospitation.pk).status == HospitationStatus.APPROVED  # nothing yet
+    done = client.post(f"{url}decline/", {"reason": "Personalausfall", "confirm": "1"}, follow=True)
+    assert "Zusage zurückgezogen" in text(done) and "Anfrage abgelehnt" not in text(done)
+    assert Hospitation.objects.get(pk=w.hospitation.pk).status == HospitationStatus.DECLINED
+
+
 def test_hospitation_totals(client, world):
     personas, w = world
     Hospitation.objects.filter(pk=w.hospitation.pk).update(
