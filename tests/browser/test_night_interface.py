@@ -125,6 +125,35 @@ def test_inbox_on_a_phone_is_a_list_of_cards_with_the_deadline(page, live_server
     assert_accessible(page, "inbox on a phone")
 
 
+def test_lists_badges_and_long_headings_fit_a_phone(page, live_server, personas, login):
+    """QA of 2026-12-05 at 390 px: the police list scrolled sideways to 1185 px (a visually hidden header
+    text outside the table's scroll area), the sign-off badge ran out of the case page, and the event
+    form's heading ("Neue Informationsveranstaltung") was cut off."""
+    import datetime
+
+    from referrals.services import assessment_save, assessment_sign_off, referral_acknowledge
+
+    referral = make_referral(personas.police_hilden)
+    referral_acknowledge(referral=referral, user=personas.caseworker_hilden)
+    assessment_save(
+        referral=referral, user=personas.caseworker_hilden, summary="Hausbesuch, Kind gesehen",
+        outcome="support_need", measures=["offer_of_help"], home_visit_on=datetime.date(2026, 1, 5), child_seen=True,
+    )  # fmt: skip
+    assessment_sign_off(referral=referral, user=personas.lead_hilden)
+    page.set_viewport_size(PHONE)
+    for persona, path in (
+        ("police_hilden", "/referrals/"),
+        ("caseworker_hilden", f"/referrals/{referral.pk}/"),
+        ("lead_hilden", "/cooperation/events/new/"),
+    ):
+        login(page, persona)
+        page.goto(f"{live_server.url}{path}")
+        assert scroll_width(page) <= PHONE["width"], (persona, path, scroll_width(page))
+        heading = page.locator("h1").first.bounding_box()
+        assert heading["x"] + heading["width"] <= PHONE["width"], (path, heading)
+        page.context.clear_cookies()
+
+
 @pytest.mark.parametrize("persona", ["caseworker_hilden", "district_coordinator"])
 def test_cooperation_and_account_pages_pass_axe(page, live_server, personas, login, assert_accessible, persona):
     login(page, persona)
