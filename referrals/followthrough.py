@@ -94,9 +94,17 @@ def _clean_title(title: str) -> str:
     return title
 
 
+# A task is due within this many years (QA of 2026-12-05 set one for 9999-12-31): further ahead is a
+# typo in the year, and the case would long be closed.
+TASK_DUE_YEARS = 2
+
+
 def _clean_due(due_at) -> datetime.datetime:
     if not isinstance(due_at, datetime.datetime) or due_at.tzinfo is None:
         raise ValidationError({"due_at": [_("Give the date and time the task is due.")]})
+    if due_at > timezone.now() + datetime.timedelta(days=365 * TASK_DUE_YEARS + 1):
+        message = _("A task is due at most %(years)s years ahead.") % {"years": TASK_DUE_YEARS}
+        raise ValidationError({"due_at": [message]})
     return due_at
 
 
@@ -148,7 +156,9 @@ def task_update(
     if referral.status == Status.FORWARDED:
         message = _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
         raise ValidationError({"status": [message]})
-    ticking_off = done is True and due_at is _UNSET and assignee is _UNSET and locked.done_at is None
+    ticking_off = done is True and due_at is _UNSET and assignee is _UNSET
+    if referral.status == Status.CLOSED and ticking_off and locked.done_at is not None:
+        return locked  # done already: a retry after a timeout gets the task as it is, not a refusal
     if not (referral.status == Status.CLOSED and ticking_off):
         transition_check(referral_access(user, referral), Action.TASK)  # closed: "Not possible while …"
     now = timezone.now()

@@ -505,6 +505,8 @@ def test_api_refuses_to_change_or_add_tasks_of_a_closed_case(personas, time_mach
     assert created.status_code == 400 and created.json() == {"status": [CLOSED_REFUSAL]}
     ticked = api.patch(f"/api/v1/tasks/{open_task.pk}/", {"done": True}, format="json")  # ticking off: allowed
     assert ticked.status_code == 200 and ticked.json()["done"] is True
+    again = api.patch(f"/api/v1/tasks/{open_task.pk}/", {"done": True}, format="json")  # a retry (QA): no refusal
+    assert again.status_code == 200 and again.json() == ticked.json()
     # Another office's task of a closed case stays out of scope: 404, as before.
     velbert = APIClient()
     velbert.force_authenticate(personas.lead_velbert)
@@ -535,3 +537,19 @@ def test_pages_refuse_to_change_tasks_of_a_closed_case_and_say_why(client, perso
     page = client.post(f"/referrals/{referral.pk}/tasks/", data)
     assert page.status_code == 200 and CLOSED_REFUSAL in page.content.decode()
     assert Task.objects.filter(referral=referral).count() == 2
+
+
+def test_a_task_is_due_at_most_two_years_ahead(personas, time_machine):
+    """QA of 2026-12-05: a task due on 9999-12-31 was taken."""
+    time_machine.move_to(MONDAY, tick=False)
+    referral = make_referral(personas.police_hilden, police_measures=[])
+    for due in (MONDAY.replace(year=9999), MONDAY + datetime.timedelta(days=365 * 2 + 2)):
+        with pytest.raises(ValidationError) as error:
+            followthrough.task_create(referral=referral, user=personas.caseworker_hilden, title="Hausbesuch",
+                                      kind="home_visit", due_at=due)  # fmt: skip
+        assert list(error.value.message_dict) == ["due_at"]
+    task = followthrough.task_create(referral=referral, user=personas.caseworker_hilden, title="Hausbesuch",
+                                     kind="home_visit", due_at=MONDAY + datetime.timedelta(days=365 * 2))  # fmt: skip
+    with pytest.raises(ValidationError) as error:
+        followthrough.task_update(task=task, user=personas.caseworker_hilden, due_at=MONDAY.replace(year=2030))
+    assert list(error.value.message_dict) == ["due_at"]
