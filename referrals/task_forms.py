@@ -25,7 +25,10 @@ class TaskForm(CaseworkForm):
         help_text=_("Date and time. You are reminded ahead of it and when it is due."),
     )
     assignee = PersonChoiceField(
-        label=_("Assigned to"), queryset=None, required=False, empty_label=_("Nobody yet (the lead sees it in the office's tasks)")
+        label=_("Assigned to"),
+        queryset=None,
+        required=False,
+        empty_label=_("Nobody yet (the lead sees it in the office's tasks)"),
     )
 
     def __init__(self, *args, office_ids=(), **kwargs):
