@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Valid
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
@@ -304,6 +304,8 @@ def series_preview(
     occurrences = []
     for naive in rule.xafter(begin, count=count, inc=True):
         occurrences.append(naive.replace(tzinfo=LOCAL_TZ))
+    if occurrences and _beyond_planning(occurrences[0], now):  # as saving the series says (QA of 2026-12-05)
+        raise ValidationError({"rrule": [_first_too_far(occurrences[0])]})
     duration = datetime.timedelta(minutes=90)
     return CadencePreview(
         occurrences=occurrences,
@@ -331,9 +333,19 @@ def _cadence_errors(series: MeetingSeries, now: datetime.datetime) -> dict[str, 
                 % {"count": MAX_OCCURRENCES_PER_HALF_YEAR}
             ]
         }
-    if not dates and rule.after(begin, inc=True) is None:
+    first = dates[0] if dates else rule.after(begin, inc=True)
+    if first is None:
         return {"rrule": [_("This cadence yields no future date.")]}
+    if _beyond_planning(first.replace(tzinfo=LOCAL_TZ), now):  # a typed date within, the rule's first far off (QA)
+        return {"rrule": [_first_too_far(first)]}
     return {}
+
+
+def _first_too_far(first: datetime.datetime) -> str:
+    return _("Plan at most %(years)s years ahead: this cadence's first date would be %(date)s.") % {
+        "years": PLANNING_YEARS,
+        "date": formats.date_format(first, "DATE_FORMAT"),
+    }
 
 
 def _eligible_invitee_ids(district_id: int, agency_ids: list[int]) -> set[int]:

@@ -110,7 +110,7 @@ CALENDAR_FIRST = datetime.date(2000, 1, 1)
 CALENDAR_YEARS_AHEAD = 10
 
 
-def _in_calendar(day: datetime.date) -> bool:
+def in_calendar(day: datetime.date) -> bool:
     return CALENDAR_FIRST <= day <= datetime.date(timezone.localdate().year + CALENDAR_YEARS_AHEAD, 12, 31)
 
 
@@ -119,7 +119,7 @@ def _parse_date(value) -> datetime.date | None:
         day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return day if day is None or _in_calendar(day) else None
+    return day if day is None or in_calendar(day) else None
 
 
 def _unreadable(request, value) -> None:
@@ -211,7 +211,7 @@ def _parse_month(value) -> datetime.date | None:
         first = datetime.date(year, month, 1)
     except ValueError:
         return None
-    return first if _in_calendar(first) else None
+    return first if in_calendar(first) else None
 
 
 def _shift_month(first: datetime.date, months: int) -> datetime.date:

@@ -129,7 +129,7 @@ def parse_period(data, today: datetime.date) -> tuple[Period | None, dict[str, s
             bounds[name] = fallback
             continue
         day = _parse_day(raw, end=name == "to")
-        if day is None or day.year < 2000:
+        if day is None or not 2000 <= day.year <= today.year + 10:  # 9999 overflowed without a field (QA)
             errors[name] = _("Enter a date as YYYY-MM-DD (or a month as YYYY-MM).")
         else:
             bounds[name] = day

@@ -262,6 +262,8 @@ def test_bad_period_keeps_the_input_and_says_why(personas, frozen):
     assert answer.status_code == 400 and "from" in answer.json()
     answer = client.get("/api/v1/dashboard/office/?from=\uff12\uff10\uff12\uff16-11-01")  # full-width digits
     assert answer.status_code == 400 and list(answer.json()) == ["from"], answer.json()
+    answer = client.get("/api/v1/dashboard/office/?from=9999-12-01&to=9999-12-31")  # was a 400 without a field
+    assert answer.status_code == 400 and set(answer.json()) == {"from", "to"}, answer.json()
     assert client.get("/api/v1/dashboard/office/?from=2020-01-01&to=2026-11-30").status_code == 400  # > 36 months
 
 

@@ -258,6 +258,8 @@ def test_meeting_list_is_scoped_and_filtered(api, world):
     [
         ("to=2026-02-30", "to"),  # the message named "from" for any bad bound
         ("to=9999-12-31", "to"),  # the day after it overflows
+        ("from=0001-01-01", "from"),  # answered without a field (QA)
+        ("from=1999-12-31", "from"),
         ("from=\uff12\uff10\uff12\uff16-03-10", "from"),  # full-width digits were taken
         ("from=2026-03-29T02:30", "from"),  # skipped by the clocks: was moved to 03:30 without a word
         ("from=2026-13-01T10:00%2B01:00", "from"),

@@ -358,6 +358,14 @@ def test_dates_lie_within_two_years_and_a_meeting_lasts_at_most_ten_hours(people
     with pytest.raises(ValidationError) as error:
         hilden_series(people, first_start=local(2030, 7, 3, 10, 0))
     assert "first_start" in error.value.message_dict
+    # A first date within two years, but a cadence whose first meeting lies three years ahead (QA).
+    far_rule = "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=14;BYDAY=FR"  # Friday the 14th of December: 2029
+    with pytest.raises(ValidationError) as error:
+        hilden_series(people, rrule=far_rule, first_start=local(2027, 1, 5, 10, 0))
+    assert list(error.value.message_dict) == ["rrule"] and "14. Dezember 2029" in error.value.messages[0]
+    with pytest.raises(ValidationError) as error:
+        services.series_preview(rrule=far_rule, first_start=local(2027, 1, 5, 10, 0))
+    assert list(error.value.message_dict) == ["rrule"]
 
 
 @time_machine.travel(local(2026, 6, 1, 9, 0), tick=False)

@@ -37,7 +37,7 @@ from ..models import (
     MeetingSeries,
     MeetingStatus,
 )
-from ..views import events_with_counts
+from ..views import CALENDAR_YEARS_AHEAD, events_with_counts, in_calendar
 from .serializers import (
     ActionItemInputSerializer,
     ActionItemSerializer,
@@ -83,13 +83,15 @@ def _moment(name: str, value: str, *, end: bool = False):
     try:
         if len(value) == 10:
             day = DateField().run_validation(value)
-            moment = datetime.datetime.combine(day + datetime.timedelta(days=1 if end else 0), datetime.time.min)
-            return timezone.make_aware(moment)
-        return DateTimeField().run_validation(value)
+            moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        else:
+            moment = DateTimeField().run_validation(value)
     except ValidationError as error:
         raise ValidationError({name: error.detail}) from None
-    except (ValueError, OverflowError):  # the day after 9999-12-31
-        raise ValidationError({name: [_("Enter a valid date.")]}) from None
+    if not in_calendar(timezone.localtime(moment).date()):  # 0001-01-01 and 9999-12-31 overflowed (QA)
+        last = timezone.localdate().year + CALENDAR_YEARS_AHEAD
+        raise ValidationError({name: [_("Give a day from 2000 to %(last)s.") % {"last": last}]})
+    return moment + datetime.timedelta(days=1) if end and len(value) == 10 else moment
 
 
 def _date_range(request, queryset, field="start"):
