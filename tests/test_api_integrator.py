@@ -234,6 +234,18 @@ def test_a_draft_takes_its_version_as_if_match_too_and_says_so_in_german(persona
     assert listed.status_code == 400 and "list" not in json.dumps(listed.json(), ensure_ascii=False), listed.json()
 
 
+def test_ids_in_addresses_are_ascii_digits(personas):
+    """QA of 2026-12-05: /api/v1/referrals/１/ (a full-width digit) answered referral 1."""
+    referral = make_referral(personas.police_hilden)
+    office = client_for(personas.caseworker_hilden)
+    assert office.get(f"/api/v1/referrals/{referral.pk}/").status_code == 200
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in str(referral.pk))
+    addresses = (f"/api/v1/referrals/{full_width}/", "/api/v1/referrals/abc/", f"/api/v1/referrals/{referral.pk}.0/")
+    for address in addresses:
+        answer = office.get(address)
+        assert answer.status_code == 404 and answer["Content-Type"].startswith("application/json"), address
+
+
 def test_nobody_but_the_author_reaches_a_draft(personas):
     draft = _draft(client_for(personas.police_hilden))
     url = f"/api/v1/referrals/{draft['id']}/"

@@ -1,9 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from core.routers import Router
 
 from .views import AgencyViewSet, RoutingPreviewView
 
-router = SimpleRouter()
+router = Router()
 router.register("agencies", AgencyViewSet, basename="agency")
 
 urlpatterns = [

@@ -1,10 +1,11 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from core.routers import Router
 
 from .report import CooperationReportView
 from .views import CalendarFeedView, HospitationViewSet, InfoEventViewSet, MeetingSeriesViewSet, MeetingViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("meeting-series", MeetingSeriesViewSet, basename="meeting-series")
 router.register("meetings", MeetingViewSet, basename="meeting")
 router.register("hospitations", HospitationViewSet, basename="hospitation")

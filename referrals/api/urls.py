@@ -1,5 +1,6 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from core.routers import Router
 
 from .dashboard import DistrictDashboardView, OfficeDashboardView
 from .printing import ReferralPdfView
@@ -10,7 +11,7 @@ from .statistics import Statistics8aView
 from .tasks import ReferralTasksView, SignOffRequestView, SignOffReturnView, TaskViewSet
 from .views import ReferralViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("retention-rules", RetentionRuleViewSet, basename="retention-rule")
 router.register("tasks", TaskViewSet, basename="task")
