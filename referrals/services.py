@@ -235,6 +235,10 @@ def referral_save(
     Either everything is saved or nothing: a submission with gaps raises ``ValidationError`` keyed
     by field path and leaves the database as it was.
     """
+    if referral is not None and (referral.status != Status.DRAFT or referral.created_by_id != user.pk):
+        # Before the filing agency: a caseworker changing a submitted referral was told that only police
+        # "file referrals" (QA of 2026-12-05).
+        raise PermissionDenied(_("Only the author can change a draft, and only before it is submitted."))
     station = filing_agency_for(user)
     if referral is None:
         referral = Referral(

@@ -217,6 +217,8 @@ def test_a_draft_filed_over_the_api_is_completed_and_submitted_over_the_api(pers
 
     again = police.patch(url, {**body, "version": submitted.json()["version"]}, format="json")
     assert again.status_code == 403  # submitted: no longer a draft
+    office = client_for(personas.caseworker_hilden).patch(url, {"version": submitted.json()["version"]}, format="json")
+    assert office.status_code == 403 and "Entwurf" in office.json()["detail"], office.json()  # not "only police file"
 
 
 def test_a_draft_takes_its_version_as_if_match_too_and_says_so_in_german(personas):
