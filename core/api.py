@@ -148,7 +148,8 @@ def standard_error_responses(result, generator, request, public):
     - 403 (``Error``): the caller's role lacks the right, or a session request lacks its CSRF token;
     - 404 (``Error``): for every operation on an object: outside the caller's scope, or nonexistent;
     - with an ``Idempotency-Key`` (core.idempotency): 422 for a key used for another request, and 409
-      while the first request with the key is still running (where 409 is not the version's conflict).
+      while the first request with the key is still running (beside the version's conflict, if any);
+    - with a body: 413 (too large) and 415 (another Content-Type).
 
     An operation's own description of a code (why it refuses) is kept; only the shape of a 400 becomes
     ``ValidationError``."""
@@ -181,10 +182,18 @@ def standard_error_responses(result, generator, request, public):
                 "404": "{" in path or "404" in responses,
             }
             if any(parameter.get("name") == "Idempotency-Key" for parameter in operation.get("parameters", [])):
-                responses.setdefault(
-                    "409", _error_response("The first request with this Idempotency-Key is still running.")
-                )
+                in_flight = "The first request with this Idempotency-Key is still running."
+                if "409" in responses:  # the version's conflict: either answer
+                    conflict = responses["409"]
+                    conflict["description"] = f"{conflict.get('description', '')} Or: {in_flight}".strip()
+                    for content in conflict.get("content", {}).values():
+                        content["schema"] = {"anyOf": [content["schema"], {"$ref": "#/components/schemas/Error"}]}
+                else:
+                    responses["409"] = _error_response(in_flight)
                 responses.setdefault("422", _error_response("This Idempotency-Key was used for another request."))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error_response("The body is larger than the server takes."))
+                responses.setdefault("415", _error_response("A Content-Type the operation does not take."))
             for code, (component, description) in defaults.items():
                 if not wanted[code]:
                     continue

@@ -209,7 +209,8 @@ referral_viewset_schema = extend_schema_view(
         "filing, then routing and notification); without it, it stays a draft. Another person's draft: "
         "404; a referral already submitted: 403; a draft saved since the version read: 409.",
         request=ReferralDraftSerializer,
-        responses={200: ReferralFiledSerializer, 403: ErrorSerializer, 409: VersionConflictSerializer},
+        parameters=[IF_MATCH],
+        responses={200: ReferralFiledSerializer, 403: ErrorSerializer, **VERSION_ERRORS},
         examples=[
             OpenApiExample("Submit", value={**REFERRAL_EXAMPLE, "draft": False, "version": 2}, request_only=True)
         ],

@@ -24,6 +24,7 @@ from ..access import referral_for
 from ..access_log import access_log_record
 from ..models import AccessLogEntry, Referral
 from ..task_models import SIGNOFF_COMMENT_MAX, TASK_TITLE_MAX, SignOffRequest, Task, TaskKind
+from .schema import IF_MATCH, VERSION_ERRORS
 from .serializers import ErrorSerializer
 from .views import expected_version
 
@@ -197,7 +198,8 @@ class SignOffRequestView(IdempotentPostMixin, APIView):
         description="The risk assessment (or the screening decision) waiting for a sign-off; only its author asks. "
         "The colleague — or every colleague of the office — is told in the application.",
         request=SignOffRequestInputSerializer,
-        responses={201: SignOffRequestSerializer, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={201: SignOffRequestSerializer, **ERRORS, **VERSION_ERRORS},
     )
     def post(self, request, pk):
         referral = referral_for(request, pk).referral
@@ -222,7 +224,8 @@ class SignOffReturnView(IdempotentPostMixin, APIView):
         operation_id="referral_sign_off_return",
         summary="Send it back with a comment",
         request=SignOffReturnInputSerializer,
-        responses={200: SignOffRequestSerializer, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={200: SignOffRequestSerializer, **ERRORS, **VERSION_ERRORS},
     )
     def post(self, request, pk):
         referral = referral_for(request, pk).referral
