@@ -709,6 +709,17 @@ def _perform(request, referral, form, make_form, call, *, success):
     return None
 
 
+def _close_context(referral, data) -> dict:
+    """What the close confirmation says: the assessment's outcome, and the case's open tasks, which
+    stay open (QA of 2026-12-05: the page did not mention two open tasks, one overdue)."""
+    open_tasks = referral.tasks.open()
+    return {
+        "latest": latest_assessment(referral),
+        "open_tasks": open_tasks.count(),
+        "overdue_tasks": open_tasks.filter(due_at__lt=timezone.now()).count(),
+    }
+
+
 def _transition_check_any(access, actions) -> None:
     """``transition_check`` for a page action that stands for several transitions: passes if one
     is allowed, else raises the first refusal."""
@@ -930,7 +941,7 @@ PAGE_ACTIONS: dict[str, PageAction] = {
         lambda referral, user, data: referral_close(referral=referral, user=user, **_version(data)),
         lambda result, referral, data: _("Referral %(reference)s closed. The police have been informed.")
         % _ref(result),
-        confirm=("referrals/confirm_close.html", lambda referral, data: {"latest": latest_assessment(referral)}),
+        confirm=("referrals/confirm_close.html", _close_context),
     ),
     "reopen": PageAction(
         frozenset({Action.REOPEN}),

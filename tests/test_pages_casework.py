@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from agencies.models import Agency
-from referrals.models import Assessment, Attachment, Note, Referral, ReferralEvent, Status
+from referrals.models import Assessment, Attachment, Note, Referral, ReferralEvent, Status, Task
 from referrals.presenters import feedback_label
 from referrals.services import (
     assessment_save,
@@ -512,6 +512,13 @@ def test_second_professional_signs_off_and_the_case_is_closed(client, personas, 
     confirm = act(client, "close", referral)
     assert confirm.status_code == 200
     assert confirm.templates[0].name == "referrals/confirm_close.html"
+    Task.objects.filter(referral=referral).update(done_at=timezone.now())  # the suggested home visit, say
+    assert "data-open-tasks" not in text_of(act(client, "close", referral))
+    for hours in (-1, 48):  # an overdue task and a later one stay open: the confirmation says so (QA)
+        Task.objects.create(referral=referral, office=referral.youth_office, title="Anruf", kind="other",
+                            due_at=timezone.now() + datetime.timedelta(hours=hours))  # fmt: skip
+    confirm = text_of(act(client, "close", referral))
+    assert 'data-open-tasks="2"' in confirm and "2 Aufgaben des Falls sind noch offen (1 überfällig)" in confirm
     assert fresh(referral).status == Status.IN_ASSESSMENT
     response = act(client, "close", referral, confirm="1")
     assert response.status_code == 302
