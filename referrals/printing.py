@@ -69,7 +69,10 @@ def confidential_requested(query) -> bool:
     may have meant to include."""
     values = query.getlist(CONFIDENTIAL_PARAMETER)
     if any(value != CONFIDENTIAL_INCLUDE for value in values):
-        message = _("Unknown value of the parameter “confidential”: use “include” or leave the parameter out.")
+        message = _(
+            "Unknown value of the parameter “confidential”: leave it out for the usual print (“include” is for "
+            "the office lead only)."
+        )
         raise ValidationError({CONFIDENTIAL_PARAMETER: [message]})
     return bool(values)
 

@@ -234,7 +234,8 @@ def test_the_screening_and_the_children_s_parts_are_printed(personas):
 
 
 UNKNOWN_CONFIDENTIAL = (
-    "Unbekannter Wert des Parameters „confidential“: Geben Sie „include“ an oder lassen Sie den Parameter weg."
+    "Unbekannter Wert des Parameters „confidential“: Lassen Sie ihn für die übliche Druckansicht weg "
+    "(„include“ ist nur für die Leitung des Amts)."
 )
 
 
