@@ -370,3 +370,6 @@ def test_the_frameworks_own_messages_address_the_caller_formally(personas):
     errors = client.post("/api/v1/referrals/", body, format="json").json()
     assert errors["incident_at"][0].startswith("Datum und Uhrzeit haben das falsche Format. Verwenden Sie")
     assert errors["concerns"] == ["Geben Sie höchstens 20 Einträge an."]
+    hospitation = {"host_agency": Agency.objects.get(code="JA-HIL").pk, "wished_dates": [], "purpose": "Einblick"}
+    answer = client.post("/api/v1/hospitations/", hospitation, format="json").json()
+    assert answer["wished_dates"] == ["Zu wenige Einträge: mindestens 1."], answer  # not "mindestens 1 Einträge" (QA)
