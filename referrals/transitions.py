@@ -324,7 +324,7 @@ def _refusal(access: ReferralAccess, action: Action, latest: Assessment | None) 
         return ValidationError(
             {
                 "status": [
-                    _("Not possible while the referral is %(status)s.")
+                    _("Not possible while the referral’s status is “%(status)s”.")
                     % {"status": access.referral.get_status_display()}
                 ]
             }

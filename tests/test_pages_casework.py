@@ -217,7 +217,7 @@ def test_acknowledge_twice_says_why_not(caseworker, referral):
     act(caseworker, "acknowledge", referral)
     response = act(caseworker, "acknowledge", referral)
     assert response.status_code == 200
-    expected = german("Not possible while the referral is %(status)s.") % {"status": german("Acknowledged")}
+    expected = german("Not possible while the referral’s status is “%(status)s”.") % {"status": german("Acknowledged")}
     assert expected in messages_of(response)
     assert fresh(referral).version == referral.version + 1
 
@@ -449,7 +449,7 @@ def test_assessment_is_recorded(caseworker, personas, referral):
 def test_assessment_is_not_possible_before_acknowledgement(caseworker, referral):
     response = act(caseworker, "assessment", referral, **assessment_data(referral))
     assert response.status_code == 200
-    expected = german("Not possible while the referral is %(status)s.") % {"status": german("Submitted")}
+    expected = german("Not possible while the referral’s status is “%(status)s”.") % {"status": german("Submitted")}
     assert expected in messages_of(response)
     assert not Assessment.objects.exists()
 
