@@ -156,7 +156,8 @@ def notify_hospitation_approved(h: Hospitation) -> None:
 
 def notify_hospitation_declined(h: Hospitation) -> None:
     """The requester learns the decision (the reason is shown in the application, not in the text).
-    A hospitation that had been approved is taken out of the calendars of visitor and host person."""
+    A hospitation that had been approved is taken out of the calendars of visitor and host person, with
+    a text for both ("cancelled"; QA of 2026-12-05 found the host person told "your request was declined")."""
     with translation.override("de"):
         values = {"agency": h.host_agency.name}
         subject = _("Hospitation request declined")
@@ -171,6 +172,16 @@ def notify_hospitation_declined(h: Hospitation) -> None:
     if h.date is None:
         _send([h.requester], kind="hospitation_declined", subject=subject, body=body, link=link)
         return
+    with translation.override("de"):  # an approval withdrawn: words for the visitor and the host person alike
+        values = {"agency": h.host_agency.name, "date": _day(h.date)}
+        subject = _("Hospitation on %(date)s cancelled") % values
+        body = (
+            _(
+                "The hospitation at %(agency)s on %(date)s has been cancelled by the host agency. The reason is "
+                "shown in Kinderschutz-Kooperation (login required):"
+            )
+            % values
+        )
     _send(
         [h.requester, h.host_person],
         kind="hospitation_declined",

@@ -211,6 +211,8 @@ def test_decline_needs_a_reason_and_withdrawing_an_approval_cancels_the_entry(pe
     cal = icalendar.Calendar.from_ical(mails[0].attachment_content)
     assert str(cal["METHOD"]) == "CANCEL"
     assert int(cal.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    for mail in mails:  # the host person never asked: "abgesagt", not "Ihre Anfrage … abgelehnt" (QA)
+        assert "abgesagt" in mail.subject and "Anfrage" not in mail.subject + mail.body, mail.subject
     # The day is free again.
     h3 = request_visit(people.police_hilden)
     services.hospitation_approve(
