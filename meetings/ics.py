@@ -176,7 +176,8 @@ def feed_ics(user) -> str:
     cal.add("x-wr-calname", CALENDAR_NAME)
     cal.add("x-wr-timezone", settings.TIME_ZONE)
     cal.add("x-published-ttl", "PT1H")
-    cal.add("refresh-interval", datetime.timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    # vDuration by name: icalendar knows no type of REFRESH-INTERVAL and wrote the timedelta as "1:00:00" (QA).
+    cal.add("refresh-interval", icalendar.vDuration(datetime.timedelta(hours=1)), parameters={"VALUE": "DURATION"})
     if not (getattr(user, "is_authenticated", False) and user.is_active):
         return _text(cal)
     meetings = (

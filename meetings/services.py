@@ -80,6 +80,7 @@ DURATION_MINUTES_RANGE = (15, 600)
 # (DURATION_MINUTES_RANGE), an information event (a course over several days too) at most a week.
 PLANNING_YEARS = 2
 EVENT_MAX_DAYS = 7
+EARLIEST_YEAR = 2000
 # A proposal moves at most this many days forward to find a free working day; if none is free it
 # takes the first working day and the coordinator decides.
 MAX_SHIFT_DAYS = 30
@@ -298,6 +299,9 @@ def series_preview(
         _aware(first_start)
     except ValidationError as exc:
         raise ValidationError({"first_start": exc.messages}) from None
+    if first_start.year < EARLIEST_YEAR:  # as saving the series says
+        message = _("The first date lies in %(year)s or later.") % {"year": EARLIEST_YEAR}
+        raise ValidationError({"first_start": [message]})
     rule = parse_cadence(rrule, first_start)
     now = now or timezone.now()
     begin = max(_local_naive(now), _local_naive(first_start))
@@ -407,6 +411,14 @@ def _series_errors(
     first_start = series.first_start
     if isinstance(first_start, datetime.datetime) and first_start.tzinfo and _beyond_planning(first_start, now):
         _add(errors, "first_start", _planning_message())
+    elif isinstance(first_start, datetime.datetime) and first_start.tzinfo and first_start.year < EARLIEST_YEAR:
+        # The year 1 was taken, and Berlin's local mean time of then (+00:53:28) set every meeting's hour (QA).
+        _add(errors, "first_start", _("The first date lies in %(year)s or later.") % {"year": EARLIEST_YEAR})
+    if series.video_link and "video_link" not in errors:
+        try:
+            URLValidator(schemes=["https", "http"])(series.video_link)  # an ftp: link went into invitations (QA)
+        except ValidationError:
+            _add(errors, "video_link", _("Enter a valid URL."))
     if check_cadence and not errors.keys() & {"rrule", "first_start", "horizon_days"}:
         for field, messages in _cadence_errors(series, now).items():
             errors.setdefault(field, []).extend(messages)

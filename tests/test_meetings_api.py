@@ -638,6 +638,7 @@ def test_calendar_feed(api, client, world):
     assert feed.status_code == 200
     assert feed["Content-Type"].startswith("text/calendar")
     assert "no-store" in feed["Cache-Control"]
+    assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in feed.content.decode()  # not "1:00:00" (QA)
     uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(feed.content).walk("VEVENT")}
     assert uids == {str(w.meeting_hilden.uid)}
 

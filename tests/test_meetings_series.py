@@ -358,6 +358,15 @@ def test_dates_lie_within_two_years_and_a_meeting_lasts_at_most_ten_hours(people
     with pytest.raises(ValidationError) as error:
         hilden_series(people, first_start=local(2030, 7, 3, 10, 0))
     assert "first_start" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:  # the year 1: meetings at 00:53:28, local mean time (QA)
+        hilden_series(people, first_start=datetime.datetime(1, 1, 1, tzinfo=datetime.UTC))
+    assert list(error.value.message_dict) == ["first_start"]
+    with pytest.raises(ValidationError) as error:
+        services.series_preview(rrule="FREQ=WEEKLY", first_start=datetime.datetime(1, 1, 1, tzinfo=datetime.UTC))
+    assert list(error.value.message_dict) == ["first_start"]
+    with pytest.raises(ValidationError) as error:  # into every invitation: http(s) only
+        hilden_series(people, video_link="ftp://x.example/")
+    assert list(error.value.message_dict) == ["video_link"]
     # A first date within two years, but a cadence whose first meeting lies three years ahead (QA).
     far_rule = "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=14;BYDAY=FR"  # Friday the 14th of December: 2029
     with pytest.raises(ValidationError) as error:
