@@ -134,14 +134,17 @@ class DryRun:
     next_after: str | None
 
 
-def retention_dry_run(*, rule: RetentionRule, after: str | None = None, limit: int | None = None) -> DryRun:
+def retention_dry_run(
+    *, rule: RetentionRule, after: str | None = None, limit: int | None = None, strict: bool = False
+) -> DryRun:
     """The office's closed referrals of the rule's outcome that the rule would delete on its first
     day, as they stand now: ``closed_at`` + ``keep_days`` not after the start of ``valid_from``.
 
     One range of the index ``referral_retention``: the number due is counted over it (an index-only
     count), and only ``limit`` (``DRY_RUN_SHOWN``) referrals are read, from the keyset cursor ``after``
     on (``core.pagination``, like every list) — the page never reads the referrals before it. The rest
-    after the page is counted too, for "… and X more". A malformed cursor starts with the oldest."""
+    after the page is counted too, for "… and X more". A malformed cursor starts with the oldest on the
+    page; with ``strict`` (the API) it is refused."""
     limit = limit or DRY_RUN_SHOWN
     due = _closed_of(rule.office).filter(_due_q({rule.outcome: rule}, dry_run_moment(rule)))
     count = due.count()
@@ -149,6 +152,8 @@ def retention_dry_run(*, rule: RetentionRule, after: str | None = None, limit: i
     try:
         page = keyset_page(shown, ordering=DRY_RUN_ORDERING, cursor=after, size=limit)
     except InvalidCursor:
+        if strict:  # the API refuses an edited cursor, as its lists do (QA of 2026-12-05)
+            raise ValidationError({"after": [_("Invalid cursor: reload the list.")]}) from None
         page, after = keyset_page(shown, ordering=DRY_RUN_ORDERING, cursor=None, size=limit), None
     if not after:  # the first page: the rest is what the count leaves
         more = count - len(page.items)

@@ -104,7 +104,7 @@ class RetentionRuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise ValidationError(
                 {"valid_from": [_("This rule is already in force; a dry run exists only before its first day.")]}
             )
-        dry_run = retention_dry_run(rule=rule, after=request.query_params.get("after"))
+        dry_run = retention_dry_run(rule=rule, after=request.query_params.get("after"), strict=True)
         data = {
             "rule": rule.pk,
             "computed_for": dry_run_moment(rule),
