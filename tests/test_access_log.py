@@ -274,7 +274,20 @@ def test_lead_and_dpo_see_their_office_log_and_csv(personas, referral, dpo_hilde
         response = api(reader).get(f"/api/v1/referrals/{referral.pk}/access-log/")
         assert response.status_code == 200
         assert [(e["person"]["id"], e["action"]) for e in response.json()] == [(personas.caseworker_hilden.pk, "view")]
+    for reader in (personas.lead_hilden, dpo_hilden):  # another office's log: 404, and logged as refused
         assert api(reader).get(f"/api/v1/referrals/{velbert.pk}/access-log/").status_code == 404
+    assert AccessLogEntry.objects.filter(referral_id=velbert.pk, action="denied", person=dpo_hilden).count() == 1
+
+
+def test_a_refused_look_at_a_referrals_log_is_logged(personas, referral):
+    """QA of 2026-12-05: a 404 on ``…/access-log/`` left no trace, unlike every other refused attempt."""
+    for person in (personas.caseworker_hilden, personas.police_hilden, personas.lead_velbert):
+        assert api(person).get(f"/api/v1/referrals/{referral.pk}/access-log/").status_code == 404
+    denied = AccessLogEntry.objects.filter(referral_id=referral.pk, action=AccessLogEntry.Action.DENIED)
+    assert set(denied.values_list("person", flat=True)) == {
+        personas.caseworker_hilden.pk, personas.police_hilden.pk, personas.lead_velbert.pk
+    }  # fmt: skip
+    assert api(personas.caseworker_hilden).get("/api/v1/referrals/987654321/access-log/").status_code == 404
 
 
 def test_date_filter(personas, referral):
@@ -298,10 +311,10 @@ def test_another_office_sees_nothing(personas, referral):
     client = web(personas.lead_velbert)
     assert client.get("/access-log/").status_code == 200
     assert _log_rows(client.get("/access-log.csv")) == []
-    assert api(personas.lead_velbert).get(f"/api/v1/referrals/{referral.pk}/access-log/").status_code == 404
     dpo_velbert = _person("dpo_velbert", "JA-VEL", Role.DATA_PROTECTION_OFFICER)
     assert _log_rows(web(dpo_velbert).get("/access-log.csv")) == []
-    assert api(dpo_velbert).get(f"/api/v1/referrals/{referral.pk}/access-log/").status_code == 404
+    for reader in (personas.lead_velbert, dpo_velbert):  # 404 (and logged as refused: Hilden's log shows it)
+        assert api(reader).get(f"/api/v1/referrals/{referral.pk}/access-log/").status_code == 404
 
 
 def test_others_get_403_and_404(personas, referral):

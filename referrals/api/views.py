@@ -512,8 +512,11 @@ class ReferralViewSet(
     def access_log(self, request, pk=None):
         # Not through ``visible_to``: the data protection officer reads the log of their office's
         # referrals without seeing the referrals themselves; nobody else gets past ``referral_access_log``.
-        entries = referral_access_log(request.user, int(pk)) if str(pk).isdigit() and len(str(pk)) <= 18 else None
+        wellformed = str(pk).isdigit() and len(str(pk)) <= 18  # fits the log's integer column
+        entries = referral_access_log(request.user, int(pk)) if wellformed else None
         if entries is None:
+            if wellformed:  # a refused look at the log is logged like any refused attempt (QA of 2026-12-05)
+                access_log_record(request=request, action=AccessLogEntry.Action.DENIED, obj_id=int(pk))
             raise Http404
         entries = list(entries.order_by("-at", "-id")[:1000])
         references = references_of(request.user, entries)
