@@ -129,13 +129,22 @@ def parse_period(data, today: datetime.date) -> tuple[Period | None, dict[str, s
             bounds[name] = fallback
             continue
         day = _parse_day(raw, end=name == "to")
-        if day is None or not 2000 <= day.year <= today.year + 10:  # 9999 overflowed without a field (QA)
+        if day is None:
             errors[name] = _("Enter a date as YYYY-MM-DD (or a month as YYYY-MM).")
+        elif not 2000 <= day.year <= today.year + 10:  # 9999 overflowed without a field (QA)
+            errors[name] = _("Give a day from 2000 to %(last)s.") % {"last": today.year + 10}
         else:
             bounds[name] = day
     if errors:
         return None, errors
     start, end = bounds["from"], bounds["to"]
+    # One bound given: the other follows it, not today's default — "to" alone is the twelve months up to
+    # it, "from" alone reaches at least to it (QA of 2026-12-05: ``?to=2025-06-01`` was refused as
+    # ending before the default start, ``?from=2027-01-01`` as a bad ``to`` that was never sent).
+    if not (data.get("from") or "").strip() and end < start:
+        start = default_period(end).start
+    if not (data.get("to") or "").strip() and end < start:
+        end = start
     if start > end:
         return None, {"to": _("The end of the period lies before its start.")}
     if len(Period(start, end).months()) > MONTHS_MAX:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agencies.models import Agency
@@ -264,6 +265,13 @@ def test_bad_period_keeps_the_input_and_says_why(personas, frozen):
     assert answer.status_code == 400 and list(answer.json()) == ["from"], answer.json()
     answer = client.get("/api/v1/dashboard/office/?from=9999-12-01&to=9999-12-31")  # was a 400 without a field
     assert answer.status_code == 400 and set(answer.json()) == {"from", "to"}, answer.json()
+    last = timezone.localdate().year + 10
+    assert answer.json()["from"] == [f"Geben Sie einen Tag von 2000 bis {last} an."]  # the format was right
+    only_to = client.get("/api/v1/dashboard/office/?to=2025-06-01")  # refused: "before the default start"
+    assert only_to.status_code == 200, only_to.json()
+    assert only_to.json()["period"] == {"from": "2024-07-01", "to": "2025-06-01"}, only_to.json()["period"]
+    only_from = client.get("/api/v1/dashboard/office/?from=2027-01-01")  # refused at "to", never sent
+    assert only_from.status_code == 200, only_from.json()
     assert client.get("/api/v1/dashboard/office/?from=2020-01-01&to=2026-11-30").status_code == 400  # > 36 months
 
 
