@@ -842,10 +842,21 @@ class RetentionRuleForm(forms.Form):
         )
 
 
+class PersonAndAgencyChoiceField(PersonChoiceField):
+    """A person with their agencies ("Anna Schmidt – Polizeiwache Velbert"): two people of one name at
+    different agencies must not look alike where case access is given (QA of 2026-12-05). The queryset
+    prefetches ``memberships__agency``."""
+
+    def label_from_instance(self, obj):
+        name = super().label_from_instance(obj)
+        agencies = sorted({m.agency.name for m in obj.memberships.all()})
+        return f"{name} – {', '.join(agencies)}" if agencies else name
+
+
 class GrantForm(forms.Form):
     """An office lead lets a named person of another agency read one case (``referrals.grants``)."""
 
-    person = PersonChoiceField(label=_("Person"), queryset=None, empty_label=_("Please choose"))
+    person = PersonAndAgencyChoiceField(label=_("Person"), queryset=None, empty_label=_("Please choose"))
     reason = _reason_field(
         help_text=_("Why this person needs to read the case. It is kept in the history of the case.")
     )

@@ -44,11 +44,16 @@ def grantable_people(referral: Referral) -> QuerySet:
         .exclude(memberships__agency_id=referral.youth_office_id)
         .distinct()
         .order_by("last_name", "first_name", "username")
+        .prefetch_related("memberships__agency")  # the picker names each person's agencies
     )
 
 
 def grants_of(referral: Referral) -> QuerySet:
-    return ReferralGrant.objects.filter(referral=referral).select_related("person", "granted_by", "ended_by")
+    return (
+        ReferralGrant.objects.filter(referral=referral)
+        .select_related("person", "granted_by", "ended_by")
+        .prefetch_related("person__memberships__agency")
+    )
 
 
 @transaction.atomic

@@ -44,6 +44,9 @@ def police_status_label(referral: Referral) -> str:
     return feedback_label({"code": code})
 
 
+GRANT_KINDS = (ReferralEvent.Kind.GRANTED, ReferralEvent.Kind.GRANT_ENDED)
+
+
 def person_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
@@ -67,6 +70,8 @@ def describe_events(events: list) -> list[SimpleNamespace]:
             user_ids.add(data["assignee"])
         if data.get("to_person"):  # a sign-off request to a named colleague (referrals.followthrough)
             user_ids.add(data["to_person"])
+        if data.get("person") and event.kind in GRANT_KINDS:  # whom a read grant let in (referrals.grants)
+            user_ids.add(data["person"])
     offices = dict(Agency.objects.filter(pk__in=office_ids).values_list("pk", "name")) if office_ids else {}
     people = {u.pk: person_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
 
@@ -85,6 +90,8 @@ def describe_events(events: list) -> list[SimpleNamespace]:
             details.append(_("to %(name)s") % {"name": people.get(data["assignee"], "?")})
         if data.get("to_person"):
             details.append(_("to %(name)s") % {"name": people.get(data["to_person"], "?")})
+        if data.get("person") and event.kind in GRANT_KINDS:  # the history names who got (or lost) access (QA)
+            details.append(_("for %(name)s") % {"name": people.get(data["person"], "?")})
         if data.get("task_title"):  # the task's title, for its office only (the timeline is the office's)
             details.append(f"„{data['task_title']}“")
         if data.get("urgency") in Urgency.values:

@@ -96,7 +96,12 @@ def test_the_page_of_the_lead(client, personas, referral):
     client.force_login(personas.lead_velbert)
     assert client.get(url).status_code == 404  # outside the scope
     client.force_login(personas.lead_hilden)
-    assert client.get(url).status_code == 200
+    picker = client.get(url)
+    assert picker.status_code == 200
+    # Each person with their agency: two people of one name must not look alike (QA of 2026-12-05).
+    assert f'<option value="{personas.caseworker_velbert.pk}">caseworker_velbert – Jugendamt Velbert</option>' in (
+        picker.content.decode()
+    )
     response = client.post(
         url,
         {
@@ -121,3 +126,5 @@ def test_the_page_of_the_lead(client, personas, referral):
     assert _sees(personas.caseworker_velbert, referral)
     assert client.post(end, {"confirm": "1"}).status_code == 302
     assert not _sees(personas.caseworker_velbert, referral)
+    history = client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    assert history.count("für caseworker_velbert") == 2  # granted and ended: the history names the person (QA)

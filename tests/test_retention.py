@@ -383,6 +383,7 @@ def test_the_lead_adds_a_future_rule_and_sees_exactly_what_it_would_delete(clien
     text = client.get("/retention/").content.decode()
     shown = {key for key, r in dry_world.items() if r.reference in text}
     assert shown == {"a"}
+    assert ">Confirm<" not in text and 'type="hidden" name="confirm"' in text  # no label for a hidden field (QA)
 
     api = APIClient()
     api.force_authenticate(personas.lead_hilden)
