@@ -25,8 +25,8 @@ MIN_TERM = 3
 def name_spellings(term: str) -> list[str]:
     """The typed word and its other German spellings: as typed, normalised (ä → ae, ß → ss, accents
     dropped: ``normalize_name``), and the normalised form written back with umlauts and ß — not for a
-    word with digits (a case number). At most four, each at least ``MIN_TERM`` characters and one more
-    contains-match on the same index."""
+    word with digits (a case number). At most five (the umlauted form capitalised too, where it starts
+    with an umlaut), each at least ``MIN_TERM`` characters and one more contains-match on the same index."""
     typed = term.strip().casefold()
     spellings = [typed]
     if not any(char.isdigit() for char in typed):  # a case number or reference is no name
@@ -35,6 +35,8 @@ def name_spellings(term: str) -> list[str]:
         for letter, plain in GERMAN_EQUIVALENCES.items():
             umlauted = umlauted.replace(plain, letter)
         spellings += [folded, umlauted, umlauted.replace("ss", "ß")]
+        if not umlauted[:1].isascii():  # SQLite folds the case of ASCII letters only: "Öztürk" ≠ "öztürk"
+            spellings.append(umlauted[:1].upper() + umlauted[1:])
     return [s for s in dict.fromkeys(spellings) if len(s) >= MIN_TERM]
 
 

@@ -32,6 +32,7 @@ from .models import (
     ReferralQuerySet,
     Status,
 )
+from .police_list import name_spellings
 
 INBOX_ORDERING = ["urgency_rank", "submitted_at", "id"]
 STATION_ORDERING = ["-created_at", "-id"]
@@ -264,6 +265,10 @@ def search_q(term: str, office_ids: Iterable[int] = ()) -> Q:
     forwarded to the office — so the search reads the office's matches, not every matching child of
     the district (issue 12). Without offices (other callers) every child is matched."""
     names = Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    # And the word's other German spellings, as the police list searches (QA of 2026-12-05: "Mueller"
+    # found Müller there but not in the inbox): each one more contains-match on the same indexes.
+    for spelling in name_spellings(term)[1:]:
+        names |= Q(first_name__icontains=spelling) | Q(last_name__icontains=spelling)
     if connection.vendor == "postgresql":
         # Children first (issue 12): the matching children and referrals come from the trigram
         # indexes (migrations 0012, 0023) as one id list, which only narrows the person's scope. An

@@ -117,3 +117,14 @@ def test_the_second_page_of_a_search_counts_every_match_not_only_those_after_the
     for response in (first, second):
         tabs = {tab.key: tab.count for tab in response.context["tabs"]}
         assert (tabs["all"], tabs["open"], tabs["closed"]) == (27, 26, 1)
+
+
+@pytest.mark.django_db
+def test_the_inbox_finds_a_name_in_its_other_german_spellings(client, personas):
+    """QA of 2026-12-05: "Mueller" found Müller in the police list but not in the inbox."""
+    mueller, oeztuerk = make_referral(personas.police_hilden), make_referral(personas.police_hilden)
+    Child.objects.filter(referral=mueller).update(last_name="Müller")
+    Child.objects.filter(referral=oeztuerk).update(last_name="Öztürk")
+    for term, referral in (("Mueller", mueller), ("Müller", mueller), ("Oeztuerk", oeztuerk), ("öztürk", oeztuerk)):
+        assert referral.pk in _found(client, personas.caseworker_hilden, term), term
+    assert mueller.pk not in _found(client, personas.caseworker_hilden, "Oeztuerk")
