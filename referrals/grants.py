@@ -18,7 +18,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from notifications.models import Channel
+from notifications.models import Channel, Notification
 from notifications.services import notification_create
 
 from .access import referral_access
@@ -115,6 +115,17 @@ def _end(grant: ReferralGrant, *, by, now: datetime.datetime, cause: str) -> Non
     remove_perm(PERMISSION, grant.person, grant.referral)
     grant.ended_at, grant.ended_by = now, by
     grant.save(update_fields=["ended_at", "ended_by"])
+    # The person learns it too (QA of 2026-12-05: only the grant was told), and the grant's notice is no
+    # longer "new" — its link now answers that the access ended (``handed_over``).
+    link = reverse("referrals:detail", args=[grant.referral_id])
+    Notification.objects.filter(recipient_user=grant.person, kind="granted", link=link, read_at__isnull=True).update(
+        read_at=now
+    )
+    with translation.override("de"):
+        subject = _("Read access to referral %(reference)s ended") % {"reference": grant.referral.reference}
+    notification_create(
+        channel=Channel.IN_APP, kind="grant_ended", subject=subject, body=subject, link=link, user=grant.person
+    )
     ReferralEvent.objects.create(
         referral=grant.referral,
         actor=by,

@@ -5,7 +5,8 @@ instead of meeting a bare "not found".
 Only people who were told about the referral get this page: the person must hold a notification with
 a link to it (so it reveals nothing to anybody else — everyone else gets the usual 404, as for a
 referral that does not exist). The receiving office is named only to a person of the office that
-forwarded the case (they chose it); anybody else learns only that the case is no longer theirs.
+forwarded the case (they chose it); anybody else learns only that the case is no longer theirs. A
+person whose read grant ended learns that instead.
 """
 
 from django.shortcuts import render
@@ -15,7 +16,7 @@ from agencies.actor import actor_of
 from core.queries import one_or_none
 from notifications.models import Notification
 
-from .models import Referral, ReferralEvent
+from .models import Referral, ReferralEvent, ReferralGrant
 
 
 def handed_over_response(request, pk: int):
@@ -36,6 +37,8 @@ def handed_over_response(request, pk: int):
         if forwarded_by_own and referral.youth_office_id not in own:
             office = referral.youth_office
     reference = referral.reference if referral is not None else None
-    context = {"reference": reference, "office": office}
+    # A read grant that ended: it says so, not "handed over" (QA of 2026-12-05).
+    grant_ended = referral is not None and ReferralGrant.objects.filter(referral=referral, person=user).exists()
+    context = {"reference": reference, "office": office, "grant_ended": grant_ended}
     # Still a 404 (out of scope answers 404 everywhere, README), but one that says where the case went.
     return render(request, "referrals/handed_over.html", context, status=404)

@@ -128,3 +128,10 @@ def test_the_page_of_the_lead(client, personas, referral):
     assert not _sees(personas.caseworker_velbert, referral)
     history = client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
     assert history.count("für caseworker_velbert") == 2  # granted and ended: the history names the person (QA)
+    # The person is told, and their old link says the access ended, not "handed over" (QA of 2026-12-05).
+    assert Notification.objects.filter(recipient_user=personas.caseworker_velbert, kind="grant_ended").exists()
+    assert Notification.objects.get(recipient_user=personas.caseworker_velbert, kind="granted").read_at is not None
+    client.force_login(personas.caseworker_velbert)
+    gone = client.get(reverse("referrals:detail", args=[referral.pk]))
+    assert gone.status_code == 404 and "Lesezugriff beendet" in gone.content.decode()
+    assert "abgegeben" not in gone.content.decode()
