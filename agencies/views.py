@@ -265,6 +265,10 @@ def token_issue_view(request, pk):
     """Issue a token and show its key on this answer only: it is not stored anywhere it could be
     shown again (no message, no session, no redirect)."""
     person = _managed_person(request, pk)
+    if ApiToken.objects.filter(user=person).exists() and request.POST.get("confirm") != "1":
+        # A new token replaces the old one at once: programs using it stop working. Asked first, as revoking
+        # is (QA of 2026-12-05).
+        return render(request, "agencies/token_replace.html", {"person": person})
     key = token_issue(user=person, by=request.user)
     admin_log_change(by=request.user, obj=person, message=_("API token issued"))
     return render(request, "agencies/token_issued.html", {"person": person, "key": key})

@@ -39,6 +39,19 @@ def _refused(response, message):
         assert response.json()["detail"] == translation.gettext(message)
 
 
+def test_replacing_a_token_asks_first(client, personas):
+    """A new token ends the old one at once: the page asks before (QA of 2026-12-05: it did not)."""
+    client.force_login(personas.lead_hilden)
+    url = reverse("token_issue", args=[personas.caseworker_hilden.pk])
+    first = client.post(url).context["key"]  # no token yet: issued at once
+    asked = client.post(url)
+    assert asked.templates[0].name == "agencies/token_replace.html"
+    assert 'name="confirm" value="1"' in asked.content.decode()
+    assert ApiToken.objects.get(user=personas.caseworker_hilden).digest == api_token_digest(first)  # unchanged
+    second = client.post(url, {"confirm": "1"}).context["key"]
+    assert ApiToken.objects.get(user=personas.caseworker_hilden).digest == api_token_digest(second) != first
+
+
 def test_the_database_holds_no_key(client, personas):
     client.force_login(personas.lead_hilden)
     key = client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk])).context["key"]
