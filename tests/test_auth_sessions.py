@@ -372,7 +372,7 @@ def test_issuing_and_revoking_by_a_lead_is_in_the_admin_log(client, personas):
 def test_a_new_token_replaces_the_old(client, personas):
     client.force_login(personas.lead_hilden)
     old = token_issue(user=personas.caseworker_hilden, by=personas.lead_hilden)
-    new = client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk])).context["key"]
+    new = client.post(reverse("token_issue", args=[personas.caseworker_hilden.pk]), {"confirm": "1"}).context["key"]
     assert new != old
     assert ApiToken.objects.get(user=personas.caseworker_hilden).digest == api_token_digest(new)
     api = APIClient()
