@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -271,7 +271,8 @@ class AccessLogFilterForm(forms.Form):
         return data
 
     def filter(self, entries):
-        self.is_valid()
+        if not self.is_valid():  # a filter that cannot be read lists nothing, not everything (QA of 2026-12-05)
+            return entries.none()
         data = self.cleaned_data
         if data.get("person"):
             entries = entries.filter(person_id=data["person"])
@@ -361,7 +362,13 @@ def access_log_csv(request):
     """The same entries as the page (same filters) as CSV in the page's language, separated by ";"
     like every CSV of the system (a German spreadsheet opens it as columns): staff, labels and ids, no
     child's name."""
-    shown, _form = _log_and_form(request, CSV_LIMIT)
+    shown, form = _log_and_form(request, CSV_LIMIT)
+    if form.errors:  # the whole log under a filter that could not be read (QA of 2026-12-05)
+        messages_text = "\n".join(
+            f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}".lstrip(": ")
+            for name, errors in form.errors.items()
+        )
+        return HttpResponseBadRequest(messages_text, content_type="text/plain; charset=utf-8")
     references = references_of(request.user, shown)
     rows = []
     for entry in shown:

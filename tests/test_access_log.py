@@ -290,6 +290,19 @@ def test_a_refused_look_at_a_referrals_log_is_logged(personas, referral):
     assert api(personas.caseworker_hilden).get("/api/v1/referrals/987654321/access-log/").status_code == 404
 
 
+def test_a_filter_that_cannot_be_read_lists_nothing(personas, referral):
+    """QA of 2026-12-05: ``?person=abc`` showed the error above the whole unfiltered log, and the CSV
+    gave the whole log."""
+    web(personas.caseworker_hilden).get(f"/referrals/{referral.pk}/")
+    client = web(personas.lead_hilden)
+    assert _log_rows(client.get("/access-log.csv")) != []
+    for query in ("person=abc", "date_from=xx", "date_from=2026-12-05&date_to=2026-12-01"):
+        page = client.get(f"/access-log/?{query}")
+        assert page.status_code == 200 and page.context["rows"] == [], query
+        csv_response = client.get(f"/access-log.csv?{query}")
+        assert csv_response.status_code == 400 and csv_response["Content-Type"].startswith("text/plain"), query
+
+
 def test_date_filter(personas, referral):
     web(personas.caseworker_hilden).get(f"/referrals/{referral.pk}/")
     client = web(personas.lead_hilden)
