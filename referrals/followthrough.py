@@ -143,12 +143,11 @@ def task_update(
 ) -> Task:
     """Mark a task done or not done, move its due time, (re)assign it — for people of the task's office
     (the caller found it through ``task_for``). During a pending hand-over the case is read-only for
-    the sending office, its tasks too. A closed case's tasks stand as they were (``Action.TASK``, the
-    rule of creating one: 400 with the case's status) — except that an open one may still be marked
-    done: it would otherwise stay in "Meine Aufgaben" as overdue for good (the reminders skip closed
-    cases, nothing else ends it). The referral's row is locked first, as by the services that close,
-    forward or accept it (and move its tasks), so no change slips in after them."""
-    referral = Referral.objects.select_for_update(of=("self",)).select_related("youth_office").get(pk=task.referral_id)
+    the sending office, its tasks too. Otherwise the transition table decides: marking done alone is
+    ``Action.TASK_DONE`` (a closed case too), any other change ``Action.TASK`` (the rule of creating
+    one). The referral's row is locked first, as by the services that close, forward or accept it (and
+    move its tasks), so no change slips in after them."""
+    referral = _lock(task.referral, None)
     locked = Task.objects.select_for_update(of=("self",)).get(pk=task.pk)
     locked.referral = referral
     if locked.office_id not in actor_of(user).office_ids:
@@ -157,10 +156,9 @@ def task_update(
         message = _("The case has been forwarded; until the other office accepts or returns it, it is read-only here.")
         raise ValidationError({"status": [message]})
     ticking_off = done is True and due_at is _UNSET and assignee is _UNSET
-    if referral.status == Status.CLOSED and ticking_off and locked.done_at is not None:
+    transition_check(referral_access(user, referral), Action.TASK_DONE if ticking_off else Action.TASK)
+    if ticking_off and locked.done_at is not None:
         return locked  # done already: a retry after a timeout gets the task as it is, not a refusal
-    if not (referral.status == Status.CLOSED and ticking_off):
-        transition_check(referral_access(user, referral), Action.TASK)  # closed: "Not possible while …"
     now = timezone.now()
     changed: dict[str, Any] = {}
     if due_at is not _UNSET:

@@ -62,6 +62,7 @@ class Action(enum.StrEnum):
     ANSWER = "answer"  # the filing station answers an open question
     POLICE_ATTACHMENT = "police_attachment"  # police attach a file to their referral or a follow-up
     TASK = "task"  # issue 14 §1: a task with a due time on the case (referrals.followthrough)
+    TASK_DONE = "task_done"  # marking an open task done: on a closed case too, where nothing else is allowed
     SIGN_OFF_REQUEST = "sign_off_request"  # issue 14 §2: the author asks a colleague to sign off
     SIGN_OFF_RETURN = "sign_off_return"  # the asked colleague sends it back with a comment
 
@@ -264,6 +265,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     # Follow-through in the office (docs/domain.md "Wiedervorlage und Aufgaben", "Bitte um Gegenzeichnung").
     Transition(Action.TASK, WORKING, OFFICE, _OFFICE_ONLY),
+    # An open task of a closed case may still be ticked off: it would otherwise stay overdue in "Meine
+    # Aufgaben" for good (the reminders skip closed cases). Nothing else about it changes.
+    Transition(Action.TASK_DONE, (*WORKING, Status.CLOSED), OFFICE, _OFFICE_ONLY),
     Transition(
         Action.SIGN_OFF_REQUEST,
         (Status.ACKNOWLEDGED, Status.IN_ASSESSMENT),

@@ -633,9 +633,10 @@ def _office_context(request, access: ReferralAccess, bound: dict) -> dict:
         "followups": list(referral.followups.select_related("author")),
         "questions": list(questions_for(access)),
         "followthrough": followthrough_context(access),
-        # Tasks are marked done or not done where the transition table allows tasks (not while the case
-        # is forwarded away or closed; referrals.followthrough.task_update refuses the same).
+        # A task's button as the transition table offers it (referrals.followthrough.task_update asks the
+        # same): "not done" with the tasks (``TASK``), "done" also on a closed case (``TASK_DONE``).
         "tasks_changeable": Action.TASK in offered,
+        "tasks_done_offered": Action.TASK_DONE in offered,
         "now": timezone.now(),
     }
 

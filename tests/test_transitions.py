@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -22,7 +23,7 @@ from referrals.access import referral_access
 from referrals.dialogue import police_attachment_add, question_answer, question_ask
 from referrals.dialogue_models import Question
 from referrals.forms import office_people
-from referrals.models import Referral, Status
+from referrals.models import Referral, Status, Task
 from referrals.screening import screening_save, screening_sign_off
 from referrals.transitions import TRANSITIONS, Action, transitions_offered
 from tests.factories import make_referral
@@ -109,6 +110,7 @@ def _calls(referral, user):
         Action.FOLLOWUP: lambda: services.followup_add(**kw, text="Nachtrag"),
         Action.ASSIGN_OFFICE: lambda: services.referral_assign_office(**kw, office=other_office),
         Action.TASK: lambda: followthrough.task_create(**kw, title="Hausbesuch", kind="home_visit", due_at=now),
+        Action.TASK_DONE: lambda: _tick_off(fresh, user),
         Action.SIGN_OFF_REQUEST: lambda: followthrough.signoff_request_create(**kw),
         Action.SIGN_OFF_RETURN: lambda: followthrough.signoff_return(**kw, comment="Bitte ergänzen"),
         Action.QUESTION: lambda: question_ask(**kw, text="Rückfrage"),
@@ -118,6 +120,20 @@ def _calls(referral, user):
             **kw, uploaded_file=SimpleUploadedFile("bericht.pdf", PDF, content_type="application/pdf")
         ),
     }
+
+
+def _tick_off(referral, user):
+    """Mark an open task of the case done (False where the case has no office to hold a task; a task of
+    an office not the person's is 404 to them, as from the page)."""
+    if referral.youth_office_id is None:
+        return False
+    task = Task.objects.create(
+        referral=referral, office_id=referral.youth_office_id, title="Anruf", kind="other", due_at=timezone.now()
+    )
+    try:
+        return followthrough.task_update(task=task, user=user, done=True)
+    except Http404:
+        return False
 
 
 def _accepted(referral, user) -> set[Action]:
@@ -158,6 +174,8 @@ def _offered(client, referral, user) -> set[Action]:
         offered.add(Action.POLICE_ATTACHMENT)
     if context.get("answer_forms"):
         offered.add(Action.ANSWER)
+    if context.get("tasks_done_offered"):  # the "mark done" button of an open task
+        offered.add(Action.TASK_DONE)
     return offered
 
 
