@@ -235,19 +235,17 @@ def referral_save(
     Either everything is saved or nothing: a submission with gaps raises ``ValidationError`` keyed
     by field path and leaves the database as it was.
     """
-    if referral is not None and (referral.status != Status.DRAFT or referral.created_by_id != user.pk):
-        # Before the filing agency: a caseworker changing a submitted referral was told that only police
-        # "file referrals" (QA of 2026-12-05).
-        raise PermissionDenied(_("Only the author can change a draft, and only before it is submitted."))
+    if referral is not None:
+        # The draft rule before the filing agency's: a caseworker changing a submitted referral was told
+        # that only police "file referrals" (QA of 2026-12-05).
+        referral = Referral.objects.select_for_update().get(pk=referral.pk)
+        if referral.status != Status.DRAFT or referral.created_by_id != user.pk:
+            raise PermissionDenied(_("Only the author can change a draft, and only before it is submitted."))
     station = filing_agency_for(user)
     if referral is None:
         referral = Referral(
             created_by=user, station=station, police_authority=station.police_authority, status=Status.DRAFT
         )
-    else:
-        referral = Referral.objects.select_for_update().get(pk=referral.pk)
-        if referral.status != Status.DRAFT or referral.created_by_id != user.pk:
-            raise PermissionDenied(_("Only the author can change a draft, and only before it is submitted."))
     _apply(referral, fields)
     child_objs = _build(Child, CHILD_FIELDS, children)
     person_objs = _build(Person, PERSON_FIELDS, persons)
