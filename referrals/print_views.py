@@ -14,29 +14,17 @@ from django.shortcuts import render
 from .access_log import access_log_record
 from .handover import handover_for
 from .models import AccessLogEntry
-from .printing import (
-    confidential_included,
-    confidential_requested,
-    pdf_filename,
-    print_access,
-    print_document,
-    print_pdf,
-)
+from .printing import pdf_filename, print_for, print_pdf
 
 
 def _print(request, pk):
-    """(access, template, context) of the print, or the 400 page for an unknown ``?confidential=``
-    (after the scope: outside it 404, whatever the parameter says)."""
-    access = print_access(request, pk)
+    """(access, template, context) of the print (``printing.print_for``), or the 400 page for an
+    unknown ``?confidential=`` (after the scope: outside it 404, whatever the parameter says)."""
     try:
-        requested = confidential_requested(request.GET)
+        return print_for(request, pk)
     except ValidationError as exc:
-        context = {"referral": access.referral, "errors": exc.messages}
+        context = {"referral_pk": pk, "errors": exc.messages}
         return render(request, "referrals/print_bad_parameter.html", context, status=400)
-    include = confidential_included(access, requested)
-    template, context = print_document(access, include_confidential=include)
-    access_log_record(request=request, action=AccessLogEntry.Action.DOWNLOAD, referral=access.referral)
-    return access, template, context
 
 
 @login_required

@@ -89,6 +89,18 @@ def confidential_included(access: ReferralAccess, requested: bool) -> bool:
     return True
 
 
+def print_for(request, pk) -> tuple[ReferralAccess, str, dict[str, Any]]:
+    """(access, template, context) of the print of referral ``pk``, the one sequence of the print page,
+    its PDF and the API's PDF: the scope first (``print_access``: outside it 404), then
+    ``?confidential=`` (``ValidationError`` for an unknown value, ``PermissionDenied`` for anyone but the
+    lead), then the document; written to the access log as a download."""
+    access = print_access(request, pk)
+    include = confidential_included(access, confidential_requested(request.GET))
+    template, context = print_document(access, include_confidential=include)
+    access_log_record(request=request, action=AccessLogEntry.Action.DOWNLOAD, referral=access.referral)
+    return access, template, context
+
+
 def _confided_split(queryset, office_ids: set[int], include: bool):
     """(the rows printed, how many confided rows were left out). Confided rows of another office are
     never printed nor counted (the office does not know of them)."""

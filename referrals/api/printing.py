@@ -10,17 +10,8 @@ from rest_framework.views import APIView
 
 from core.serializers import ErrorSerializer
 
-from ..access_log import access_log_record
-from ..models import AccessLogEntry
 from ..print_views import pdf_response
-from ..printing import (
-    confidential_included,
-    confidential_requested,
-    pdf_filename,
-    print_access,
-    print_document,
-    print_pdf,
-)
+from ..printing import pdf_filename, print_for, print_pdf
 
 
 class ReferralPdfView(APIView):
@@ -57,8 +48,5 @@ class ReferralPdfView(APIView):
         },
     )
     def get(self, request, pk):
-        access = print_access(request, pk)
-        include = confidential_included(access, confidential_requested(request.query_params))
-        template, context = print_document(access, include_confidential=include)
-        access_log_record(request=request, action=AccessLogEntry.Action.DOWNLOAD, referral=access.referral)
+        access, template, context = print_for(request, pk)
         return pdf_response(print_pdf(template, context), pdf_filename(access.referral))

@@ -162,9 +162,7 @@ class AssigneeMixin(serializers.Serializer):
 
     @extend_schema_field(UserRefSerializer(allow_null=True))
     def get_assignee(self, referral):
-        if referral.assignee_id is None:
-            return None
-        if not of_the_case_offices(self.context, referral):
+        if referral.assignee_id is None or not of_the_case_offices(self.context, referral):
             return None
         return UserRefSerializer(referral.assignee).data
 

@@ -112,15 +112,18 @@ def status_filter(user, status: str) -> Q:
     """``?status=`` as the requester reads the status (``serializers.StatusMixin``): outside the case's
     offices ``in_assessment`` reads as ``acknowledged``, so that filter finds both there and
     ``in_assessment`` only referrals of the requester's own offices. For police and coordinators (no
-    office) it is one indexed comparison, as before."""
+    office) it is one comparison on the status column."""
+    if status not in (Status.IN_ASSESSMENT, Status.ACKNOWLEDGED):
+        return Q(status=status)
     offices = sorted(actor_of(user).office_ids)
-    own = Q(youth_office_id__in=offices) | Q(forwarded_to_id__in=offices) if offices else Q(pk__in=[])
+    if not offices and status == Status.IN_ASSESSMENT:  # police and coordinators read only the coded status
+        return Q(pk__in=[])
+    if not offices:
+        return Q(status__in=[Status.ACKNOWLEDGED, Status.IN_ASSESSMENT])
+    own = Q(youth_office_id__in=offices) | Q(forwarded_to_id__in=offices)
     if status == Status.IN_ASSESSMENT:
-        return Q(status=status) & own if offices else Q(pk__in=[])
-    if status == Status.ACKNOWLEDGED:
-        coarse = Q(status=Status.IN_ASSESSMENT) & ~own if offices else Q(status=Status.IN_ASSESSMENT)
-        return Q(status=status) | coarse
-    return Q(status=status)
+        return Q(status=status) & own
+    return Q(status=status) | (Q(status=Status.IN_ASSESSMENT) & ~own)
 
 
 def expected_version(request, body_version: int | None) -> tuple[int | None, bool]:
