@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, AgencyKind, Membership, Role
 from core.calendar import LOCAL_TZ, is_working_day
+from core.dates import FIRST_PLAUSIBLE_DAY
 
 from . import notifications
 from .models import (
@@ -80,7 +81,7 @@ DURATION_MINUTES_RANGE = (15, 600)
 # (DURATION_MINUTES_RANGE), an information event (a course over several days too) at most a week.
 PLANNING_YEARS = 2
 EVENT_MAX_DAYS = 7
-EARLIEST_YEAR = 2000
+EARLIEST_YEAR = FIRST_PLAUSIBLE_DAY.year  # core.dates: no meeting lies earlier
 # A proposal moves at most this many days forward to find a free working day; if none is free it
 # takes the first working day and the coordinator decides.
 MAX_SHIFT_DAYS = 30

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Agency, District, Role
+from core.dates import last_plausible_year, plausible_day
 from core.pagination import InvalidCursor, keyset_page
 from core.text import is_number
 
@@ -104,22 +105,12 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-# The calendar shows days from 2000 to ten years ahead: beyond them the day arithmetic of the views
-# overflows (the year 10000) and nothing can be planned there (PLANNING_YEARS in meetings/services.py).
-CALENDAR_FIRST = datetime.date(2000, 1, 1)
-CALENDAR_YEARS_AHEAD = 10
-
-
-def in_calendar(day: datetime.date) -> bool:
-    return CALENDAR_FIRST <= day <= datetime.date(timezone.localdate().year + CALENDAR_YEARS_AHEAD, 12, 31)
-
-
 def _parse_date(value) -> datetime.date | None:
     try:
         day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return day if day is None or in_calendar(day) else None
+    return day if day is None or plausible_day(day) else None
 
 
 def _unreadable(request, value) -> None:
@@ -128,7 +119,7 @@ def _unreadable(request, value) -> None:
     messages.warning(
         request,
         _("“%(value)s” is no date the calendar can show (from 2000 to %(last)s): showing the default instead.")
-        % {"value": value[:20], "last": timezone.localdate().year + CALENDAR_YEARS_AHEAD},
+        % {"value": value[:20], "last": last_plausible_year()},
     )
 
 
@@ -211,7 +202,7 @@ def _parse_month(value) -> datetime.date | None:
         first = datetime.date(year, month, 1)
     except ValueError:
         return None
-    return first if in_calendar(first) else None
+    return first if plausible_day(first) else None
 
 
 def _shift_month(first: datetime.date, months: int) -> datetime.date:

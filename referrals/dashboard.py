@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from agencies.actor import actor_of
 from agencies.models import Agency, AgencyKind
+from core.dates import plausible_day, plausible_day_message
 
 from .clocks import overdue_q
 from .models import (
@@ -131,8 +132,8 @@ def parse_period(data, today: datetime.date) -> tuple[Period | None, dict[str, s
         day = _parse_day(raw, end=name == "to")
         if day is None:
             errors[name] = _("Enter a date as YYYY-MM-DD (or a month as YYYY-MM).")
-        elif not 2000 <= day.year <= today.year + 10:  # 9999 overflowed without a field (QA)
-            errors[name] = _("Give a day from 2000 to %(last)s.") % {"last": today.year + 10}
+        elif not plausible_day(day):  # 9999 overflowed without a field (QA)
+            errors[name] = plausible_day_message()
         else:
             bounds[name] = day
     if errors:

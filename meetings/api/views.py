@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from agencies.actor import actor_of
 from agencies.models import OFFICE_ROLES, POLICE_ROLES, Role
+from core.dates import plausible_day, plausible_day_message
 from core.idempotency import IdempotentPostMixin
 from core.pagination import KeysetPagination
 from core.serializers import DateField, DateTimeField, ErrorSerializer, unknown_value
@@ -37,7 +38,7 @@ from ..models import (
     MeetingSeries,
     MeetingStatus,
 )
-from ..views import CALENDAR_YEARS_AHEAD, events_with_counts, in_calendar
+from ..views import events_with_counts
 from .serializers import (
     ActionItemInputSerializer,
     ActionItemSerializer,
@@ -88,9 +89,8 @@ def _moment(name: str, value: str, *, end: bool = False):
             moment = DateTimeField().run_validation(value)
     except ValidationError as error:
         raise ValidationError({name: error.detail}) from None
-    if not in_calendar(timezone.localtime(moment).date()):  # 0001-01-01 and 9999-12-31 overflowed (QA)
-        last = timezone.localdate().year + CALENDAR_YEARS_AHEAD
-        raise ValidationError({name: [_("Give a day from 2000 to %(last)s.") % {"last": last}]})
+    if not plausible_day(timezone.localtime(moment).date()):  # 0001-01-01 and 9999-12-31 overflowed (QA)
+        raise ValidationError({name: [plausible_day_message()]})
     return moment + datetime.timedelta(days=1) if end and len(value) == 10 else moment
 
 
@@ -113,12 +113,6 @@ RANGE = [
     OpenApiParameter("from", OpenApiTypes.STR, description="Start at or after: ISO date or date-time."),
     OpenApiParameter(
         "to", OpenApiTypes.STR, description="Start before the end of this date (or before this date-time)."
-    ),
-]
-PAGING = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`."),
-    OpenApiParameter(
-        "page_size", OpenApiTypes.INT, description="At least 1, default 50; more than 100 is taken as 100."
     ),
 ]
 PERSON = {"id": 12, "name": "Anna Schmidt"}
@@ -169,7 +163,6 @@ SERIES_INPUT = {
     list=extend_schema(
         summary="Meeting series visible to the caller",
         description="Series the caller is invited to, whose agencies they lead, or of their district (coordinator).",
-        parameters=PAGING,
         examples=[_example("Series", SERIES_EXAMPLE)],
     ),
     retrieve=extend_schema(
@@ -315,7 +308,7 @@ def meeting_action_schema(summary, description, request, request_example, respon
     list=extend_schema(
         summary="Meetings visible to the caller",
         description="Dates of the series the caller sees, by start.",
-        parameters=[*RANGE, OpenApiParameter("status", OpenApiTypes.STR, enum=MeetingStatus.values), *PAGING],
+        parameters=[*RANGE, OpenApiParameter("status", OpenApiTypes.STR, enum=MeetingStatus.values)],
         examples=[_example("Meetings", MEETING_EXAMPLE)],
     ),
     retrieve=extend_schema(
@@ -561,7 +554,7 @@ def hospitation_schema(summary, description, request, request_example, response_
         summary="Hospitations visible to the caller",
         description="The caller's own requests, the visits they host, and for leads the programme of their "
         "agencies (both sides); the district coordinator sees the district's.",
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=HospitationStatus.values), *PAGING],
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=HospitationStatus.values)],
         examples=[_example("Hospitations", HOSPITATION_EXAMPLE)],
     ),
     retrieve=extend_schema(
@@ -688,7 +681,7 @@ EVENT_INPUT = {k: v for k, v in EVENT_EXAMPLE.items() if k in InfoEventWriteSeri
         summary="Information events visible to the caller",
         description="Events of the caller's district whose audience includes their side, their own agency's "
         "events, and for the coordinator all of the district. With seats left and waiting list.",
-        parameters=[*RANGE, *PAGING],
+        parameters=RANGE,
         examples=[_example("Events", EVENT_EXAMPLE)],
     ),
     retrieve=extend_schema(

@@ -168,11 +168,7 @@ referral_viewset_schema = extend_schema_view(
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=Status.values),
             OpenApiParameter("urgency", OpenApiTypes.STR, enum=Urgency.values),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next`."),
-            OpenApiParameter(
-                "page_size", OpenApiTypes.INT, description="At least 1, default 50; more than 100 is taken as 100."
-            ),
-        ],
+        ],  # cursor and page_size: from the pagination class (core.pagination.KeysetPagination)
     ),
     retrieve=extend_schema(
         summary="One referral (404 outside the caller's scope)",
