@@ -33,15 +33,16 @@ def feedback_label(feedback: dict) -> str:
     }[code]
 
 
-def police_status_label(referral: Referral) -> str:
-    """The coded status in the words of the police's referral page (``feedback_label``), for a row of
-    the police list: no office name, no query; a draft is a draft."""
+def police_badge(referral: Referral) -> tuple[str, str]:
+    """(code, words) of the coded status as the police's badge shows it — a row of the police list, the
+    top of the police's referral page — in the words of ``feedback_label``: no office name, no query; a
+    draft is a draft."""
     if referral.is_draft:
-        return _("Draft")
+        return "draft", _("Draft")
     code = police_code(referral)
     if code == FeedbackCode.FORWARDED:
-        return _("Being handed over")
-    return feedback_label({"code": code})
+        return code, _("Being handed over")
+    return code, feedback_label({"code": code})
 
 
 GRANT_KINDS = (ReferralEvent.Kind.GRANTED, ReferralEvent.Kind.GRANT_ENDED)

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import FileResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -73,7 +73,7 @@ from .presenters import (
     describe_events,
     feedback_label,
     person_name,
-    police_status_label,
+    police_badge,
     repeat_hints,
     repeat_total,
 )
@@ -265,8 +265,7 @@ def station_list(request):
     waiting = open_question_counts([r.pk for r in page.items])
     for referral in page.items:
         referral.open_questions = waiting.get(referral.pk, 0)
-        referral.police_code = selectors.police_code(referral) if not referral.is_draft else "draft"
-        referral.police_status_label = police_status_label(referral)
+        referral.police_code, referral.police_status_label = police_badge(referral)
     context = {
         "page": page,
         "paged": paged,
@@ -529,12 +528,13 @@ def _render_detail(request, referral: Referral, *, bound=None, followup_form=Non
     if access.case_role is not None:
         context = _office_context(request, access, bound or {})
         return render(request, "referrals/office_detail.html", context, status=status)
+    # The badge says what the coded feedback says, never the office's step ("In Prüfung"; QA of 2026-12-05).
+    police_code, police_status_label = police_badge(referral)
     context = {
         "referral": referral,
         "can_edit": referral.is_draft and referral.created_by_id == user.pk,
-        # The badge says what the coded feedback says, never the office's step ("In Prüfung"; QA of 2026-12-05).
-        "police_code": "draft" if referral.is_draft else selectors.police_code(referral),
-        "police_status_label": police_status_label(referral),
+        "police_code": police_code,
+        "police_status_label": police_status_label,
     }
     offered = transitions_offered(access)
     if Action.FOLLOWUP in offered:  # police of the filing station or authority
@@ -713,12 +713,8 @@ def _perform(request, referral, form, make_form, call, *, success):
 def _close_context(referral, data) -> dict:
     """What the close confirmation says: the assessment's outcome, and the case's open tasks, which
     stay open (QA of 2026-12-05: the page did not mention two open tasks, one overdue)."""
-    open_tasks = referral.tasks.open()
-    return {
-        "latest": latest_assessment(referral),
-        "open_tasks": open_tasks.count(),
-        "overdue_tasks": open_tasks.filter(due_at__lt=timezone.now()).count(),
-    }
+    counts = referral.tasks.open().aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
+    return {"latest": latest_assessment(referral), "open_tasks": counts["open"], "overdue_tasks": counts["overdue"]}
 
 
 def _transition_check_any(access, actions) -> None:
