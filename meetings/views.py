@@ -747,7 +747,7 @@ def hospitation_detail(request, pk):
 
 def _hospitation_action(request, pk, form_class, call, success, *, allowed, form_kwargs=None):
     """Like ``_meeting_action``: 404 outside the scope, 403 without the right, the page again with the
-    form as typed on an error."""
+    form as typed on an error. ``success``: the message, or a function of the hospitation as it was."""
     hospitation = _visible_hospitation(request, pk)
     _require(allowed(request.user, hospitation))
     form = form_class(request.POST, **(form_kwargs(hospitation) if form_kwargs else {}))
@@ -759,7 +759,7 @@ def _hospitation_action(request, pk, form_class, call, success, *, allowed, form
         else:
             if isinstance(answer, HttpResponse):  # a confirmation step
                 return answer
-            messages.success(request, success)
+            messages.success(request, success(hospitation) if callable(success) else success)
             return redirect("meetings:hospitation_detail", pk=hospitation.pk)
     return _render_hospitation(request, hospitation, bound={form.key: form})
 
@@ -783,20 +783,22 @@ def hospitation_approve(request, pk):
 def hospitation_decline(request, pk):
     """Decline a request; or withdraw an approval — that asks to confirm first (QA of 2026-12-05: it was
     withdrawn at once, and the page then said "request declined")."""
-    withdrawing = _visible_hospitation(request, pk).status == HospitationStatus.APPROVED
+
+    def withdrawing(hospitation) -> bool:
+        return hospitation.status == HospitationStatus.APPROVED
 
     def call(hospitation, data):
-        if withdrawing and not data["confirm"]:
+        if withdrawing(hospitation) and not data["confirm"]:
             context = {"hospitation": hospitation, "reason": data["reason"]}
             return render(request, "meetings/confirm_withdraw_hospitation.html", context)
         services.hospitation_decline(hospitation=hospitation, user=request.user, reason=data["reason"])
         return None
 
-    success = (
-        _("Approval withdrawn. The person who asked has been informed; the date has left both calendars.")
-        if withdrawing
-        else _("Request declined. The person who asked has been informed.")
-    )
+    def success(hospitation) -> str:
+        if withdrawing(hospitation):
+            return _("Approval withdrawn. The person who asked has been informed; the date has left both calendars.")
+        return _("Request declined. The person who asked has been informed.")
+
     return _hospitation_action(
         request,
         pk,
@@ -804,7 +806,7 @@ def hospitation_decline(request, pk):
         call,
         success,
         allowed=_leads_host,
-        form_kwargs=lambda h: {"withdrawing": withdrawing},
+        form_kwargs=lambda h: {"withdrawing": withdrawing(h)},
     )
 
 
